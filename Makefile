@@ -1,0 +1,50 @@
+# sipsd top-level entry point. CMake does the building underneath (in $(BUILD)).
+#   make          build sipsd, sipsctl-to-come, sipsbench-to-come and the tests
+#   make deps     install missing Debian packages (idempotent, silent when nothing is missing)
+#   make run      deps + build + dev certificates, then run sipsd on 127.0.0.1 in the foreground
+#   make test     deps + build + unit and integration tests
+#   make clean    remove the build tree
+
+BUILD     ?= build
+BUILD_TYPE ?= RelWithDebInfo
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+CFG       ?= etc/sipsd.cfg
+
+# Debian packages the build and the tests need.
+DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev \
+                libprotobuf-dev protobuf-compiler libgtest-dev libbenchmark-dev \
+                clang-format socat stunnel4 sip-tester
+
+.PHONY: all deps run test clean certs build
+
+all: build
+
+build: $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS)
+
+$(BUILD)/CMakeCache.txt:
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
+
+deps:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "make deps: installing$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+certs:
+	@etc/gen-dev-certs.sh etc/tls
+
+run: deps build certs
+	$(BUILD)/sipsd -f $(CFG)
+
+test: deps build
+	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+clean:
+	rm -rf $(BUILD)
