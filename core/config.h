@@ -31,9 +31,9 @@ const char* proto_name(Proto p);  // "udp", "tcp", "tls"
 // listen= / socket= proto:host[:port]
 struct ListenSpec {
   Proto proto = Proto::kTcp;
-  std::string host;        // as written, IPv6 without brackets; "*" = any
-  uint16_t port = 0;       // resolved: the proto's default port (tls_port/tcp_port) when omitted
-  bool port_given = false; // the cfg wrote a port; port 0 then means "ephemeral" (tests)
+  std::string host;         // as written, IPv6 without brackets; "*" = any
+  uint16_t port = 0;        // resolved: the proto's default port (tls_port/tcp_port) when omitted
+  bool port_given = false;  // the cfg wrote a port; port 0 then means "ephemeral" (tests)
   CfgPos pos;
 };
 

@@ -15,13 +15,20 @@ namespace sipsd {
 
 const char* log_level_name(LogLevel level) {
   switch (level) {
-    case LogLevel::kAlert: return "ALERT";
-    case LogLevel::kCrit: return "CRITICAL";
-    case LogLevel::kErr: return "ERROR";
-    case LogLevel::kWarn: return "WARNING";
-    case LogLevel::kNotice: return "NOTICE";
-    case LogLevel::kInfo: return "INFO";
-    case LogLevel::kDebug: return "DBG";
+    case LogLevel::kAlert:
+      return "ALERT";
+    case LogLevel::kCrit:
+      return "CRITICAL";
+    case LogLevel::kErr:
+      return "ERROR";
+    case LogLevel::kWarn:
+      return "WARNING";
+    case LogLevel::kNotice:
+      return "NOTICE";
+    case LogLevel::kInfo:
+      return "INFO";
+    case LogLevel::kDebug:
+      return "DBG";
   }
   return "?";
 }
@@ -97,6 +104,8 @@ void Logger::write_text(LogLevel level, const char* module, std::string_view tex
   emit(buf, n + m);
 }
 
-Logger& logger() { return process_context().log; }
+Logger& logger() {
+  return process_context().log;
+}
 
 }  // namespace sipsd

@@ -46,9 +46,9 @@ Logger& logger();
 
 }  // namespace sipsd
 
-#define SIPSD_LOG(level, module, ...)                                 \
-  do {                                                                \
-    ::sipsd::Logger& sipsd_lg_ = ::sipsd::logger();                   \
+#define SIPSD_LOG(level, module, ...)                                          \
+  do {                                                                         \
+    ::sipsd::Logger& sipsd_lg_ = ::sipsd::logger();                            \
     if (sipsd_lg_.enabled(level)) sipsd_lg_.write(level, module, __VA_ARGS__); \
   } while (0)
 
