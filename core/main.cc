@@ -1,6 +1,109 @@
-#include <cstdio>
+// sipsd: a SIP-over-TLS edge server. `sipsd -f FILE` runs it in the foreground;
+// `sipsd -c -f FILE` checks the cfg (including the TLS files it names) and exits.
+#include <getopt.h>
+#include <unistd.h>
 
-int main() {
-  std::printf("sipsd %s\n", SIPSD_VERSION);
-  return 0;
+#include <cstdio>
+#include <cstring>
+#include <string>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/supervisor.h"
+#include "tls_mgm/tls_domain_config.h"
+#include "tls_mgm/tls_loader.h"
+
+namespace {
+
+constexpr const char* kDefaultCfg = "etc/sipsd.cfg";
+
+void usage(FILE* out) {
+  fprintf(out,
+          "usage: sipsd [-f FILE] [-c] [-u USER] [-g GROUP]\n"
+          "  -f FILE   configuration file (default %s)\n"
+          "  -c        check the configuration and the TLS files it names, then exit\n"
+          "  -u USER   drop privileges to USER after binding the listeners\n"
+          "  -g GROUP  drop privileges to GROUP after binding the listeners\n"
+          "  -V        print the version and exit\n"
+          "  -h        this help\n",
+          kDefaultCfg);
+}
+
+void log_lines(sipsd::LogLevel level, const std::string& text) {
+  size_t start = 0;
+  while (start < text.size()) {
+    size_t nl = text.find('\n', start);
+    if (nl == std::string::npos) nl = text.size();
+    sipsd::logger().write_text(level, "core", std::string_view(text).substr(start, nl - start));
+    start = nl + 1;
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string cfg_file = kDefaultCfg;
+  bool check_only = false;
+  sipsd::SupervisorOptions opts;
+  int c;
+  while ((c = getopt(argc, argv, "f:cu:g:Vh")) != -1) {
+    switch (c) {
+      case 'f':
+        cfg_file = optarg;
+        break;
+      case 'c':
+        check_only = true;
+        break;
+      case 'u':
+        opts.user = optarg;
+        break;
+      case 'g':
+        opts.group = optarg;
+        break;
+      case 'V':
+        printf("sipsd %s\n", SIPSD_VERSION);
+        return 0;
+      case 'h':
+        usage(stdout);
+        return 0;
+      default:
+        usage(stderr);
+        return 2;
+    }
+  }
+  if (optind != argc) {
+    usage(stderr);
+    return 2;
+  }
+
+  sipsd::Result<sipsd::Config> cfg = sipsd::load_config(cfg_file);
+  if (!cfg.ok()) {
+    log_lines(sipsd::LogLevel::kCrit, cfg.message());
+    LOG_ERR("core", "bad config file %s", cfg_file.c_str());
+    return 1;
+  }
+  for (const std::string& w : cfg->warnings) LOG_WARN("core", "%s", w.c_str());
+  sipsd::logger().set_level(cfg->core.log_level);
+
+  if (check_only) {
+    std::vector<std::string> warnings;
+    auto domains = sipsd::parse_tls_domains(*cfg, &warnings);
+    if (domains.ok()) {
+      auto snap = sipsd::load_tls_snapshot(*domains, &warnings);
+      if (!snap.ok()) domains = snap.error();
+    }
+    for (const std::string& w : warnings) LOG_WARN("tls_mgm", "%s", w.c_str());
+    if (!domains.ok()) {
+      log_lines(sipsd::LogLevel::kErr, domains.message());
+      return 1;
+    }
+    LOG_NOTICE("core", "config file %s ok, exiting", cfg_file.c_str());
+    return 0;
+  }
+
+  if (!cfg->core.stderror_enabled) {
+    LOG_WARN("core", "stderror_enabled=no and sipsd has no syslog output yet: logging is off");
+    sipsd::logger().set_stderr(false);
+  }
+  return sipsd::run_supervisor(*cfg, opts);
 }

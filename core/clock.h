@@ -1,0 +1,23 @@
+// Clocks in milliseconds. Deadlines use the monotonic clock; timestamps shown to people use
+// the real-time clock.
+#pragma once
+
+#include <time.h>
+
+#include <cstdint>
+
+namespace sipsd {
+
+inline int64_t monotonic_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+inline int64_t realtime_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+}  // namespace sipsd

@@ -1,0 +1,207 @@
+// SIP message parser (RFC 3261 §7, §20, §25): parses one framed message in place.
+//
+// The stream framer hands over exactly one message (start line, headers, empty line, body of
+// Content-Length bytes) in a mutable, connection-owned buffer. parse_message() rewrites folded
+// header lines in place (each header value becomes one clean line) and records views into the
+// buffer; they stay valid until the buffer is reused for the next message. No heap allocation in
+// the steady state: the caller reuses one Message, whose clear() keeps the header vector's
+// capacity (bounded by Message::kMaxHeaders).
+//
+// Input is hostile: every index is bounded by the length, nothing recurses, every pass is linear
+// in the message size, no line or header longer than kMaxLineLength is accepted.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+namespace sipsd::sip {
+
+// Headers the core looks at. Names compare case-insensitively; compact forms map here too.
+enum class HeaderType : uint8_t {
+  kOther,
+  kVia,     // v
+  kFrom,    // f
+  kTo,      // t
+  kCallId,  // i
+  kCSeq,
+  kMaxForwards,
+  kContentLength,  // l
+  kUserAgent,
+  kContact,      // m
+  kContentType,  // c
+  kRoute,
+  kRecordRoute,
+  kSupported,  // k
+  kRequire,
+  kAllow,
+  kSubject,          // s
+  kContentEncoding,  // e
+  kProxyRequire,
+  kUnsupported,
+  kServer,
+  kExpires,
+  kEvent,    // o
+  kReferTo,  // r
+  kAuthorization,
+  kProxyAuthorization,
+  kWwwAuthenticate,
+  kProxyAuthenticate,
+  kAlertInfo,
+};
+inline constexpr size_t kHeaderTypeCount = static_cast<size_t>(HeaderType::kAlertInfo) + 1;
+
+// Canonical (long-form) name of a header type, e.g. "Call-ID"; "" for kOther.
+std::string_view header_type_name(HeaderType t);
+// Classifies a header name (case-insensitive, compact forms included).
+HeaderType classify_header(std::string_view name);
+
+struct Header {
+  HeaderType type;
+  std::string_view name;   // as received, without surrounding whitespace
+  std::string_view value;  // trimmed, unfolded (one line, no CR/LF)
+};
+
+enum class Method : uint8_t {
+  kOther,
+  kInvite,
+  kAck,
+  kOptions,
+  kBye,
+  kCancel,
+  kRegister,
+  kInfo,
+  kPrack,
+  kUpdate,
+  kSubscribe,
+  kNotify,
+  kMessage,
+  kRefer,
+  kPublish,
+};
+// Maps a method token (case-sensitive, RFC 3261 §7.1) to its id; kOther for extensions.
+Method method_from_name(std::string_view name);
+
+// One via-parm (RFC 3261 §20.42, RFC 3581, RFC 5923). All views point into the parsed text.
+struct Via {
+  std::string_view value;             // this via-parm as received, without its separating comma
+  std::string_view protocol_name;     // "SIP"
+  std::string_view protocol_version;  // "2.0"
+  std::string_view transport;         // "TLS", "TCP", "UDP", ... as received
+  std::string_view sent_by;           // host[:port] as received (IPv6 brackets included)
+  std::string_view host;              // sent-by host; an IPv6 reference without its brackets
+  bool host_is_ipv6 = false;
+  uint16_t port = 0;        // 0 when the sent-by has no port
+  std::string_view params;  // from the first ';' to the end of value ("" if none)
+  std::string_view branch;  // "" when absent
+  bool has_received = false;
+  std::string_view received;  // value of received=
+  bool has_rport = false;
+  std::string_view rport;  // value of rport=; "" for a bare ";rport"
+  bool has_alias = false;
+  // Whole-parameter spans inside `value` (";received=1.2.3.4", ";rport"), for reply rewriting.
+  std::string_view received_param;
+  std::string_view rport_param;
+};
+
+// Parses the via-parm at the start of `text` (one element of a Via header value, unfolded).
+// On success *rest is what follows its separating comma ("" when it was the last element).
+// Returns false on a syntax error; *out is then unspecified.
+bool parse_via(std::string_view text, Via* out, std::string_view* rest);
+
+class MessageParser;
+
+class Message {
+ public:
+  // More headers than this: kBadRequest "Too many headers" (the first kMaxHeaders are kept).
+  static constexpr size_t kMaxHeaders = 256;
+  // Longest start line, or header with its continuation lines, in bytes (kUnparseable beyond).
+  static constexpr size_t kMaxLineLength = 8192;
+
+  Message() { clear(); }
+
+  void clear();
+
+  bool is_request() const { return is_request_; }
+  // Requests.
+  std::string_view method() const { return method_; }
+  Method method_id() const { return method_id_; }
+  std::string_view ruri() const { return ruri_; }
+  // Replies.
+  int status_code() const { return status_code_; }
+  std::string_view reason() const { return reason_; }
+  // "SIP/2.0" as received.
+  std::string_view version() const { return version_; }
+
+  // In message order; at most kMaxHeaders.
+  const std::vector<Header>& headers() const { return headers_; }
+  // The first header of type t, nullptr if absent.
+  const Header* first(HeaderType t) const;
+  // Number of headers of type t.
+  size_t count(HeaderType t) const { return counts_[static_cast<size_t>(t)]; }
+
+  // Empty if absent (or invalid, for the parsed ones).
+  std::string_view call_id() const;
+  std::string_view user_agent() const;
+  uint32_t cseq_number() const { return cseq_number_; }
+  std::string_view cseq_method() const { return cseq_method_; }
+  // -1 when absent.
+  int max_forwards() const { return max_forwards_; }
+  // The parsed first value of the first Via header; nullptr when absent or malformed.
+  const Via* top_via() const { return has_top_via_ ? &top_via_ : nullptr; }
+  std::string_view from_tag() const { return from_tag_; }
+  std::string_view to_tag() const { return to_tag_; }
+  bool has_to_tag() const { return has_to_tag_; }
+
+  std::string_view body() const { return body_; }
+  // The whole message as parsed (after in-place unfolding).
+  std::string_view raw() const { return raw_; }
+
+ private:
+  friend class MessageParser;
+
+  std::string_view raw_;
+  bool is_request_ = false;
+  Method method_id_ = Method::kOther;
+  std::string_view method_;
+  std::string_view ruri_;
+  std::string_view version_;
+  int status_code_ = 0;
+  std::string_view reason_;
+  std::vector<Header> headers_;
+  std::array<int16_t, kHeaderTypeCount> first_{};
+  std::array<uint16_t, kHeaderTypeCount> counts_{};
+  uint32_t cseq_number_ = 0;
+  std::string_view cseq_method_;
+  int max_forwards_ = -1;
+  bool has_top_via_ = false;
+  Via top_via_;
+  std::string_view from_tag_;
+  std::string_view to_tag_;
+  bool has_to_tag_ = false;
+  std::string_view body_;
+};
+
+enum class ParseStatus : uint8_t { kOk, kBadRequest, kUnparseable };
+
+struct ParseResult {
+  ParseStatus status;
+  // Static string, never null: "OK", or why (e.g. "Missing Call-ID header").
+  const char* reason;
+  // For kBadRequest: the status code to answer with (400, or 505 for a SIP version other
+  // than 2.0); 0 otherwise.
+  int reply_code = 0;
+};
+
+// Parses one framed message in place (see the top of this file).
+//   kUnparseable: the start line or the header structure is not SIP, or the framing is
+//     inconsistent (Content-Length); the caller closes the connection.
+//   kBadRequest: SIP, but invalid; for a request the caller answers `reply_code` with `reason`
+//     as the reason phrase (the Message holds whatever could be parsed, enough to build the
+//     reply). A reply in this state is dropped.
+//   kOk otherwise.
+ParseResult parse_message(char* data, size_t len, Message* out);
+
+}  // namespace sipsd::sip

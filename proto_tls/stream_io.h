@@ -1,0 +1,43 @@
+// StreamIo: the byte-level I/O of one connection, TLS (tls_io.h) or plain TCP (tcp_io.h).
+// The connection picks the implementation once, when it is created; nothing on the read or
+// write path asks "TLS or not?" again.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "core/conn_table.h"
+
+namespace sipsd {
+
+enum class IoStatus : uint8_t {
+  kOk,         // `bytes` transferred (handshake: finished)
+  kWantRead,   // retry when the socket is readable
+  kWantWrite,  // retry when the socket is writable
+  kClosed,     // orderly close by the peer (EOF, close_notify, reset)
+  kError,      // fatal; error() says why
+};
+
+struct IoResult {
+  IoStatus status;
+  size_t bytes = 0;
+};
+
+class StreamIo {
+ public:
+  virtual ~StreamIo() = default;
+  virtual bool is_tls() const = 0;
+  // One non-blocking handshake step; plain TCP is done at once.
+  virtual IoResult handshake() = 0;
+  virtual IoResult read(char* buf, size_t cap) = 0;
+  virtual IoResult write(const char* buf, size_t len) = 0;
+  // Best effort, never blocks: TLS sends close_notify.
+  virtual void shutdown() = 0;
+  // Why the last call failed (kError), for the log line.
+  virtual const std::string& error() const = 0;
+  // TLS version, cipher and peer verification into the connection-table entry.
+  virtual void describe(ConnInfo* info) const {}
+};
+
+}  // namespace sipsd

@@ -1,0 +1,90 @@
+#include "proto_tls/tls_io.h"
+
+#include <openssl/err.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+
+#include "core/result.h"
+#include "tls_mgm/openssl_errors.h"
+
+namespace sipsd {
+
+IoResult TlsIo::map_error(int rc, const char* op) {
+  int err = SSL_get_error(ssl_.get(), rc);
+  switch (err) {
+    case SSL_ERROR_WANT_READ:
+      return {IoStatus::kWantRead};
+    case SSL_ERROR_WANT_WRITE:
+      return {IoStatus::kWantWrite};
+    case SSL_ERROR_ZERO_RETURN:
+      return {IoStatus::kClosed};
+    case SSL_ERROR_SYSCALL: {
+      int saved = errno;
+      std::string queued = openssl_drain_errors();
+      if (queued.empty() && (saved == 0 || saved == ECONNRESET || saved == EPIPE))
+        return {IoStatus::kClosed};
+      error_ = strprintf("%s: %s", op, queued.empty() ? strerror(saved) : queued.c_str());
+      return {IoStatus::kError};
+    }
+    default: {
+      std::string queued = openssl_drain_errors();
+      error_ = strprintf("%s: %s", op, queued.empty() ? "TLS protocol error" : queued.c_str());
+      return {IoStatus::kError};
+    }
+  }
+}
+
+IoResult TlsIo::handshake() {
+  openssl_clear_errors();
+  int rc = SSL_do_handshake(ssl_.get());
+  if (rc == 1) return {IoStatus::kOk};
+  IoResult r = map_error(rc, "handshake");
+  if (r.status == IoStatus::kError) {
+    long verify = SSL_get_verify_result(ssl_.get());
+    if (verify != X509_V_OK)
+      error_ += strprintf(" (peer certificate: %s)", X509_verify_cert_error_string(verify));
+  }
+  // A peer that goes away mid-handshake did not complete it: report it as a failure.
+  if (r.status == IoStatus::kClosed) {
+    error_ = "handshake: peer closed the connection";
+    r.status = IoStatus::kError;
+  }
+  return r;
+}
+
+IoResult TlsIo::read(char* buf, size_t cap) {
+  openssl_clear_errors();
+  size_t n = 0;
+  int rc = SSL_read_ex(ssl_.get(), buf, cap, &n);
+  if (rc == 1) return {IoStatus::kOk, n};
+  return map_error(rc, "read");
+}
+
+IoResult TlsIo::write(const char* buf, size_t len) {
+  openssl_clear_errors();
+  size_t n = 0;
+  int rc = SSL_write_ex(ssl_.get(), buf, len, &n);
+  if (rc == 1) return {IoStatus::kOk, n};
+  return map_error(rc, "write");
+}
+
+void TlsIo::describe(ConnInfo* info) const {
+  snprintf(info->tls_version, sizeof info->tls_version, "%s", SSL_get_version(ssl_.get()));
+  const char* cipher = SSL_get_cipher_name(ssl_.get());
+  snprintf(info->tls_cipher, sizeof info->tls_cipher, "%s", cipher ? cipher : "");
+  X509* peer = SSL_get0_peer_certificate(ssl_.get());
+  info->tls_peer_verified = peer != nullptr && SSL_get_verify_result(ssl_.get()) == X509_V_OK;
+}
+
+void TlsIo::shutdown() {
+  // One-way close_notify; never waits for the peer's.
+  if (SSL_is_init_finished(ssl_.get())) {
+    openssl_clear_errors();
+    SSL_shutdown(ssl_.get());
+    openssl_clear_errors();
+  }
+}
+
+}  // namespace sipsd

@@ -1,0 +1,213 @@
+// The process model against the real sipsd: connections spread over the workers, a worker that
+// dies is replaced without disturbing the others, SIGTERM leaves nothing behind, plain TCP
+// behaves like TLS.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cerrno>
+#include <chrono>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "tests/integration/sip_test_client.h"
+#include "tests/integration/sipsd_server.h"
+#include "tests/integration/test_env.h"
+
+namespace sipsd::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+TlsClientOptions tls_options() {
+  TlsClientOptions o;
+  o.ca_file = test_certs_dir() + "/ca.pem";
+  return o;
+}
+
+int options_status(SipTestClient& c) {
+  if (!c.send(c.make_options().text).ok()) return -1;
+  auto reply = c.read_reply(5s);
+  return reply.ok() ? reply->status() : -1;
+}
+
+bool process_gone(pid_t pid) {
+  return kill(pid, 0) != 0 && errno == ESRCH;
+}
+
+TEST(ProcessModel, FiftyConcurrentTlsClientsSpreadOverAllWorkers) {
+  SipsdOptions o;
+  o.workers = 4;
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  std::vector<SipTestClient::Ptr> clients;
+  for (int i = 0; i < 50; ++i) {
+    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+    ASSERT_TRUE(c.ok()) << "client " << i << ": " << c.message();
+    clients.push_back(std::move(c).value());
+  }
+  // All 50 are open at once; each sends, then all read.
+  std::vector<SipRequest> reqs;
+  for (auto& c : clients) {
+    reqs.push_back(c->make_options());
+    ASSERT_TRUE(c->send(reqs.back().text).ok());
+  }
+  for (size_t i = 0; i < clients.size(); ++i) {
+    auto reply = clients[i]->read_reply(5s);
+    ASSERT_TRUE(reply.ok()) << "client " << i << ": " << reply.message();
+    EXPECT_EQ(reply->status(), 200);
+    EXPECT_EQ(reply->header("Call-ID").value_or(""), reqs[i].call_id);
+  }
+  auto stats = (*srv)->stats();
+  ASSERT_TRUE(stats.ok()) << stats.message();
+  ASSERT_EQ(stats->procs.size(), 5u);
+  uint64_t handled = 0;
+  for (const ProcStatsLine& p : stats->procs) {
+    if (p.role != "worker") continue;
+    EXPECT_GT(p.get("conns_handled"), 0u) << "worker " << p.proc << " got no connection";
+    EXPECT_GT(p.get("rcv_requests"), 0u) << "worker " << p.proc << " answered nothing";
+    handled += p.get("conns_handled");
+  }
+  EXPECT_EQ(handled, 50u);
+  EXPECT_EQ(stats->sum("conns_accepted"), 50u);
+  EXPECT_EQ(stats->sum("rcv_requests"), 50u);
+  EXPECT_EQ(stats->conn_table_in_use, 50u);
+  EXPECT_EQ(stats->open, 50u);
+}
+
+TEST(ProcessModel, PlainTcpWorksTheSameWay) {
+  auto srv = SipsdServer::start({});
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto c = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
+  ASSERT_TRUE(c.ok()) << c.message();
+  SipHop hop = (*c)->hop();
+  hop.local_ip = "198.51.100.1";
+  SipRequest req = build_sip_request({}, hop);
+  ASSERT_TRUE((*c)->send(req.text).ok());
+  auto reply = (*c)->read_reply(5s);
+  ASSERT_TRUE(reply.ok()) << reply.message();
+  EXPECT_EQ(reply->status(), 200);
+  auto vias = reply->vias();
+  ASSERT_EQ(vias.size(), 1u);
+  EXPECT_NE(vias[0].find("SIP/2.0/TCP"), std::string::npos);
+  EXPECT_EQ(header_param(vias[0], "received").value_or(""), "127.0.0.1");
+  EXPECT_EQ(header_param(vias[0], "rport").value_or(""), std::to_string((*c)->local_port()));
+
+  ASSERT_TRUE((*c)->send("\r\n\r\n").ok());
+  auto pong = (*c)->read_bytes(2, 5s);
+  ASSERT_TRUE(pong.ok()) << pong.message();
+  EXPECT_EQ(*pong, "\r\n");
+
+  // tcp_max_msg_chunks applies to plain TCP too.
+  auto bad = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
+  ASSERT_TRUE(bad.ok());
+  std::string text = (*bad)->make_options().text;
+  std::vector<std::string> pieces;
+  for (size_t i = 0; i < 5; ++i)
+    pieces.push_back(text.substr(i * 20, i == 4 ? std::string::npos : 20));
+  ASSERT_TRUE((*bad)->send_in_records(pieces, 150ms).ok());
+  EXPECT_TRUE((*bad)->wait_closed(5s));
+  EXPECT_TRUE((*srv)->wait_for_log("tcp_max_msg_chunks=4"));
+  EXPECT_EQ(options_status(**c), 200);
+}
+
+TEST(ProcessModel, KilledWorkerIsRespawnedAndOthersKeepTheirConnections) {
+  SipsdOptions o;
+  o.workers = 2;
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  std::vector<SipTestClient::Ptr> clients;
+  for (int i = 0; i < 8; ++i) {
+    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+    ASSERT_TRUE(c.ok()) << c.message();
+    ASSERT_EQ(options_status(**c), 200);
+    clients.push_back(std::move(c).value());
+  }
+  auto before = (*srv)->stats();
+  ASSERT_TRUE(before.ok()) << before.message();
+  std::vector<pid_t> pids = before->worker_pids();
+  ASSERT_EQ(pids.size(), 2u);
+  const ProcStatsLine& victim = before->procs[1];
+  uint64_t victim_conns = victim.get("conns_handled") - victim.get("conns_closed");
+  ASSERT_GT(victim_conns, 0u);
+  ASSERT_LT(victim_conns, 8u);
+
+  ASSERT_EQ(kill(victim.pid, SIGKILL), 0);
+  ASSERT_TRUE((*srv)->wait_for_log("killed by signal 9"));
+
+  // The victim's connections are gone; the other worker's still answer.
+  size_t answered = 0, dropped = 0;
+  for (auto& c : clients) {
+    int status = options_status(*c);
+    if (status == 200) {
+      ++answered;
+    } else {
+      EXPECT_TRUE(c->closed());
+      ++dropped;
+    }
+  }
+  EXPECT_EQ(dropped, victim_conns);
+  EXPECT_EQ(answered, 8 - victim_conns);
+
+  // A new worker took the slot; new connections are served (by both workers again).
+  auto after = (*srv)->stats_until([&](const ServerStats& s) {
+    std::vector<pid_t> now = s.worker_pids();
+    return now.size() == 2 && now[0] != victim.pid && now[0] != 0;
+  });
+  ASSERT_TRUE(after.ok()) << after.message();
+  std::vector<pid_t> now = after->worker_pids();
+  ASSERT_EQ(now.size(), 2u);
+  EXPECT_NE(now[0], victim.pid);
+  EXPECT_EQ(now[1], pids[1]);
+  for (int i = 0; i < 6; ++i) {
+    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+    ASSERT_TRUE(c.ok()) << c.message();
+    EXPECT_EQ(options_status(**c), 200);
+  }
+  auto last = (*srv)->stats();
+  ASSERT_TRUE(last.ok());
+  EXPECT_GT(last->procs[1].get("conns_handled"), 0u) << "the new worker got no connection";
+  EXPECT_EQ(last->procs[0].get("worker_respawns"), 1u);
+}
+
+TEST(ProcessModel, SigtermStopsEverythingAndExitsZero) {
+  SipsdOptions o;
+  o.workers = 3;
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto stats = (*srv)->stats();
+  ASSERT_TRUE(stats.ok());
+  std::vector<pid_t> workers = stats->worker_pids();
+  ASSERT_EQ(workers.size(), 3u);
+  auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+  ASSERT_TRUE(c.ok());
+  ASSERT_EQ(options_status(**c), 200);
+
+  ExitStatus st = (*srv)->stop();
+  EXPECT_TRUE(st.exited) << st.describe();
+  EXPECT_EQ(st.code, 0) << (*srv)->log();
+  EXPECT_TRUE((*c)->wait_closed(2s));
+  EXPECT_EQ((*c)->close_reason(), "close_notify");
+  for (pid_t w : workers) EXPECT_TRUE(process_gone(w)) << "worker " << w << " survived";
+  EXPECT_NE((*srv)->log().find("sipsd stopped"), std::string::npos);
+}
+
+TEST(ProcessModel, WorkersLeaveWhenTheSupervisorDies) {
+  auto srv = SipsdServer::start({});
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto stats = (*srv)->stats();
+  ASSERT_TRUE(stats.ok());
+  std::vector<pid_t> workers = stats->worker_pids();
+  ASSERT_EQ(workers.size(), 2u);
+  ASSERT_EQ(kill((*srv)->pid(), SIGKILL), 0);
+  (*srv)->child().wait(5s);
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  for (pid_t w : workers) {
+    while (!process_gone(w) && std::chrono::steady_clock::now() < deadline)
+      std::this_thread::sleep_for(20ms);
+    EXPECT_TRUE(process_gone(w)) << "worker " << w << " outlived its supervisor";
+  }
+}
+
+}  // namespace
+}  // namespace sipsd::test

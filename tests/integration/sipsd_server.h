@@ -1,0 +1,110 @@
+// SipsdServer: the real sipsd binary, started for one test on 127.0.0.1 with ephemeral ports,
+// a cfg written from SipsdOptions and the test certificates; stopped (and checked) at the end.
+//
+//   auto srv = SipsdServer::start({.workers = 2});
+//   ASSERT_TRUE(srv.ok()) << srv.message();
+//   auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), ...);
+//
+// Counters come from the supervisor's SIGUSR1 statistics dump, parsed from its log.
+#pragma once
+
+#include <sys/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/result.h"
+#include "tests/integration/subprocess.h"
+
+namespace sipsd::test {
+
+struct SipsdOptions {
+  int workers = 2;
+  bool tls = true;
+  bool tcp = true;
+  int log_level = 3;
+  // Extra global lines ("tcp_connection_lifetime=2") and modparam lines, added as given.
+  std::vector<std::string> globals;
+  std::vector<std::string> modparams;
+  // tls_mgm lines for the "default" server domain; empty: the test certificates, no client
+  // certificate requested.
+  std::vector<std::string> tls_domain;
+  // The route script; empty: OPTIONS -> 200, ACK -> nothing, anything else -> 501.
+  std::string route;
+};
+
+struct ProcStatsLine {
+  int proc = 0;
+  pid_t pid = 0;
+  std::string role;
+  std::map<std::string, uint64_t> counters;
+  uint64_t get(const std::string& name) const;
+};
+
+struct ServerStats {
+  std::vector<ProcStatsLine> procs;  // index 0 = supervisor, then the workers
+  uint64_t conn_table_in_use = 0;
+  uint64_t open = 0;
+  // Sum of a counter over every process.
+  uint64_t sum(const std::string& name) const;
+  std::vector<pid_t> worker_pids() const;
+};
+
+class SipsdServer {
+ public:
+  static Result<std::unique_ptr<SipsdServer>> start(
+      const SipsdOptions& options,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(15000));
+  ~SipsdServer();
+
+  uint16_t tls_port() const { return tls_port_; }
+  uint16_t tcp_port() const { return tcp_port_; }
+  pid_t pid() const { return child_->pid(); }
+  const std::string& cfg_path() const { return cfg_path_; }
+  const std::string& dir() const { return dir_; }
+  std::string log() const { return child_->err(); }
+  Child& child() { return *child_; }
+
+  // Waits for a log line containing `needle` (anywhere in the log so far or to come).
+  bool wait_for_log(const std::string& needle,
+                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Asks for a statistics dump (SIGUSR1) and parses it.
+  Result<ServerStats> stats(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Polls stats() until pred holds or the timeout passes; returns the last stats.
+  template <class Pred>
+  Result<ServerStats> stats_until(
+      Pred pred, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
+  // SIGTERM and wait; the exit status. Afterwards the process group must be empty.
+  ExitStatus stop(std::chrono::milliseconds grace = std::chrono::milliseconds(8000));
+
+  // The cfg text SipsdOptions produce (for tests that only check it).
+  static std::string render_cfg(const SipsdOptions& options, const std::string& certs_dir);
+
+ private:
+  SipsdServer() = default;
+
+  std::string dir_;
+  std::string cfg_path_;
+  std::unique_ptr<Child> child_;
+  uint16_t tls_port_ = 0;
+  uint16_t tcp_port_ = 0;
+};
+
+template <class Pred>
+Result<ServerStats> SipsdServer::stats_until(Pred pred, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    Result<ServerStats> s = stats();
+    if (!s.ok() || pred(*s) || std::chrono::steady_clock::now() >= deadline) return s;
+    struct timespec ts = {0, 50 * 1000 * 1000};
+    nanosleep(&ts, nullptr);
+  }
+}
+
+}  // namespace sipsd::test
