@@ -9,14 +9,10 @@ namespace sipsd::cfg {
 
 namespace {
 
-constexpr int kMaxDepth = 200;
-constexpr int kMaxTerms = 1000;
+constexpr int kMaxDepth = 200;   // nesting of blocks, if/else and parentheses
+constexpr int kMaxTerms = 1000;  // && / || terms in one condition (the tree is left-deep)
 constexpr const char* kTooDeep =
-    "nested too deeply (at most 200 levels of blocks, if/else and parentheses)";  // && / || terms
-                                                                                  // in one
-                                                                                  // condition (the
-                                                                                  // tree is
-                                                                                  // left-deep)
+    "nested too deeply (at most 200 levels of blocks, if/else and parentheses)";
 
 constexpr std::string_view kRouteKinds[] = {
     "route",       "onreply_route", "failure_route", "branch_route", "error_route",
