@@ -251,6 +251,7 @@ class Runner {
         return f == Flow::kReturn ? ret_ : 1;
       }
       case Node::Op::kXlog: {
+        if (!logger().enabled(n.level)) return 1;  // nothing to render
         if (n.text.constant()) {
           env_.xlog(n.level, n.text.literal());
         } else {

@@ -30,6 +30,7 @@ enum class Stat : uint16_t {
   kOversized,
   kFramingErrors,  // missing/bad Content-Length
   kIdleTimeouts,
+  kWritesQueued,    // writes the socket did not take at once (finished when writable)
   kWriteOverflows,  // peer not reading: write queue over its cap
   kBytesIn,
   kBytesOut,

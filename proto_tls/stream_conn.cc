@@ -359,6 +359,7 @@ void StreamConn::send(std::string_view bytes) {
     out_.clear();
     out_off_ = 0;
   }
+  stat_add(Stat::kWritesQueued);
   out_.append(bytes);
   if (!write_wants_read_) arm_write();
 }

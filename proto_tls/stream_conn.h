@@ -86,6 +86,8 @@ class StreamConn {
   const ConnEndpoints& endpoints() const { return ends_; }
   // "tls:127.0.0.1:40312", for log lines.
   const std::string& label() const { return label_; }
+  // Bytes accepted by send() that the socket has not taken yet.
+  size_t queued_bytes() const { return out_.size() - out_off_; }
 
  private:
   static void on_read_event(evutil_socket_t, short, void* arg);

@@ -427,6 +427,7 @@ SipTestClient::~SipTestClient() {
 
 Result<SipTestClient::Ptr> SipTestClient::connect_socket(const std::string& ip, uint16_t port,
                                                          const std::string& local_ip,
+                                                         int receive_buffer,
                                                          Clock::time_point deadline) {
   const std::string where = host_port(ip, port);
   sockaddr_storage peer;
@@ -447,6 +448,9 @@ Result<SipTestClient::Ptr> SipTestClient::connect_socket(const std::string& ip, 
   }
   int one = 1;
   setsockopt(c->fd_, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);  // one send = one segment
+  // Before connect(), so the window is fixed from the start (no autotuning).
+  if (receive_buffer > 0)
+    setsockopt(c->fd_, SOL_SOCKET, SO_RCVBUF, &receive_buffer, sizeof receive_buffer);
 
   if (::connect(c->fd_, reinterpret_cast<sockaddr*>(&peer), peer_len) != 0) {
     if (errno != EINPROGRESS) return make_error(where + ": connect: " + strerror(errno));
@@ -468,7 +472,7 @@ Result<SipTestClient::Ptr> SipTestClient::connect_socket(const std::string& ip, 
 
 Result<SipTestClient::Ptr> SipTestClient::connect_tcp(const std::string& ip, uint16_t port,
                                                       Millis timeout, const std::string& local_ip) {
-  auto c = connect_socket(ip, port, local_ip, Clock::now() + timeout);
+  auto c = connect_socket(ip, port, local_ip, 0, Clock::now() + timeout);
   if (c.ok()) c.value()->io_timeout_ = timeout;
   return c;
 }
@@ -476,7 +480,7 @@ Result<SipTestClient::Ptr> SipTestClient::connect_tcp(const std::string& ip, uin
 Result<SipTestClient::Ptr> SipTestClient::connect_tls(const std::string& ip, uint16_t port,
                                                       const TlsClientOptions& options) {
   auto deadline = Clock::now() + options.timeout;
-  auto c = connect_socket(ip, port, options.local_ip, deadline);
+  auto c = connect_socket(ip, port, options.local_ip, options.receive_buffer, deadline);
   if (!c.ok()) return c;
   if (Status s = c.value()->handshake(options, deadline); !s) {
     return make_error(host_port(ip, port) + ": " + s.message());

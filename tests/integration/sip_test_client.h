@@ -68,6 +68,7 @@ struct TlsClientOptions {
   std::string ciphersuites;  // TLS 1.3 suites; empty: OpenSSL's default
   SslSessionPtr session;     // offer to resume this session (from SipTestClient::session())
   std::string local_ip;      // bind to this source address (e.g. 127.0.0.2) before connecting
+  int receive_buffer = 0;    // SO_RCVBUF set before connecting (a small window); 0: the OS's
   std::chrono::milliseconds timeout{5000};  // TCP connect + TLS handshake together
 };
 
@@ -240,7 +241,8 @@ class SipTestClient {
 
   SipTestClient();
   static Result<Ptr> connect_socket(const std::string& ip, uint16_t port,
-                                    const std::string& local_ip, Clock::time_point deadline);
+                                    const std::string& local_ip, int receive_buffer,
+                                    Clock::time_point deadline);
   Status handshake(const TlsClientOptions& o, Clock::time_point deadline);
   // Reads what is available (waiting up to deadline for the first byte) into rx_, or into the
   // void when `keep` is false.

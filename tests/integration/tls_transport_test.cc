@@ -172,6 +172,67 @@ TEST(TlsTransport, RequestLargerThanOneRecordIsReassembled) {
   EXPECT_EQ(reply->header("Call-ID").value_or(""), req.call_id);
 }
 
+// Requests whose replies are larger than one TLS record (every Via is copied back).
+std::vector<std::string> big_vias(int count) {
+  std::vector<std::string> vias;
+  for (int i = 0; i < count; ++i)
+    vias.push_back("Via: SIP/2.0/TLS 192.0.2." + std::to_string(i + 1) + ":5061;branch=z9hG4bK" +
+                   std::string(7900, static_cast<char>('a' + i)));
+  return vias;
+}
+
+// The server writes replies of several TLS records to a client that is slow to read: what the
+// socket does not take is queued and finished when it becomes writable again.
+// Replies of several TLS records each, to a client that waits before reading: all arrive
+// whole and in order. (That the server queues what the socket does not take is proven
+// deterministically in tests/unit/stream_conn_test.cc; loopback socket buffers here are too
+// large to force it with a handful of replies.)
+TEST(TlsTransport, LargeRepliesArriveWhole) {
+  auto srv = start_server();
+  ASSERT_TRUE(srv);
+  auto c = connect(*srv);
+  ASSERT_TRUE(c);
+  for (uint32_t i = 1; i <= 10; ++i) {
+    SipRequestSpec spec;
+    spec.cseq = i;
+    spec.extra_headers = big_vias(6);
+    SipRequest req = c->make_options(spec);
+    ASSERT_GT(req.text.size(), 2u * 16384);
+    ASSERT_TRUE(c->send(req.text).ok());
+  }
+  std::this_thread::sleep_for(300ms);
+  for (uint32_t i = 1; i <= 10; ++i) {
+    auto reply = c->read_reply(10s);
+    ASSERT_TRUE(reply.ok()) << "reply " << i << ": " << reply.message();
+    EXPECT_EQ(reply->status(), 200);
+    EXPECT_EQ(reply->header("CSeq").value_or(""), std::to_string(i) + " OPTIONS");
+    EXPECT_EQ(reply->vias().size(), 7u);
+    EXPECT_GT(reply->text().size(), 2u * 16384);
+  }
+}
+
+TEST(TlsTransport, PeerThatNeverReadsIsCutOff) {
+  auto srv = start_server();
+  ASSERT_TRUE(srv);
+  auto bystander = connect(*srv);
+  ASSERT_TRUE(bystander);
+  TlsClientOptions small_window = tls_options();
+  small_window.receive_buffer = 16384;
+  auto c = connect(*srv, small_window);
+  ASSERT_TRUE(c);
+  SipRequestSpec spec;
+  spec.extra_headers = big_vias(6);
+  std::string req = c->make_options(spec).text;
+  for (int i = 0; i < 150 && c->send(req).ok(); ++i) {
+  }
+  EXPECT_TRUE(c->wait_closed(10s));
+  EXPECT_TRUE(srv->wait_for_log("peer is not reading"));
+  EXPECT_EQ(options_status(*bystander), 200);
+  auto stats = srv->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->sum("write_overflows"), 1u);
+}
+
 TEST(TlsTransport, CrlfCrlfPingGetsACrlfPong) {
   auto srv = start_server();
   ASSERT_TRUE(srv);

@@ -270,7 +270,19 @@ TEST(Script, IsMethodLists) {
             "s.cfg:5:19: is_method: a quoted list of methods is expected (\"INVITE|REGISTER\")");
 }
 
+TEST(Script, XlogBelowTheLogLevelIsNotRendered) {
+  int saved = logger().level();
+  logger().set_level(static_cast<int>(LogLevel::kNotice));
+  FakeEnv env = env_with({{PvId::kRm, "INVITE"}});
+  run("route { xlog(\"L_INFO\", \"got $rm\"); xlog(\"L_ERR\", \"shown $rm\"); }", env);
+  logger().set_level(saved);
+  ASSERT_EQ(env.logs.size(), 1u);
+  EXPECT_EQ(env.logs[0].second, "shown INVITE");
+}
+
 TEST(Script, XlogSubstitution) {
+  int saved = logger().level();
+  logger().set_level(static_cast<int>(LogLevel::kDebug));  // every xlog level renders
   FakeEnv env = env_with({{PvId::kRm, "INVITE"},
                           {PvId::kSi, "10.0.0.7"},
                           {PvId::kSp, "40312"},
@@ -288,6 +300,7 @@ TEST(Script, XlogSubstitution) {
   EXPECT_EQ(env.logs[1].second, "costs $ 5, INVITE and <null>");
   EXPECT_EQ(env.logs[2].first, LogLevel::kErr);
   EXPECT_EQ(env.logs[2].second, "plain");
+  logger().set_level(saved);
 }
 
 TEST(Script, XlogErrors) {
