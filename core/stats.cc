@@ -38,6 +38,8 @@ const char* stat_name(Stat s) {
       return "framing_errors";
     case Stat::kIdleTimeouts:
       return "idle_timeouts";
+    case Stat::kWritesQueued:
+      return "writes_queued";
     case Stat::kWriteOverflows:
       return "write_overflows";
     case Stat::kBytesIn:
