@@ -94,7 +94,8 @@ ReceiveVerdict SipReceiver::receive(char* data, size_t len, const MessageOrigin&
     LOG_INFO("core", "%.*s: bad %.*s request: %s", static_cast<int>(origin.label.size()),
              origin.label.data(), static_cast<int>(msg_.method().size()), msg_.method().data(),
              pr.reason);
-    if (msg_.method_id() != sip::Method::kAck) reply(origin, sink, 400, pr.reason);
+    if (msg_.method_id() != sip::Method::kAck)
+      reply(origin, sink, pr.reply_code != 0 ? pr.reply_code : 400, pr.reason);
     return ReceiveVerdict::kKeep;
   }
   Env env(*this, origin, sink);

@@ -21,15 +21,8 @@ using namespace std::chrono_literals;
 
 class CfgCheck : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/sipsd-cfg-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
-  }
-  void TearDown() override { std::filesystem::remove_all(dir_); }
-
   std::string write_cfg(const std::string& text) {
-    std::string path = dir_ + "/test.cfg";
+    std::string path = dir_.file("test.cfg");
     std::ofstream(path) << text;
     return path;
   }
@@ -45,7 +38,7 @@ class CfgCheck : public ::testing::Test {
     o.tls_domain = std::move(tls_domain);
     return SipsdServer::render_cfg(o, test_certs_dir());
   }
-  std::string dir_;
+  TempDir dir_{"sipsd-cfg"};
 };
 
 TEST_F(CfgCheck, GoodConfigPassesWithoutBinding) {
@@ -136,7 +129,7 @@ TEST_F(CfgCheck, UnknownModuleAndSyntaxErrorsExitNonZero) {
   EXPECT_NE(r.err.find("test.cfg:1:"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("proto_tls"), std::string::npos) << r.err;  // the suggestion
 
-  RunResult r2 = sipsd({"-c", "-f", dir_ + "/does-not-exist.cfg"});
+  RunResult r2 = sipsd({"-c", "-f", dir_.file("does-not-exist.cfg")});
   EXPECT_EQ(r2.status.code, 1) << r2.describe();
 }
 

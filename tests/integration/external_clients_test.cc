@@ -35,19 +35,6 @@ std::string options_request(uint16_t port) {
          "\r\n";
 }
 
-// A loopback port nobody listens on right now.
-uint16_t free_port() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = {};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<struct sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<struct sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
-
 TEST(ExternalClients, OpensslSClientGetsA200) {
   SipsdOptions o;
   o.globals = {"tcp_connection_lifetime=2"};  // the server closes, so s_client exits
@@ -92,7 +79,7 @@ TEST(ExternalClients, SippOverTcp) {
 TEST(ExternalClients, SippOverTlsThroughStunnel) {
   auto srv = SipsdServer::start({});
   ASSERT_TRUE(srv.ok()) << srv.message();
-  uint16_t plain = free_port();
+  uint16_t plain = free_tcp_port();
   std::string conf = (*srv)->dir() + "/stunnel.conf";
   {
     std::ofstream out(conf);

@@ -19,18 +19,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TlsClientOptions tls_options() {
-  TlsClientOptions o;
-  o.ca_file = test_certs_dir() + "/ca.pem";
-  return o;
-}
-
-int options_status(SipTestClient& c) {
-  if (!c.send(c.make_options().text).ok()) return -1;
-  auto reply = c.read_reply(5s);
-  return reply.ok() ? reply->status() : -1;
-}
-
 bool process_gone(pid_t pid) {
   return kill(pid, 0) != 0 && errno == ESRCH;
 }
@@ -42,7 +30,7 @@ TEST(ProcessModel, FiftyConcurrentTlsClientsSpreadOverAllWorkers) {
   ASSERT_TRUE(srv.ok()) << srv.message();
   std::vector<SipTestClient::Ptr> clients;
   for (int i = 0; i < 50; ++i) {
-    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
     ASSERT_TRUE(c.ok()) << "client " << i << ": " << c.message();
     clients.push_back(std::move(c).value());
   }
@@ -118,7 +106,7 @@ TEST(ProcessModel, KilledWorkerIsRespawnedAndOthersKeepTheirConnections) {
   ASSERT_TRUE(srv.ok()) << srv.message();
   std::vector<SipTestClient::Ptr> clients;
   for (int i = 0; i < 8; ++i) {
-    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
     ASSERT_TRUE(c.ok()) << c.message();
     ASSERT_EQ(options_status(**c), 200);
     clients.push_back(std::move(c).value());
@@ -160,7 +148,7 @@ TEST(ProcessModel, KilledWorkerIsRespawnedAndOthersKeepTheirConnections) {
   EXPECT_NE(now[0], victim.pid);
   EXPECT_EQ(now[1], pids[1]);
   for (int i = 0; i < 6; ++i) {
-    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+    auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
     ASSERT_TRUE(c.ok()) << c.message();
     EXPECT_EQ(options_status(**c), 200);
   }
@@ -179,7 +167,7 @@ TEST(ProcessModel, SigtermStopsEverythingAndExitsZero) {
   ASSERT_TRUE(stats.ok());
   std::vector<pid_t> workers = stats->worker_pids();
   ASSERT_EQ(workers.size(), 3u);
-  auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), tls_options());
+  auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
   ASSERT_TRUE(c.ok());
   ASSERT_EQ(options_status(**c), 200);
 

@@ -1,5 +1,7 @@
 #include "tests/integration/sip_test_client.h"
 
+#include "tls_mgm/openssl_errors.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -162,27 +164,6 @@ std::string host_port(const std::string& ip, uint16_t port) {
 }
 
 }  // namespace
-
-std::string drain_openssl_errors() {
-  std::string out;
-  for (int i = 0; i < 64; ++i) {  // the queue is short; bound the loop anyway
-    const char* data = nullptr;
-    int flags = 0;
-    unsigned long e = ERR_get_error_all(nullptr, nullptr, nullptr, &data, &flags);
-    if (e == 0) break;
-    char buf[256];
-    ERR_error_string_n(e, buf, sizeof buf);
-    if (!out.empty()) out += "; ";
-    out += buf;
-    if (data != nullptr && (flags & ERR_TXT_STRING) && *data != '\0') {
-      out += " (";
-      out += data;
-      out += ")";
-    }
-  }
-  ERR_clear_error();
-  return out;
-}
 
 // ---- requests -------------------------------------------------------------------------------
 
@@ -499,21 +480,21 @@ int SipTestClient::on_new_session(SSL* ssl, SSL_SESSION* session) {
 Status SipTestClient::handshake(const TlsClientOptions& o, Clock::time_point deadline) {
   ERR_clear_error();
   ctx_.reset(SSL_CTX_new(TLS_client_method()));
-  if (!ctx_) return make_error("SSL_CTX_new: " + drain_openssl_errors());
+  if (!ctx_) return make_error("SSL_CTX_new: " + openssl_drain_errors());
   SSL_CTX* ctx = ctx_.get();
   if ((o.min_version != 0 && !SSL_CTX_set_min_proto_version(ctx, o.min_version)) ||
       (o.max_version != 0 && !SSL_CTX_set_max_proto_version(ctx, o.max_version))) {
-    return make_error("bad TLS version range: " + drain_openssl_errors());
+    return make_error("bad TLS version range: " + openssl_drain_errors());
   }
   if (!o.cipher_list.empty() && !SSL_CTX_set_cipher_list(ctx, o.cipher_list.c_str())) {
-    return make_error("cipher_list '" + o.cipher_list + "': " + drain_openssl_errors());
+    return make_error("cipher_list '" + o.cipher_list + "': " + openssl_drain_errors());
   }
   if (!o.ciphersuites.empty() && !SSL_CTX_set_ciphersuites(ctx, o.ciphersuites.c_str())) {
-    return make_error("ciphersuites '" + o.ciphersuites + "': " + drain_openssl_errors());
+    return make_error("ciphersuites '" + o.ciphersuites + "': " + openssl_drain_errors());
   }
   if (!o.ca_file.empty()) {
     if (!SSL_CTX_load_verify_locations(ctx, o.ca_file.c_str(), nullptr)) {
-      return make_error("ca_file " + o.ca_file + ": " + drain_openssl_errors());
+      return make_error("ca_file " + o.ca_file + ": " + openssl_drain_errors());
     }
     SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, nullptr);
   } else {
@@ -522,26 +503,26 @@ Status SipTestClient::handshake(const TlsClientOptions& o, Clock::time_point dea
   if (!o.cert_file.empty()) {
     const std::string& key = o.key_file.empty() ? o.cert_file : o.key_file;
     if (!SSL_CTX_use_certificate_chain_file(ctx, o.cert_file.c_str())) {
-      return make_error("cert_file " + o.cert_file + ": " + drain_openssl_errors());
+      return make_error("cert_file " + o.cert_file + ": " + openssl_drain_errors());
     }
     if (!SSL_CTX_use_PrivateKey_file(ctx, key.c_str(), SSL_FILETYPE_PEM)) {
-      return make_error("key_file " + key + ": " + drain_openssl_errors());
+      return make_error("key_file " + key + ": " + openssl_drain_errors());
     }
     if (!SSL_CTX_check_private_key(ctx)) {
       return make_error("key_file " + key + " does not match cert_file " + o.cert_file + ": " +
-                        drain_openssl_errors());
+                        openssl_drain_errors());
     }
   }
   SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE);
   SSL_CTX_sess_set_new_cb(ctx, &SipTestClient::on_new_session);
 
   ssl_.reset(SSL_new(ctx));
-  if (!ssl_) return make_error("SSL_new: " + drain_openssl_errors());
+  if (!ssl_) return make_error("SSL_new: " + openssl_drain_errors());
   SSL* ssl = ssl_.get();
   SSL_set_app_data(ssl, this);
-  if (!SSL_set_fd(ssl, fd_)) return make_error("SSL_set_fd: " + drain_openssl_errors());
+  if (!SSL_set_fd(ssl, fd_)) return make_error("SSL_set_fd: " + openssl_drain_errors());
   if (!o.sni.empty() && !SSL_set_tlsext_host_name(ssl, o.sni.c_str())) {
-    return make_error("SNI '" + o.sni + "': " + drain_openssl_errors());
+    return make_error("SNI '" + o.sni + "': " + openssl_drain_errors());
   }
   if (!o.verify_name.empty()) {
     sockaddr_storage sa;
@@ -549,10 +530,10 @@ Status SipTestClient::handshake(const TlsClientOptions& o, Clock::time_point dea
     bool is_ip = parse_ip(o.verify_name, 0, &sa, &len);
     int ok = is_ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), o.verify_name.c_str())
                    : SSL_set1_host(ssl, o.verify_name.c_str());
-    if (!ok) return make_error("verify_name '" + o.verify_name + "': " + drain_openssl_errors());
+    if (!ok) return make_error("verify_name '" + o.verify_name + "': " + openssl_drain_errors());
   }
   if (o.session && !SSL_set_session(ssl, o.session.get())) {
-    return make_error("SSL_set_session: " + drain_openssl_errors());
+    return make_error("SSL_set_session: " + openssl_drain_errors());
   }
 
   SigpipeGuard no_sigpipe;
@@ -570,7 +551,7 @@ Status SipTestClient::handshake(const TlsClientOptions& o, Clock::time_point dea
       continue;
     }
     tls_failed_ = true;
-    std::string why = drain_openssl_errors();
+    std::string why = openssl_drain_errors();
     if (err == SSL_ERROR_SYSCALL && why.empty()) {
       why = errno != 0 ? strerror(errno) : "connection closed by peer";
     }
@@ -622,7 +603,7 @@ SipTestClient::Io SipTestClient::fill(Clock::time_point deadline, bool keep) {
         tls_failed_ = true;
         int saved_errno = errno;
         unsigned long e = ERR_peek_error();
-        std::string why = drain_openssl_errors();
+        std::string why = openssl_drain_errors();
         if (err == SSL_ERROR_SYSCALL && why.empty()) {
           mark_closed(saved_errno == ECONNRESET ? "connection reset"
                       : saved_errno == 0        ? "EOF without close_notify"
@@ -671,7 +652,7 @@ Status SipTestClient::write_all(std::string_view bytes, Clock::time_point deadli
                                                    : 0;
       if (events == 0) {
         tls_failed_ = true;
-        std::string why = drain_openssl_errors();
+        std::string why = openssl_drain_errors();
         if (why.empty()) why = errno != 0 ? strerror(errno) : "connection closed";
         return make_error("send: SSL_write: " + why);
       }

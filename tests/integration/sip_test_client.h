@@ -31,28 +31,19 @@
 
 #include "core/result.h"
 #include "proto_tls/stream_framer.h"
+#include "tls_mgm/openssl_ptr.h"
 
 namespace sipsd::test {
 
-// ---- OpenSSL RAII ---------------------------------------------------------------------------
+// ---- OpenSSL RAII: the server's owners (tls_mgm/openssl_ptr.h) --------------------------------
 
-template <auto Free>
-struct OpenSslDeleter {
-  template <class T>
-  void operator()(T* p) const {
-    Free(p);
-  }
-};
-using SslPtr = std::unique_ptr<SSL, OpenSslDeleter<&SSL_free>>;
-using SslCtxPtr = std::unique_ptr<SSL_CTX, OpenSslDeleter<&SSL_CTX_free>>;
-using X509Ptr = std::unique_ptr<X509, OpenSslDeleter<&X509_free>>;
-using EvpPkeyPtr = std::unique_ptr<EVP_PKEY, OpenSslDeleter<&EVP_PKEY_free>>;
-using BioPtr = std::unique_ptr<BIO, OpenSslDeleter<&BIO_free_all>>;
-// Shared, because a saved session is handed to any number of later connects.
+using sipsd::BioPtr;
+using sipsd::EvpPkeyPtr;
+using sipsd::SslCtxPtr;
+using sipsd::SslPtr;
+using sipsd::X509Ptr;
+// Shared (unlike the server's), because a saved session is handed to any number of connects.
 using SslSessionPtr = std::shared_ptr<SSL_SESSION>;
-
-// Empties this thread's OpenSSL error queue into one line ("error:...; error:..."); "" if empty.
-std::string drain_openssl_errors();
 
 // ---- connecting ----------------------------------------------------------------------------
 

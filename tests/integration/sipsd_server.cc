@@ -7,8 +7,6 @@
 #include <fstream>
 #include <sstream>
 
-#include "tests/integration/test_env.h"
-
 namespace sipsd::test {
 
 namespace {
@@ -121,10 +119,8 @@ std::string SipsdServer::render_cfg(const SipsdOptions& o, const std::string& ce
 Result<std::unique_ptr<SipsdServer>> SipsdServer::start(const SipsdOptions& options,
                                                         std::chrono::milliseconds timeout) {
   std::unique_ptr<SipsdServer> srv(new SipsdServer());
-  char tmpl[] = "/tmp/sipsd-test-XXXXXX";
-  if (mkdtemp(tmpl) == nullptr) return make_error("mkdtemp failed");
-  srv->dir_ = tmpl;
-  srv->cfg_path_ = srv->dir_ + "/sipsd.cfg";
+  srv->dir_ = std::make_unique<TempDir>("sipsd-server");
+  srv->cfg_path_ = srv->dir_->file("sipsd.cfg");
   {
     std::ofstream out(srv->cfg_path_);
     out << render_cfg(options, test_certs_dir());
@@ -150,10 +146,19 @@ Result<std::unique_ptr<SipsdServer>> SipsdServer::start(const SipsdOptions& opti
 
 SipsdServer::~SipsdServer() {
   if (child_) child_->stop(std::chrono::milliseconds(8000));
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
+}
+
+TlsClientOptions default_tls_options() {
+  TlsClientOptions o;
+  o.ca_file = test_cert("ca.pem");
+  o.verify_name = "127.0.0.1";
+  return o;
+}
+
+int options_status(SipTestClient& c, std::chrono::milliseconds timeout) {
+  if (!c.send(c.make_options().text).ok()) return -1;
+  auto reply = c.read_reply(timeout);
+  return reply.ok() ? reply->status() : -1;
 }
 
 bool SipsdServer::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) {

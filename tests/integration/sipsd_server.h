@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "core/result.h"
+#include "tests/integration/sip_test_client.h"
 #include "tests/integration/subprocess.h"
+#include "tests/integration/test_env.h"
 
 namespace sipsd::test {
 
@@ -55,6 +57,12 @@ struct ServerStats {
   std::vector<pid_t> worker_pids() const;
 };
 
+// TLS options for a client of SipsdServer: verify the server against the test CA.
+TlsClientOptions default_tls_options();
+// Sends an OPTIONS on c and returns the reply's status, or -1 (send failed, no reply in time).
+int options_status(SipTestClient& c,
+                   std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+
 class SipsdServer {
  public:
   static Result<std::unique_ptr<SipsdServer>> start(
@@ -66,7 +74,7 @@ class SipsdServer {
   uint16_t tcp_port() const { return tcp_port_; }
   pid_t pid() const { return child_->pid(); }
   const std::string& cfg_path() const { return cfg_path_; }
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_->path(); }
   std::string log() const { return child_->err(); }
   Child& child() { return *child_; }
 
@@ -89,7 +97,7 @@ class SipsdServer {
  private:
   SipsdServer() = default;
 
-  std::string dir_;
+  std::unique_ptr<TempDir> dir_;
   std::string cfg_path_;
   std::unique_ptr<Child> child_;
   uint16_t tls_port_ = 0;

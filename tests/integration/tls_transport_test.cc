@@ -15,31 +15,16 @@ namespace {
 
 using namespace std::chrono_literals;
 
-TlsClientOptions tls_options() {
-  TlsClientOptions o;
-  o.ca_file = test_certs_dir() + "/ca.pem";
-  o.verify_name = "127.0.0.1";
-  return o;
-}
-
 std::unique_ptr<SipsdServer> start_server(SipsdOptions options = {}) {
   auto srv = SipsdServer::start(options);
   EXPECT_TRUE(srv.ok()) << srv.message();
   return srv.ok() ? std::move(srv).value() : nullptr;
 }
 
-SipTestClient::Ptr connect(const SipsdServer& srv, TlsClientOptions o = tls_options()) {
+SipTestClient::Ptr connect(const SipsdServer& srv, TlsClientOptions o = default_tls_options()) {
   auto c = SipTestClient::connect_tls("127.0.0.1", srv.tls_port(), o);
   EXPECT_TRUE(c.ok()) << c.message();
   return c.ok() ? std::move(c).value() : nullptr;
-}
-
-// Sends an OPTIONS and returns the status of the reply (or -1).
-int options_status(SipTestClient& c) {
-  SipRequest req = c.make_options();
-  if (!c.send(req.text).ok()) return -1;
-  auto reply = c.read_reply(5s);
-  return reply.ok() ? reply->status() : -1;
 }
 
 TEST(TlsTransport, OptionsIsAnsweredWithACorrectStatelessReply) {
@@ -216,7 +201,7 @@ TEST(TlsTransport, PeerThatNeverReadsIsCutOff) {
   ASSERT_TRUE(srv);
   auto bystander = connect(*srv);
   ASSERT_TRUE(bystander);
-  TlsClientOptions small_window = tls_options();
+  TlsClientOptions small_window = default_tls_options();
   small_window.receive_buffer = 16384;
   auto c = connect(*srv, small_window);
   ASSERT_TRUE(c);
@@ -430,7 +415,7 @@ TEST(TlsTransport, HandshakeThatNeverStartsIsCutOff) {
 TEST(TlsTransport, VersionsBelowTls12AreRefused) {
   auto srv = start_server();
   ASSERT_TRUE(srv);
-  TlsClientOptions o = tls_options();
+  TlsClientOptions o = default_tls_options();
   o.min_version = TLS1_VERSION;
   o.max_version = TLS1_1_VERSION;
   o.cipher_list = "DEFAULT:@SECLEVEL=0";
