@@ -55,6 +55,29 @@ TEST(ExternalClients, OpensslSClientGetsA200) {
   EXPECT_NE(r.out.find("CSeq: 7 OPTIONS"), std::string::npos) << r.out;
 }
 
+// TLS 1.2 client-initiated renegotiation (CVE-2009-3555 / CVE-2011-1473) is refused: s_client's
+// "R" command gets a no_renegotiation alert, never a second handshake.
+TEST(ExternalClients, OpensslRenegotiationIsRefused) {
+  auto srv = SipsdServer::start({});
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  // s_client takes its "R" command only while stdin stays open.
+  ChildOptions co;
+  co.stdin_pipe = true;
+  auto client = Child::start(
+      {"openssl", "s_client", "-connect", "127.0.0.1:" + std::to_string((*srv)->tls_port()),
+       "-tls1_2", "-CAfile", test_cert("ca.pem")},
+      co);
+  ASSERT_TRUE(client.ok()) << client.message();
+  ASSERT_TRUE(client->wait_for_line("Verify return code: 0", 10s)) << client->describe();
+  ASSERT_TRUE(client->write_stdin("R\n").ok());
+  EXPECT_TRUE(client->wait_for_line("RENEGOTIATING", 10s)) << client->describe();
+  EXPECT_TRUE(client->wait_for_line("no renegotiation", 10s)) << client->describe();
+  client->stop();
+  auto stats = (*srv)->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->sum("handshakes_ok"), 1u);
+}
+
 RunResult run_sipp(uint16_t port, int calls, const std::string& dir) {
   RunOptions ro;
   ro.cwd = dir;

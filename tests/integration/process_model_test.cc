@@ -158,6 +158,36 @@ TEST(ProcessModel, KilledWorkerIsRespawnedAndOthersKeepTheirConnections) {
   EXPECT_EQ(last->procs[0].get("worker_respawns"), 1u);
 }
 
+// tcp_max_connections: the connection over the limit is closed at once; the ones inside it keep
+// working, and a slot freed by a close is available again.
+TEST(ProcessModel, ConnectionsOverTcpMaxConnectionsAreRefused) {
+  SipsdOptions o;
+  o.globals = {"tcp_max_connections=4"};
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  std::vector<SipTestClient::Ptr> held;
+  for (int i = 0; i < 4; ++i) {
+    auto c = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
+    ASSERT_TRUE(c.ok()) << c.message();
+    ASSERT_EQ(options_status(**c), 200);
+    held.push_back(std::move(c).value());
+  }
+  auto extra = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
+  ASSERT_TRUE(extra.ok());  // the kernel completes the TCP handshake; sipsd then closes it
+  EXPECT_TRUE((*extra)->wait_closed(5s));
+  EXPECT_TRUE((*srv)->wait_for_log("tcp_max_connections (4) reached"));
+  for (auto& c : held) EXPECT_EQ(options_status(*c), 200);
+
+  held.back()->close();
+  held.pop_back();
+  auto again = (*srv)->stats_until([](const ServerStats& s) { return s.open == 3; });
+  ASSERT_TRUE(again.ok());
+  EXPECT_EQ(again->sum("conns_refused"), 1u);
+  auto fresh = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
+  ASSERT_TRUE(fresh.ok());
+  EXPECT_EQ(options_status(**fresh), 200);
+}
+
 TEST(ProcessModel, SigtermStopsEverythingAndExitsZero) {
   SipsdOptions o;
   o.workers = 3;
