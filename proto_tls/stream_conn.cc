@@ -355,8 +355,11 @@ void StreamConn::send(std::string_view bytes) {
           LogLevel::kWarn, false);
     return;
   }
-  if (out_off_ > 0 && out_off_ == out_.size()) {
+  if (out_off_ == out_.size()) {
     out_.clear();
+    out_off_ = 0;
+  } else if (out_off_ >= kKeepOutputCapacity && out_off_ * 2 >= out_.size()) {
+    out_.erase(0, out_off_);  // drop what was written, so the buffer does not keep growing
     out_off_ = 0;
   }
   stat_add(Stat::kWritesQueued);
