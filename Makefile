@@ -15,12 +15,16 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev
                 libprotobuf-dev protobuf-compiler libgtest-dev libbenchmark-dev \
                 clang-format socat stunnel4 sip-tester
 
-.PHONY: all deps run test clean certs build
+.PHONY: all deps run test clean certs build build-sipsd
 
 all: build
 
 build: $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
+
+# `make run` needs the server only.
+build-sipsd: $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target sipsd
 
 $(BUILD)/CMakeCache.txt:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
@@ -40,7 +44,7 @@ deps:
 certs:
 	@etc/gen-dev-certs.sh etc/tls
 
-run: deps build certs
+run: deps build-sipsd certs
 	$(BUILD)/sipsd -f $(CFG)
 
 test: deps build
