@@ -446,25 +446,24 @@ void Supervisor::on_respawn(evutil_socket_t, short, void* arg) {
 }
 
 void Supervisor::on_signal(int sig) {
-  Supervisor* s = this;
   switch (sig) {
     case SIGCHLD:
-      s->reap();
+      reap();
       break;
     case SIGUSR1:
-      s->dump_stats();
+      dump_stats();
       break;
     case SIGHUP:
       LOG_NOTICE("core", "SIGHUP: TLS reload is not available yet; ignored");
       break;
     default:
-      s->begin_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
+      begin_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
   }
-  if (s->stopping_) {
+  if (stopping_) {
     bool any = false;
-    for (int i = 0; i < s->pool_.size(); ++i) any = any || s->pool_.pid(i) != 0;
-    if (!any) event_base_loopbreak(s->base_.get());
+    for (int i = 0; i < pool_.size(); ++i) any = any || pool_.pid(i) != 0;
+    if (!any) event_base_loopbreak(base_.get());
   }
 }
 
