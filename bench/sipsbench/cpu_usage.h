@@ -1,0 +1,23 @@
+// CPU time accounting: the server's whole process tree (read from /proc) and sipsbench's own
+// (getrusage), sampled at both ends of the measured period.
+#pragma once
+
+#include <sys/types.h>
+
+#include "core/result.h"
+
+namespace sipsd::bench {
+
+struct TreeCpu {
+  double seconds = 0;  // utime + stime of the root and every live descendant
+  int processes = 0;
+};
+
+// Sums /proc/PID/stat utime+stime over `root` and all its descendants (found by scanning /proc
+// for parent links). An error when `root` does not exist.
+Result<TreeCpu> process_tree_cpu(pid_t root);
+
+// CPU seconds used by this process, all threads (CLOCK_PROCESS_CPUTIME_ID).
+double self_cpu_seconds();
+
+}  // namespace sipsd::bench

@@ -1,0 +1,330 @@
+#include "bench/sipsbench/options.h"
+
+#include <arpa/inet.h>
+#include <getopt.h>
+#include <openssl/ssl.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
+#include <cstring>
+#include <string_view>
+
+namespace sipsd::bench {
+
+const char* mode_name(Mode m) {
+  return m == Mode::kThroughput ? "throughput" : "handshake";
+}
+
+const char* transport_name(Transport t) {
+  return t == Transport::kTls ? "tls" : "tcp";
+}
+
+const char* transport_via(Transport t) {
+  return t == Transport::kTls ? "TLS" : "TCP";
+}
+
+std::string Target::text() const {
+  return strprintf("%s:%s:%u", transport_name(transport), ip.c_str(), port);
+}
+
+std::string usage() {
+  return R"(usage: sipsbench MODE --target PROTO:IP:PORT [options]
+
+SIP load generator for sipsd (or any SIP-over-TLS/TCP server) on this machine's loopback.
+
+Modes:
+  throughput            --conns persistent connections, --inflight requests outstanding on
+                        each; reports req/s, replies by class, latency percentiles
+  handshake             new connections as fast as possible, --conns at a time; each does the
+                        TLS handshake, one OPTIONS, reads the reply and closes; reports
+                        handshakes/s, failures and (with --resume) the resumption ratio
+
+Target and TLS:
+  --target PROTO:IP:PORT   tls:127.0.0.1:5061 or tcp:127.0.0.1:5060 (127.0.0.0/8 only)
+  --ca FILE             verify the server's certificate against these CAs (default: no check)
+  --sni NAME            send this server name and verify the certificate against it
+                        (default: no SNI; with --ca the certificate must match the target IP)
+  --cert FILE --key FILE   present this client certificate
+  --tls-version V       1.2 or 1.3 only (default: negotiate 1.2..1.3)
+  --resume              handshake mode: resume the session (TLS 1.3 ticket or TLS 1.2
+                        session) saved from the previous connection of the same worker
+
+Load:
+  --conns C             connections (throughput) or concurrent attempts (handshake); default 4
+  --inflight W          throughput: requests outstanding per connection (default 1, max 4096)
+  --method M            OPTIONS (default), MESSAGE or REGISTER
+  --body-size N         MESSAGE body bytes (default 0)
+  --workers N           client threads, each with its own event loop (default 1)
+
+Time (seconds, fractions allowed):
+  --duration SEC        measured period (default 10)
+  --warmup SEC          load before the measured period, not counted in rates (default 2)
+  --timeout SEC         a request (throughput) or connection (handshake) without its reply
+                        after this long is a timeout (default 5)
+
+Reporting:
+  --server-pid PID      CPU seconds of PID and all its descendants over the measured period,
+                        and the rate per server-CPU-second
+  --json FILE           write every figure as JSON
+  --quiet               no progress lines (they are printed only when stdout is a terminal)
+  -h, --help            this text
+
+Exit status: 0 when at least one request (throughput) or connection (handshake) succeeded in
+the measured period, 1 when none did, 2 on a usage or setup error.
+)";
+}
+
+namespace {
+
+enum OptId {
+  kOptTarget = 1000,
+  kOptCa,
+  kOptSni,
+  kOptCert,
+  kOptKey,
+  kOptTlsVersion,
+  kOptResume,
+  kOptConns,
+  kOptInflight,
+  kOptMethod,
+  kOptBodySize,
+  kOptWorkers,
+  kOptDuration,
+  kOptWarmup,
+  kOptTimeout,
+  kOptServerPid,
+  kOptJson,
+  kOptQuiet,
+  kOptMode,
+};
+
+const struct option kLongOptions[] = {
+    {"target", required_argument, nullptr, kOptTarget},
+    {"ca", required_argument, nullptr, kOptCa},
+    {"sni", required_argument, nullptr, kOptSni},
+    {"cert", required_argument, nullptr, kOptCert},
+    {"key", required_argument, nullptr, kOptKey},
+    {"tls-version", required_argument, nullptr, kOptTlsVersion},
+    {"resume", no_argument, nullptr, kOptResume},
+    {"conns", required_argument, nullptr, kOptConns},
+    {"inflight", required_argument, nullptr, kOptInflight},
+    {"method", required_argument, nullptr, kOptMethod},
+    {"body-size", required_argument, nullptr, kOptBodySize},
+    {"workers", required_argument, nullptr, kOptWorkers},
+    {"duration", required_argument, nullptr, kOptDuration},
+    {"warmup", required_argument, nullptr, kOptWarmup},
+    {"timeout", required_argument, nullptr, kOptTimeout},
+    {"server-pid", required_argument, nullptr, kOptServerPid},
+    {"json", required_argument, nullptr, kOptJson},
+    {"quiet", no_argument, nullptr, kOptQuiet},
+    {"mode", required_argument, nullptr, kOptMode},
+    {"help", no_argument, nullptr, 'h'},
+    {nullptr, 0, nullptr, 0},
+};
+
+Status parse_int(const char* name, const char* text, long lo, long hi, long* out) {
+  errno = 0;
+  char* end = nullptr;
+  long v = strtol(text, &end, 10);
+  if (errno != 0 || end == text || *end != '\0' || v < lo || v > hi)
+    return make_error(
+        strprintf("--%s '%s': expected an integer in [%ld, %ld]", name, text, lo, hi));
+  *out = v;
+  return Status::Ok();
+}
+
+Status parse_seconds(const char* name, const char* text, double lo, double hi, double* out) {
+  errno = 0;
+  char* end = nullptr;
+  double v = strtod(text, &end);
+  if (errno != 0 || end == text || *end != '\0' || !std::isfinite(v) || v < lo || v > hi)
+    return make_error(strprintf("--%s '%s': expected seconds in [%g, %g]", name, text, lo, hi));
+  *out = v;
+  return Status::Ok();
+}
+
+Status parse_mode(std::string_view text, Mode* out) {
+  if (text == "throughput") {
+    *out = Mode::kThroughput;
+  } else if (text == "handshake") {
+    *out = Mode::kHandshake;
+  } else {
+    return make_error("unknown mode '" + std::string(text) + "' (throughput or handshake)");
+  }
+  return Status::Ok();
+}
+
+Status parse_target(std::string_view text, Target* t) {
+  auto bad = [&](const char* why) {
+    return make_error("--target '" + std::string(text) + "': " + why +
+                      " (expected tls:127.0.0.1:5061 or tcp:127.0.0.1:5060)");
+  };
+  size_t c1 = text.find(':');
+  size_t c2 = text.rfind(':');
+  if (c1 == std::string_view::npos || c1 == c2) return bad("not PROTO:IP:PORT");
+  std::string_view proto = text.substr(0, c1);
+  if (proto == "tls") {
+    t->transport = Transport::kTls;
+  } else if (proto == "tcp") {
+    t->transport = Transport::kTcp;
+  } else {
+    return bad("the protocol must be tls or tcp");
+  }
+  t->ip = std::string(text.substr(c1 + 1, c2 - c1 - 1));
+  std::string port(text.substr(c2 + 1));
+  char* end = nullptr;
+  long port_num = strtol(port.c_str(), &end, 10);
+  if (port.empty() || *end != '\0' || port_num < 1 || port_num > 65535) return bad("bad port");
+  t->port = static_cast<uint16_t>(port_num);
+  t->addr = sockaddr_in{};
+  t->addr.sin_family = AF_INET;
+  t->addr.sin_port = htons(t->port);
+  if (inet_pton(AF_INET, t->ip.c_str(), &t->addr.sin_addr) != 1)
+    return bad("the address must be an IPv4 address");
+  if ((ntohl(t->addr.sin_addr.s_addr) >> 24) != 127)
+    return bad("only loopback targets (127.0.0.0/8) are allowed");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<Options> parse_options(int argc, char** argv, bool* help) {
+  Options o;
+  *help = false;
+  bool have_mode = false;
+  bool have_target = false;
+  bool have_conns = false;
+  optind = 1;
+  opterr = 0;
+  // A leading non-option argument is the mode.
+  if (argc > 1 && argv[1][0] != '-') {
+    Status s = parse_mode(argv[1], &o.mode);
+    if (!s.ok()) return make_error(s.message());
+    have_mode = true;
+    optind = 2;
+  }
+  int c;
+  long n = 0;
+  while ((c = getopt_long(argc, argv, ":h", kLongOptions, nullptr)) != -1) {
+    Status s;
+    switch (c) {
+      case 'h':
+        *help = true;
+        return o;
+      case kOptMode:
+        s = parse_mode(optarg, &o.mode);
+        have_mode = s.ok();
+        break;
+      case kOptTarget:
+        s = parse_target(optarg, &o.target);
+        have_target = s.ok();
+        break;
+      case kOptCa:
+        o.ca_file = optarg;
+        break;
+      case kOptSni:
+        o.sni = optarg;
+        break;
+      case kOptCert:
+        o.cert_file = optarg;
+        break;
+      case kOptKey:
+        o.key_file = optarg;
+        break;
+      case kOptTlsVersion:
+        if (std::string_view(optarg) == "1.2") {
+          o.tls_version = TLS1_2_VERSION;
+        } else if (std::string_view(optarg) == "1.3") {
+          o.tls_version = TLS1_3_VERSION;
+        } else {
+          s = make_error(strprintf("--tls-version '%s': expected 1.2 or 1.3", optarg));
+        }
+        break;
+      case kOptResume:
+        o.resume = true;
+        break;
+      case kOptConns:
+        s = parse_int("conns", optarg, 1, kMaxConns, &n);
+        o.conns = static_cast<int>(n);
+        have_conns = true;
+        break;
+      case kOptInflight:
+        s = parse_int("inflight", optarg, 1, kMaxInflight, &n);
+        o.inflight = static_cast<int>(n);
+        break;
+      case kOptMethod:
+        o.method = optarg;
+        if (o.method != "OPTIONS" && o.method != "MESSAGE" && o.method != "REGISTER")
+          s = make_error("--method '" + o.method + "': expected OPTIONS, MESSAGE or REGISTER");
+        break;
+      case kOptBodySize:
+        s = parse_int("body-size", optarg, 0, kMaxBodySize, &n);
+        o.body_size = static_cast<int>(n);
+        break;
+      case kOptWorkers:
+        s = parse_int("workers", optarg, 1, kMaxWorkers, &n);
+        o.workers = static_cast<int>(n);
+        break;
+      case kOptDuration:
+        s = parse_seconds("duration", optarg, 0.1, kMaxDuration, &o.duration);
+        break;
+      case kOptWarmup:
+        s = parse_seconds("warmup", optarg, 0, kMaxDuration, &o.warmup);
+        break;
+      case kOptTimeout:
+        s = parse_seconds("timeout", optarg, 0.01, kMaxTimeout, &o.timeout);
+        break;
+      case kOptServerPid:
+        s = parse_int("server-pid", optarg, 1, INT32_MAX, &n);
+        o.server_pid = static_cast<pid_t>(n);
+        break;
+      case kOptJson:
+        o.json_file = optarg;
+        break;
+      case kOptQuiet:
+        o.quiet = true;
+        break;
+      case ':':
+        return make_error(strprintf("%s: missing argument", argv[optind - 1]));
+      default:
+        return make_error(strprintf("unknown option '%s' (see --help)", argv[optind - 1]));
+    }
+    if (!s.ok()) return make_error(s.message());
+  }
+  if (optind < argc) return make_error(strprintf("unexpected argument '%s'", argv[optind]));
+  if (!have_mode) return make_error("no mode given (throughput or handshake; see --help)");
+  if (!have_target) return make_error("--target is required (e.g. tls:127.0.0.1:5061)");
+
+  bool tls = o.target.transport == Transport::kTls;
+  if (!tls && (!o.ca_file.empty() || !o.sni.empty() || !o.cert_file.empty() ||
+               !o.key_file.empty() || o.tls_version != 0 || o.resume))
+    return make_error(
+        "TLS options (--ca, --sni, --cert, --key, --tls-version, --resume) need a "
+        "tls: target");
+  if (o.cert_file.empty() != o.key_file.empty()) return make_error("--cert and --key go together");
+  if (o.resume && o.mode != Mode::kHandshake)
+    return make_error("--resume applies to handshake mode only");
+  if (o.mode == Mode::kHandshake && o.inflight != 1)
+    return make_error("--inflight applies to throughput mode only");
+  if (o.body_size > 0 && o.method != "MESSAGE")
+    return make_error("--body-size needs --method MESSAGE");
+  // Bound what a run may hold in memory: in-flight slots overall, queued bytes per connection.
+  if (static_cast<int64_t>(o.conns) * o.inflight > kMaxOutstanding)
+    return make_error(strprintf("--conns x --inflight = %lld: at most %d requests in flight",
+                                static_cast<long long>(o.conns) * o.inflight, kMaxOutstanding));
+  if (static_cast<int64_t>(o.inflight) * (o.body_size + 1024) > kMaxInflightBytes)
+    return make_error(
+        strprintf("--inflight x --body-size: at most %d MiB in flight per "
+                  "connection",
+                  kMaxInflightBytes >> 20));
+  if (!have_conns && o.conns < o.workers) o.conns = o.workers;
+  if (o.workers > o.conns)
+    return make_error(
+        strprintf("--workers %d is more than --conns %d: every worker needs at "
+                  "least one connection",
+                  o.workers, o.conns));
+  return o;
+}
+
+}  // namespace sipsd::bench

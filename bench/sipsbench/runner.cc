@@ -1,0 +1,175 @@
+#include "bench/sipsbench/runner.h"
+
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "bench/sipsbench/cpu_usage.h"
+#include "bench/sipsbench/handshake_worker.h"
+#include "bench/sipsbench/report.h"
+#include "bench/sipsbench/throughput_worker.h"
+
+namespace sipsd::bench {
+
+namespace {
+
+constexpr int64_t kSecondNs = 1000000000;
+constexpr int64_t kMaxDrainNs = 2 * kSecondNs;
+
+int64_t to_ns(double seconds) {
+  return static_cast<int64_t>(seconds * 1e9);
+}
+
+void sleep_until(int64_t t) {
+  int64_t left = t - now_ns();
+  if (left <= 0) return;
+  timespec ts = {static_cast<time_t>(left / kSecondNs), static_cast<long>(left % kSecondNs)};
+  nanosleep(&ts, nullptr);  // EINTR (a signal) just ends the nap early
+}
+
+// Every connection needs a descriptor: raise the soft limit as far as needed and allowed.
+Status ensure_fd_limit(int conns) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return Status::Ok();
+  rlim_t need = static_cast<rlim_t>(conns) + 64;
+  if (rl.rlim_cur >= need) return Status::Ok();
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+    return make_error(strprintf("--conns %d needs %llu file descriptors; the hard limit is %llu",
+                                conns, static_cast<unsigned long long>(need),
+                                static_cast<unsigned long long>(rl.rlim_max)));
+  rl.rlim_cur = need;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return make_error(strprintf("cannot raise the descriptor limit to %llu",
+                                static_cast<unsigned long long>(need)));
+  return Status::Ok();
+}
+
+}  // namespace
+
+uint64_t RunResult::successes() const {
+  return stats.measured;
+}
+
+double RunResult::rate() const {
+  return measured_s > 0 ? static_cast<double>(successes()) / measured_s : 0.0;
+}
+
+double RunResult::rate_per_server_cpu() const {
+  return have_server_cpu && server_cpu_s > 0 ? static_cast<double>(successes()) / server_cpu_s
+                                             : 0.0;
+}
+
+Result<RunResult> run_benchmark(const Options& o, const std::atomic<bool>& interrupted) {
+  Status limit = ensure_fd_limit(o.conns);
+  if (!limit.ok()) return make_error(limit.message());
+  if (o.server_pid != 0) {
+    Result<TreeCpu> probe = process_tree_cpu(o.server_pid);
+    if (!probe.ok()) return make_error("--server-pid: " + probe.message());
+  }
+
+  RunPlan plan;
+  plan.timeout = to_ns(o.timeout);
+  plan.start = now_ns();
+  plan.measure_from = plan.start + to_ns(o.warmup);
+  plan.measure_to = plan.measure_from + to_ns(o.duration);
+  plan.stop = plan.measure_to + std::min(plan.timeout, kMaxDrainNs);
+
+  std::vector<std::unique_ptr<LoopWorker>> workers;
+  for (int i = 0; i < o.workers; ++i) {
+    int share = o.conns / o.workers + (i < o.conns % o.workers ? 1 : 0);
+    std::unique_ptr<LoopWorker> w;
+    if (o.mode == Mode::kThroughput) {
+      w = std::make_unique<ThroughputWorker>(o, i, share, plan, interrupted);
+    } else {
+      w = std::make_unique<HandshakeWorker>(o, i, share, plan, interrupted);
+    }
+    Status s = w->init();
+    if (!s.ok()) return make_error(s.message());
+    workers.push_back(std::move(w));
+  }
+
+  std::vector<std::thread> threads;
+  for (auto& w : workers) threads.emplace_back([&w] { w->run(); });
+
+  bool progress = !o.quiet && isatty(STDOUT_FILENO);
+  auto live_done = [&] {
+    uint64_t n = 0;
+    for (auto& w : workers) n += w->live().done.load(std::memory_order_relaxed);
+    return n;
+  };
+  auto live_errors = [&] {
+    uint64_t n = 0;
+    for (auto& w : workers) n += w->live().errors.load(std::memory_order_relaxed);
+    return n;
+  };
+
+  RunResult result;
+  bool cpu_started = false;
+  double server_cpu0 = 0;
+  double bench_cpu0 = 0;
+  auto sample_server = [&](double* seconds, int* procs) {
+    Result<TreeCpu> c = process_tree_cpu(o.server_pid);
+    if (!c.ok()) {
+      result.server_cpu_error = c.message();
+      return false;
+    }
+    *seconds = c->seconds;
+    if (procs != nullptr) *procs = c->processes;
+    return true;
+  };
+  auto start_measuring = [&] {
+    cpu_started = true;
+    bench_cpu0 = self_cpu_seconds();
+    if (o.server_pid != 0) result.have_server_cpu = sample_server(&server_cpu0, nullptr);
+  };
+
+  int64_t next_progress = plan.start + kSecondNs;
+  uint64_t last_done = 0;
+  int64_t last_t = plan.start;
+  int64_t measured_end = plan.measure_to;
+  for (;;) {
+    int64_t now = now_ns();
+    if (!cpu_started && now >= plan.measure_from) start_measuring();
+    if (interrupted.load() || now >= plan.measure_to) {
+      measured_end = std::min(now, plan.measure_to);
+      result.interrupted = interrupted.load();
+      break;
+    }
+    if (now >= next_progress) {
+      if (progress) {
+        uint64_t done = live_done();
+        const char* phase = last_t < plan.measure_from ? "warm-up" : "measuring";
+        double rate =
+            static_cast<double>(done - last_done) * 1e9 / static_cast<double>(now - last_t);
+        print_progress(stdout, o, static_cast<double>(now - plan.start) / 1e9, phase, rate, done,
+                       live_errors());
+        last_done = done;
+        last_t = now;
+      }
+      next_progress += kSecondNs;
+    }
+    int64_t wake = std::min({next_progress, plan.measure_to, now + kSecondNs / 10});
+    if (!cpu_started) wake = std::min(wake, plan.measure_from);
+    sleep_until(wake);
+  }
+  if (cpu_started) {
+    result.measured_s = static_cast<double>(measured_end - plan.measure_from) / 1e9;
+    result.bench_cpu_s = self_cpu_seconds() - bench_cpu0;
+    double server_cpu1 = 0;
+    if (result.have_server_cpu) {
+      result.have_server_cpu = sample_server(&server_cpu1, &result.server_procs);
+      result.server_cpu_s = server_cpu1 - server_cpu0;
+    }
+  }
+
+  for (std::thread& t : threads) t.join();
+  for (auto& w : workers) result.stats.merge(w->stats());
+  return result;
+}
+
+}  // namespace sipsd::bench

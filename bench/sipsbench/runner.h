@@ -1,0 +1,35 @@
+// run_benchmark: one run of the chosen mode. Splits --conns over --workers threads (one event
+// loop each), keeps time (warm-up, measured period, drain), samples CPU at both ends of the
+// measured period, prints progress once a second on a terminal, and merges the workers' stats.
+#pragma once
+
+#include <atomic>
+#include <string>
+
+#include "bench/sipsbench/options.h"
+#include "bench/sipsbench/run_stats.h"
+#include "core/result.h"
+
+namespace sipsd::bench {
+
+struct RunResult {
+  RunStats stats;
+  double measured_s = 0;     // length of the measured period actually run
+  bool interrupted = false;  // SIGINT/SIGTERM cut the run short
+  // CPU over the measured period.
+  bool have_server_cpu = false;
+  double server_cpu_s = 0;
+  int server_procs = 0;
+  std::string server_cpu_error;  // why server CPU is missing (e.g. the server exited)
+  double bench_cpu_s = 0;
+
+  // Successful requests (throughput) or connections (handshake) per second / per server-CPU-s.
+  uint64_t successes() const;
+  double rate() const;
+  double rate_per_server_cpu() const;
+};
+
+// `interrupted` is set from a signal handler; the run then stops early and reports what it has.
+Result<RunResult> run_benchmark(const Options& options, const std::atomic<bool>& interrupted);
+
+}  // namespace sipsd::bench
