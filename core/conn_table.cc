@@ -8,6 +8,8 @@ const char* conn_state_name(ConnState s) {
   switch (s) {
     case ConnState::kFree:
       return "free";
+    case ConnState::kClaimed:
+      return "claimed";
     case ConnState::kHandedOff:
       return "handed-off";
     case ConnState::kHandshaking:
@@ -34,7 +36,11 @@ std::optional<uint32_t> ConnTable::allocate(const ConnInfo& info) {
     cursor_ = (cursor_ + 1 == capacity_) ? 0 : cursor_ + 1;
     ConnSlot& s = slots_[i];
     uint32_t expected = static_cast<uint32_t>(ConnState::kFree);
-    if (s.state.load(std::memory_order_acquire) != expected) continue;
+    if (s.state.load(std::memory_order_relaxed) != expected) continue;
+    // Claim it first: workers allocate slots for outbound connections too.
+    if (!s.state.compare_exchange_strong(expected, static_cast<uint32_t>(ConnState::kClaimed),
+                                         std::memory_order_acquire))
+      continue;
     write_info(s, info);
     s.state.store(static_cast<uint32_t>(ConnState::kHandedOff), std::memory_order_release);
     return i;

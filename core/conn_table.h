@@ -16,6 +16,7 @@ enum class ConnState : uint32_t {
   kHandshaking,  // TLS handshake in progress
   kEstablished,
   kClosing,
+  kClaimed,  // being filled in by allocate()
 };
 
 const char* conn_state_name(ConnState s);
@@ -49,7 +50,8 @@ class ConnTable {
 
   uint32_t capacity() const { return capacity_; }
 
-  // Supervisor: claims a free slot and writes `info` into it (state kHandedOff).
+  // Claims a free slot (atomically: the supervisor and workers may allocate at once) and writes
+  // `info` into it (state kHandedOff).
   std::optional<uint32_t> allocate(const ConnInfo& info);
   // The slot's owner: rewrites the description and state.
   void update(uint32_t slot, const ConnInfo& info, ConnState state);

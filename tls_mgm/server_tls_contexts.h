@@ -37,8 +37,4 @@ class ServerTlsContexts {
   std::vector<ServerTlsDomain> domains_;
 };
 
-// Builds one server SSL_CTX with sipsd's fixed policy (TLS 1.2 floor, no renegotiation, no
-// compression, server cipher preference) and the domain's material and verify settings.
-Result<SslCtxPtr> build_server_ctx(const tls::TlsDomain& domain);
-
 }  // namespace sipsd
