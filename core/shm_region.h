@@ -3,7 +3,7 @@
 // like a wire format: a header with magic, layout version and the offset and size of each part;
 // a process that finds an unexpected header refuses to run.
 //
-//   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | TlsSlot[2] (double buffer)
+//   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | TicketKeySlot | TlsSlot[2]
 #pragma once
 
 #include <atomic>
@@ -18,7 +18,7 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 1;
+inline constexpr uint32_t kShmLayoutVersion = 2;
 
 enum class ProcRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2 };
 
@@ -39,6 +39,17 @@ struct TlsSlot {
   // followed by `tls_slot_size` bytes of data
 };
 
+// TLS session-ticket keys, written by the supervisor (tls_mgm/ticket_keys.h) and read by every
+// worker under a seqlock: the key new tickets are sealed with, and the previous one, still
+// accepted.
+struct TicketKeySlot {
+  std::atomic<uint64_t> seq;
+  std::atomic<uint64_t> generation;  // 0 = no keys published (tickets then stay per worker)
+  unsigned char current[80];         // name(16) | aes-256 key(32) | hmac-sha256 key(32)
+  unsigned char previous[80];
+  uint8_t has_previous;
+};
+
 struct ShmHeader {
   char magic[8];
   uint32_t layout_version;
@@ -50,6 +61,7 @@ struct ShmHeader {
   uint32_t conn_capacity;
   uint32_t conn_slot_size;
   uint64_t conn_off;
+  uint64_t ticket_off;
   uint64_t tls_slot_size;  // data bytes per slot
   uint64_t tls_off;
   // The generation of the TLS snapshot currently published (0 = none yet).
@@ -77,6 +89,7 @@ class ShmRegion {
   uint32_t max_procs() const { return header_->max_procs; }
   ProcSlot& proc(int index) const;
   ConnTable conn_table() const;
+  TicketKeySlot& ticket_keys() const;
   TlsSlot& tls_slot(int index) const;
   char* tls_data(int index) const;
 

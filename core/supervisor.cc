@@ -26,6 +26,7 @@
 #include "core/worker_pool.h"
 #include "ipc/channel.h"
 #include "tls_mgm/snapshot_store.h"
+#include "tls_mgm/ticket_keys.h"
 #include "tls_mgm/tls_domain_config.h"
 #include "tls_mgm/tls_loader.h"
 
@@ -37,6 +38,7 @@ constexpr int kMaxAcceptsPerEvent = 64;
 constexpr int kStopGraceSeconds = 5;
 constexpr int64_t kRefusalLogIntervalMs = 1000;
 constexpr uint64_t kMinTlsSlot = 1 << 20;
+constexpr int kTicketKeyIntervalS = 43200;
 
 class Supervisor;
 
@@ -68,6 +70,13 @@ class Supervisor {
   };
 
   Status setup_shm_and_tls();
+  Result<tls::TlsSnapshot> load_tls_files(std::vector<std::string>* warnings);
+  Status start_ticket_keys();
+  static void on_ticket_rotation(evutil_socket_t, short, void* arg);
+  void arm_ticket_rotation(int64_t delay_ms);
+  // Re-reads every TLS file of the configured domains, validates, and publishes a new
+  // generation; a failure changes nothing. SIGHUP (and later MI tls_reload) call it.
+  Status reload_tls(const char* why);
   Status bind_listeners();
   Status drop_privileges();
   Status spawn(int i);
@@ -98,18 +107,25 @@ class Supervisor {
   EventBasePtr base_;
   std::unique_ptr<SignalWatch> signals_;
   EventPtr stop_ev_;
+  std::unique_ptr<TicketKeyRotator> tickets_;
+  EventPtr ticket_ev_;
   pid_t my_pid_ = 0;
   uint32_t next_conn_id_ = 1;
   bool stopping_ = false;
   bool announced_ready_ = false;
   int64_t last_refusal_log_ms_ = 0;
+  int64_t next_ticket_rotation_ms_ = 0;
 };
+
+Result<tls::TlsSnapshot> Supervisor::load_tls_files(std::vector<std::string>* warnings) {
+  Result<std::vector<TlsDomainConfig>> domains = parse_tls_domains(cfg_, warnings);
+  if (!domains.ok()) return domains.error();
+  return load_tls_snapshot(*domains, warnings);
+}
 
 Status Supervisor::setup_shm_and_tls() {
   std::vector<std::string> warnings;
-  Result<std::vector<TlsDomainConfig>> domains = parse_tls_domains(cfg_, &warnings);
-  if (!domains.ok()) return make_error(domains.message());
-  Result<tls::TlsSnapshot> snap = load_tls_snapshot(*domains, &warnings);
+  Result<tls::TlsSnapshot> snap = load_tls_files(&warnings);
   if (!snap.ok()) return make_error(snap.message());
   for (const std::string& w : warnings) LOG_WARN("tls_mgm", "%s", w.c_str());
 
@@ -130,6 +146,61 @@ Status Supervisor::setup_shm_and_tls() {
   }
   LOG_INFO("core", "shared memory: %zu bytes (%u connection slots)", shm_->size(),
            layout.conn_capacity);
+  return start_ticket_keys();
+}
+
+Status Supervisor::start_ticket_keys() {
+  Result<TicketKeySource> source = TicketKeySource::create("", kTicketKeyIntervalS);
+  if (!source.ok()) return make_error(source.message());
+  tickets_ = std::make_unique<TicketKeyRotator>(std::move(source).value(),
+                                                TicketKeyStore(shm_->ticket_keys()));
+  Result<int64_t> next = tickets_->rotate(realtime_ms());
+  if (!next.ok()) return make_error(next.message());
+  next_ticket_rotation_ms_ = *next;
+  return Status::Ok();
+}
+
+void Supervisor::arm_ticket_rotation(int64_t delay_ms) {
+  if (!ticket_ev_) ticket_ev_.reset(evtimer_new(base_.get(), on_ticket_rotation, this));
+  struct timeval tv = {static_cast<time_t>(delay_ms / 1000),
+                       static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
+  evtimer_add(ticket_ev_.get(), &tv);
+}
+
+void Supervisor::on_ticket_rotation(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Supervisor*>(arg);
+  Result<int64_t> next = s->tickets_->rotate(realtime_ms());
+  if (!next.ok()) {
+    LOG_ERR("tls_mgm", "cannot rotate the session ticket keys: %s", next.message().c_str());
+    s->arm_ticket_rotation(60000);
+    return;
+  }
+  LOG_INFO("tls_mgm", "session ticket keys rotated");
+  s->arm_ticket_rotation(std::max<int64_t>(*next, 1));
+}
+
+Status Supervisor::reload_tls(const char* why) {
+  std::vector<std::string> warnings;
+  Result<tls::TlsSnapshot> snap = load_tls_files(&warnings);
+  if (!snap.ok()) {
+    LOG_ERR("tls_mgm", "%s: reload refused, still serving generation %llu: %s", why,
+            static_cast<unsigned long long>(SnapshotStore(*shm_).generation()),
+            snap.message().c_str());
+    return make_error(snap.message());
+  }
+  for (const std::string& w : warnings) LOG_WARN("tls_mgm", "%s", w.c_str());
+  int domains = snap->server_domains_size() + snap->client_domains_size();
+  Result<uint64_t> gen = SnapshotStore(*shm_).publish(std::move(snap).value());
+  if (!gen.ok()) {
+    LOG_ERR("tls_mgm", "%s: reload refused: %s", why, gen.message().c_str());
+    return make_error(gen.message());
+  }
+  ipc::Envelope env;
+  env.mutable_tls_reload()->set_generation(*gen);
+  for (int i = 0; i < pool_.size(); ++i)
+    if (pool_.pid(i) != 0) workers_[i].channel.send(env);
+  LOG_NOTICE("tls_mgm", "%s: reloaded %d domains as generation %llu", why, domains,
+             static_cast<unsigned long long>(*gen));
   return Status::Ok();
 }
 
@@ -454,7 +525,7 @@ void Supervisor::on_signal(int sig) {
       dump_stats();
       break;
     case SIGHUP:
-      LOG_NOTICE("core", "SIGHUP: TLS reload is not available yet; ignored");
+      (void)reload_tls("SIGHUP");
       break;
     default:
       begin_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
@@ -550,6 +621,7 @@ int Supervisor::run() {
     return 1;
   }
   signals_ = std::move(signals).value();
+  arm_ticket_rotation(next_ticket_rotation_ms_);
   workers_.resize(static_cast<size_t>(pool_.size()));
   channel_args_.resize(workers_.size());
   for (int i = 0; i < pool_.size(); ++i) channel_args_[i] = ChannelArg{this, i};

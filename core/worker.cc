@@ -44,7 +44,8 @@ class Worker final : public StreamConnOwner {
         table_(s_.shm->conn_table()),
         tls_params_(stream_params(*s_.config, s_.config->tls)),
         tcp_params_(stream_params(*s_.config, s_.config->tcp)),
-        receiver_(s_.config->script, std::string("sipsd (") + SIPSD_VERSION + ")") {
+        receiver_(s_.config->script, std::string("sipsd (") + SIPSD_VERSION + ")"),
+        tickets_(s_.shm->ticket_keys()) {
     scratch_.buf.resize(kReadScratchSize);
   }
 
@@ -65,6 +66,8 @@ class Worker final : public StreamConnOwner {
   static void on_reap(evutil_socket_t, short, void* arg);
 
   Status load_tls();
+  // A new snapshot generation: new SSL_CTXs for new handshakes; live connections keep theirs.
+  void reload_tls();
   void accept_conn(const ipc::ConnHandoff& h, UniqueFd fd);
   void stop(const char* why);
 
@@ -74,6 +77,7 @@ class Worker final : public StreamConnOwner {
   StreamConnParams tcp_params_;
   SipReceiver receiver_;
   ReadScratch scratch_;
+  TicketKeyStore tickets_;
   std::shared_ptr<const ServerTlsContexts> tls_;
 
   EventBasePtr base_;
@@ -91,7 +95,8 @@ Status Worker::load_tls() {
   if (store.generation() == 0) return Status::Ok();  // no TLS domains configured
   Result<tls::TlsSnapshot> snap = store.read();
   if (!snap.ok()) return make_error(snap.message());
-  Result<std::shared_ptr<const ServerTlsContexts>> built = ServerTlsContexts::build(*snap);
+  Result<std::shared_ptr<const ServerTlsContexts>> built =
+      ServerTlsContexts::build(*snap, &tickets_);
   if (!built.ok()) return make_error(built.message());
   tls_ = std::move(built).value();
   return Status::Ok();
@@ -147,6 +152,20 @@ int Worker::run() {
   return 0;
 }
 
+void Worker::reload_tls() {
+  uint64_t before = tls_ ? tls_->generation() : 0;
+  if (SnapshotStore(*s_.shm).generation() == before) return;
+  Status st = load_tls();
+  if (!st.ok()) {
+    LOG_ERR("tls_mgm", "worker %d: keeping TLS generation %llu: %s", s_.proc_index,
+            static_cast<unsigned long long>(before), st.message().c_str());
+    return;
+  }
+  LOG_INFO("tls_mgm", "worker %d: TLS generation %llu -> %llu", s_.proc_index,
+           static_cast<unsigned long long>(before),
+           static_cast<unsigned long long>(tls_->generation()));
+}
+
 void Worker::on_channel(evutil_socket_t, short, void* arg) {
   auto* w = static_cast<Worker*>(arg);
   for (int i = 0; i < kMaxChannelMessagesPerEvent && !w->stopping_; ++i) {
@@ -167,6 +186,9 @@ void Worker::on_channel(evutil_socket_t, short, void* arg) {
     switch (env.body_case()) {
       case ipc::Envelope::kConnHandoff:
         w->accept_conn(env.conn_handoff(), std::move(fd));
+        break;
+      case ipc::Envelope::kTlsReload:
+        w->reload_tls();
         break;
       case ipc::Envelope::kShutdown:
         w->stop("shutdown requested");
@@ -243,7 +265,11 @@ void Worker::on_reap(evutil_socket_t, short, void* arg) {
 
 void Worker::on_parent_check(evutil_socket_t, short, void* arg) {
   auto* w = static_cast<Worker*>(arg);
-  if (getppid() != w->s_.supervisor_pid) w->stop("the supervisor is gone");
+  if (getppid() != w->s_.supervisor_pid) {
+    w->stop("the supervisor is gone");
+    return;
+  }
+  w->reload_tls();  // in case a reload notice was missed
 }
 
 void Worker::stop(const char* why) {

@@ -11,6 +11,7 @@
 
 #include "core/result.h"
 #include "tls_mgm/openssl_ptr.h"
+#include "tls_mgm/ticket_keys.h"
 #include "tls_mgm/tls_snapshot.pb.h"
 
 namespace sipsd {
@@ -22,7 +23,10 @@ struct ServerTlsDomain {
 
 class ServerTlsContexts {
  public:
-  static Result<std::shared_ptr<const ServerTlsContexts>> build(const tls::TlsSnapshot& snap);
+  // `tickets` (may be null: per-context keys) seals and opens session tickets; it must outlive
+  // the set.
+  static Result<std::shared_ptr<const ServerTlsContexts>> build(const tls::TlsSnapshot& snap,
+                                                                const TicketKeyStore* tickets);
 
   uint64_t generation() const { return generation_; }
   bool empty() const { return domains_.empty(); }
