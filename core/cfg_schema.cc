@@ -70,6 +70,7 @@ const ModParamDef kProtoTlsParams[] = {
     {.name = "tls_crlf_pingpong", .type = ParamType::kInt, .min = 0, .max = kIntMax},
     {.name = "tls_crlf_drop", .type = ParamType::kInt, .min = 0, .max = kIntMax},
     {.name = "tls_max_msg_chunks", .type = ParamType::kInt, .min = 1, .max = kIntMax},
+    {.name = "cert_check_on_conn_reusage", .type = ParamType::kInt, .min = 0, .max = 1},
     {.name = "tls_handshake_timeout", .type = ParamType::kInt, .min = std::numeric_limits<int64_t>::min(),
      .max = std::numeric_limits<int64_t>::max(),
      .no_effect = "sipsd never blocks (handshakes are bounded by tcp_max_msg_time)"},
@@ -98,6 +99,11 @@ const ModParamDef kTlsMgmParams[] = {
     SIPSD_TLS_MGM_PARAM("verify_cert"),      SIPSD_TLS_MGM_PARAM("require_cert"),
     SIPSD_TLS_MGM_PARAM("ciphers_list"),     SIPSD_TLS_MGM_PARAM("tls_method"),
     SIPSD_TLS_MGM_PARAM("dh_params"),        SIPSD_TLS_MGM_PARAM("ec_curve"),
+    SIPSD_TLS_MGM_PARAM("ciphersuites"),     SIPSD_TLS_MGM_PARAM("verify_depth"),
+    // Module-wide (no "[domain]"); they accumulate too, so that tls_mgm sees them in order.
+    {.name = "ticket_key_file", .type = ParamType::kStr, .accumulates = true},
+    {.name = "ticket_key_interval", .type = ParamType::kInt, .min = 60, .max = 604800,
+     .accumulates = true},
 };
 #undef SIPSD_TLS_MGM_PARAM
 

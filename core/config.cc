@@ -271,14 +271,20 @@ class Loader {
       return;
     }
     if (p.accumulates) {
+      ModParamValue v = p.type == cfg::ParamType::kInt ? ModParamValue(m.value.num)
+                                                       : ModParamValue(m.value.str);
       cfg_.tls_mgm_params.push_back(
-          ModParam{std::string(mod.name), m.param, m.value.str, diag_.source().pos(m.value.loc)});
+          ModParam{std::string(mod.name), m.param, std::move(v), diag_.source().pos(m.value.loc)});
       return;
     }
     StreamProtoParams* sp = mod.name == "proto_tls"   ? &cfg_.tls
                             : mod.name == "proto_tcp" ? &cfg_.tcp
                                                       : nullptr;
     if (!sp) return;
+    if (p.name == "cert_check_on_conn_reusage") {
+      sp->cert_check_on_conn_reusage = m.value.num != 0;
+      return;
+    }
     std::string_view field = std::string_view(p.name).substr(4);  // drop "tls_" / "tcp_"
     const int64_t v = m.value.num;
     if (field == "port") {

@@ -43,6 +43,9 @@ struct StreamProtoParams {
   bool crlf_pingpong = true;
   bool crlf_drop = false;
   int max_msg_chunks = 4;
+  // proto_tls only: reuse an outbound connection only if it was made with the same TLS client
+  // domain. OpenSIPS defaults to 0; sipsd to 1.
+  bool cert_check_on_conn_reusage = true;
 };
 
 using ModParamValue = std::variant<int64_t, std::string>;

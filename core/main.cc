@@ -10,6 +10,7 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/supervisor.h"
+#include "tls_mgm/ticket_keys.h"
 #include "tls_mgm/tls_domain_config.h"
 #include "tls_mgm/tls_loader.h"
 
@@ -91,6 +92,16 @@ int main(int argc, char** argv) {
     if (domains.ok()) {
       auto snap = sipsd::load_tls_snapshot(*domains, &warnings);
       if (!snap.ok()) domains = snap.error();
+    }
+    if (domains.ok()) {
+      auto globals = sipsd::parse_tls_globals(*cfg);
+      if (!globals.ok()) {
+        domains = globals.error();
+      } else {
+        auto keys =
+            sipsd::TicketKeySource::create(globals->ticket_key_file, globals->ticket_key_interval);
+        if (!keys.ok()) domains = keys.error();
+      }
     }
     for (const std::string& w : warnings) LOG_WARN("tls_mgm", "%s", w.c_str());
     if (!domains.ok()) {

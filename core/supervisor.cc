@@ -38,7 +38,6 @@ constexpr int kMaxAcceptsPerEvent = 64;
 constexpr int kStopGraceSeconds = 5;
 constexpr int64_t kRefusalLogIntervalMs = 1000;
 constexpr uint64_t kMinTlsSlot = 1 << 20;
-constexpr int kTicketKeyIntervalS = 43200;
 
 class Supervisor;
 
@@ -150,7 +149,10 @@ Status Supervisor::setup_shm_and_tls() {
 }
 
 Status Supervisor::start_ticket_keys() {
-  Result<TicketKeySource> source = TicketKeySource::create("", kTicketKeyIntervalS);
+  Result<TlsMgmGlobals> globals = parse_tls_globals(cfg_);
+  if (!globals.ok()) return make_error(globals.message());
+  Result<TicketKeySource> source =
+      TicketKeySource::create(globals->ticket_key_file, globals->ticket_key_interval);
   if (!source.ok()) return make_error(source.message());
   tickets_ = std::make_unique<TicketKeyRotator>(std::move(source).value(),
                                                 TicketKeyStore(shm_->ticket_keys()));

@@ -1,9 +1,13 @@
 // tls_mgm's modparams turned into domain descriptions: OpenSIPS's "[domain]value" syntax, a
 // domain declared (server_domain / client_domain) before its attributes, OpenSIPS defaults.
 // Nothing is read from disk here; tls_loader.h does that.
+//
+// A name may be declared once as a server domain and once as a client domain; an attribute
+// "[name]value" then applies to the one declared last before it.
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.h"
@@ -12,6 +16,7 @@
 namespace sipsd {
 
 enum class TlsDomainKind { kServer, kClient };
+const char* tls_domain_kind_name(TlsDomainKind kind);  // "server" / "client"
 
 // A path-valued attribute and where the cfg set it (for errors that name file:line:col).
 struct CfgPath {
@@ -20,27 +25,70 @@ struct CfgPath {
   bool set() const { return !path.empty(); }
 };
 
+constexpr int kDefaultVerifyDepth = 3;  // OpenSIPS hard-codes 3
+constexpr int kMaxVerifyDepth = 100;    // verify_depth: 0..100 intermediate CAs
+
 struct TlsDomainConfig {
   std::string name;
   TlsDomainKind kind = TlsDomainKind::kServer;
   CfgPos pos;  // the server_domain / client_domain line
+  // Canonical "ip:port" keys (tls_mgm/ip_key.h) and/or "*" (any address). A list written with
+  // "*" first is just {"*"}, as in OpenSIPS.
   std::vector<std::string> match_ip_address{"*"};
+  // Lower-cased shell globs; "*" = anything including no SNI; "none" = no SNI only.
   std::vector<std::string> match_sip_domain{"*"};
-  CfgPath certificate;  // default <cfg dir>/tls/cert.pem (server domains)
-  CfgPath private_key;  // default <cfg dir>/tls/ckey.pem
+  CfgPath certificate;  // server default <cfg dir>/tls/cert.pem; clients: none by default
+  CfgPath private_key;  // server default <cfg dir>/tls/ckey.pem; clients: none by default
   CfgPath ca_list;
   CfgPath ca_dir;  // default /etc/pki/CA/, used only if it exists
+  CfgPath crl_dir;
+  CfgPath dh_params;
+  bool crl_check_all = false;
   bool verify_cert = true;
-  bool require_cert = true;  // server default 1, client default 0
-  int min_version = 0;       // OpenSSL protocol version constants; 0 = no bound
+  bool require_cert = true;           // server default 1, client default 0
+  std::string tls_method = "SSLv23";  // as written
+  int min_version = 0;                // OpenSSL protocol version constants; 0 = no bound
   int max_version = 0;
-  std::string ciphers_list;
+  std::string ciphers_list;  // TLS <= 1.2
+  std::string ciphersuites;  // TLS 1.3
+  std::string ec_curve;      // one curve or a colon-separated groups list
+  int verify_depth = kDefaultVerifyDepth;
+
+  // Where the cfg last set `param` of this domain; the declaration when it never did.
+  const CfgPos& pos_of(std::string_view param) const;
+  // Whether the cfg set `param` (false: the default applies).
+  bool is_set(std::string_view param) const;
+  // Bookkeeping for pos_of: (parameter, position) in cfg order.
+  std::vector<std::pair<std::string, CfgPos>> set_at;
 };
 
-// Parses every modparam("tls_mgm", ...) of `cfg`. Warnings (e.g. TLS below 1.2 explicitly
-// allowed) are appended to *warnings with their position.
+// Module-wide tls_mgm parameters (no "[domain]").
+constexpr int kDefaultTicketKeyInterval = 43200;  // seconds
+constexpr int kMinTicketKeyInterval = 60;
+constexpr int kMaxTicketKeyInterval = 604800;
+
+struct TlsMgmGlobals {
+  // Secret from which session-ticket keys are derived (shared by several hosts); "" = random
+  // keys. Resolved like other cfg paths.
+  std::string ticket_key_file;
+  CfgPos ticket_key_file_pos;
+  int ticket_key_interval = kDefaultTicketKeyInterval;  // seconds, 60..604800
+  CfgPos ticket_key_interval_pos;
+};
+
+// True for the tls_mgm parameters that are module-wide (parse_tls_globals), not per domain.
+bool is_tls_mgm_global_param(std::string_view name);
+
+// Parses every per-domain modparam("tls_mgm", ...) of `cfg` (module-wide ones are skipped):
+// server and client domains in declaration order. Errors read
+// "file:line:col: tls_mgm: domain 'x': parameter 'y' ...". Warnings (e.g. TLS below 1.2
+// explicitly allowed) are appended to *warnings with their position.
 Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
                                                        std::vector<std::string>* warnings);
+
+// The module-wide tls_mgm parameters (ticket_key_file, ticket_key_interval); the last setting
+// of each wins.
+Result<TlsMgmGlobals> parse_tls_globals(const Config& cfg);
 
 // "SSLv23", "TLSv1_2", "TLSv1_2-TLSv1_3", "-", ... (OpenSIPS tls_method). The floor is
 // TLS 1.2 unless a lower version is named explicitly (then *below_1_2 is set).
