@@ -10,6 +10,8 @@ const char* conn_state_name(ConnState s) {
       return "free";
     case ConnState::kClaimed:
       return "claimed";
+    case ConnState::kConnecting:
+      return "connecting";
     case ConnState::kHandedOff:
       return "handed-off";
     case ConnState::kHandshaking:

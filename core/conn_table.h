@@ -16,7 +16,8 @@ enum class ConnState : uint32_t {
   kHandshaking,  // TLS handshake in progress
   kEstablished,
   kClosing,
-  kClaimed,  // being filled in by allocate()
+  kClaimed,     // being filled in by allocate()
+  kConnecting,  // outbound: TCP connect in progress
 };
 
 const char* conn_state_name(ConnState s);

@@ -26,6 +26,8 @@ const char* stat_name(Stat s) {
       return "handshakes_failed";
     case Stat::kHandshakeTimeouts:
       return "handshake_timeouts";
+    case Stat::kConnectsFailed:
+      return "connects_failed";
     case Stat::kCrlfPings:
       return "crlf_pings";
     case Stat::kChunksExceeded:

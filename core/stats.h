@@ -24,6 +24,7 @@ enum class Stat : uint16_t {
   kTlsHandshakesOk,
   kTlsHandshakesFailed,
   kHandshakeTimeouts,
+  kConnectsFailed,  // outbound connects that failed
   kCrlfPings,
   kChunksExceeded,
   kMsgTimeouts,

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstring>
 
 #include "core/clock.h"
@@ -64,7 +65,14 @@ Status StreamConn::start() {
     return make_error(label_ + ": cannot register connection events");
   int64_t now = monotonic_ms();
   last_activity_ = now;
-  if (io_->is_tls()) {
+  if (ends_.outbound) {
+    // Writable = connected (or failed); the deadline covers the connect and the handshake.
+    handshake_deadline_ = now + params_.handshake_timeout_ms;
+    on_readable_ = on_writable_ = &StreamConn::connect_step;
+    publish_state(ConnState::kConnecting);
+    arm_timer();
+    arm_write();
+  } else if (io_->is_tls()) {
     handshake_deadline_ = now + params_.handshake_timeout_ms;
     publish_state(ConnState::kHandshaking);
     arm_timer();
@@ -73,6 +81,41 @@ Status StreamConn::start() {
     on_handshake_done();
   }
   return Status::Ok();
+}
+
+void StreamConn::connect_step() {
+  int err = 0;
+  socklen_t len = sizeof err;
+  if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
+  if (err == EINPROGRESS || err == EALREADY) return;
+  if (err != 0) {
+    stat_add(Stat::kConnectsFailed);
+    close(strprintf("connect failed: %s", strerror(err)), LogLevel::kNotice, false);
+    return;
+  }
+  struct sockaddr_storage ss = {};
+  len = sizeof ss;
+  if (getsockname(fd_.get(), reinterpret_cast<struct sockaddr*>(&ss), &len) == 0) {
+    char ip[INET6_ADDRSTRLEN] = {};
+    if (ss.ss_family == AF_INET6) {
+      auto* a = reinterpret_cast<struct sockaddr_in6*>(&ss);
+      inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
+      ends_.local_port = ntohs(a->sin6_port);
+    } else {
+      auto* a = reinterpret_cast<struct sockaddr_in*>(&ss);
+      inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
+      ends_.local_port = ntohs(a->sin_port);
+    }
+    ends_.local_ip = ip;
+  }
+  if (!io_->is_tls()) {
+    handshake_deadline_ = 0;
+    on_handshake_done();
+    return;
+  }
+  on_readable_ = on_writable_ = &StreamConn::handshake_step;
+  publish_state(ConnState::kHandshaking);
+  handshake_step();  // sends the ClientHello
 }
 
 void StreamConn::on_read_event(evutil_socket_t, short, void* arg) {
@@ -97,7 +140,8 @@ void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
   if (c->handshake_deadline_ != 0 && now >= c->handshake_deadline_) {
     stat_add(Stat::kHandshakeTimeouts);
     stat_add(Stat::kTlsHandshakesFailed);
-    c->close(strprintf("TLS handshake not completed within %lld ms (tcp_max_msg_time)",
+    c->close(strprintf("%s not completed within %lld ms (tcp_max_msg_time)",
+                       c->ends_.outbound ? "connect and TLS handshake" : "TLS handshake",
                        static_cast<long long>(c->params_.handshake_timeout_ms)),
              LogLevel::kNotice, false);
     return;

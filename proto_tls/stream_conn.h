@@ -1,8 +1,8 @@
 // StreamConn: one accepted TCP or TLS connection, owned by the worker it was handed to for its
 // whole life. A small state machine on the worker's libevent loop:
 //
-//   handshaking ──ok──► established ──error / EOF / timeout / limit──► closed
-//        └──── failure or tcp_max_msg_time ───────────────────────────────┘
+//   [connecting ──►] handshaking ──ok──► established ──error / EOF / timeout / limit──► closed
+//        └──────── failure or tcp_max_msg_time (connect + handshake) ────────────────┘
 //
 // It reads until the transport would block, cuts messages with the StreamFramer (answering
 // CRLFCRLF pings itself), hands each message to its owner, queues what cannot be written at
@@ -38,6 +38,7 @@ struct ConnEndpoints {
   std::string remote_ip;
   uint16_t remote_port = 0;
   int64_t accepted_at_ms = 0;
+  bool outbound = false;  // we connected (the socket's connect() is in progress at start())
 };
 
 struct StreamConnParams {
@@ -94,7 +95,8 @@ class StreamConn {
   static void on_write_event(evutil_socket_t, short, void* arg);
   static void on_timer_event(evutil_socket_t, short, void* arg);
 
-  // Read/write handlers, switched once when the handshake completes.
+  // Read/write handlers, switched once when the connect and the handshake complete.
+  void connect_step();
   void handshake_step();
   void read_step();
   void flush_step();

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "proto_tls/stream_framer.h"
+#include "tests/integration/openssl_server.h"
 #include "tests/integration/sip_test_client.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_env.h"
@@ -37,33 +38,6 @@ bool contains(const std::string& haystack, std::string_view needle) {
 }
 
 // ---- helpers --------------------------------------------------------------------------------
-
-// `openssl s_server` on 127.0.0.1, an ephemeral port it reports, serving the test server cert.
-// Default mode: -rev (echoes each line reversed, one connection at a time).
-struct SServer {
-  Child child;
-  uint16_t port = 0;
-};
-
-Result<SServer> start_s_server(const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> argv = {"openssl", "s_server",
-                                   "-accept", "127.0.0.1:0",
-                                   "-cert",   test_cert("cert.pem"),
-                                   "-key",    test_cert("ckey.pem"),
-                                   "-rev"};
-  argv.insert(argv.end(), extra.begin(), extra.end());
-  ChildOptions o;
-  o.stop_grace = 500ms;
-  auto child = Child::start(argv, o);
-  if (!child) return make_error(child.message());
-  auto line = child->wait_for_line("ACCEPT ", 5s);
-  if (!line) return make_error("s_server did not report its port: " + child->describe());
-  size_t colon = line->rfind(':');
-  int port = colon == std::string::npos ? 0 : std::atoi(line->c_str() + colon + 1);
-  if (port <= 0 || port > 65535) return make_error("cannot parse port from '" + *line + "'");
-  SServer s{std::move(child.value()), static_cast<uint16_t>(port)};
-  return s;
-}
 
 TlsClientOptions verified(milliseconds timeout = 3s) {
   TlsClientOptions o;
