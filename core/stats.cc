@@ -28,6 +28,8 @@ const char* stat_name(Stat s) {
       return "handshake_timeouts";
     case Stat::kConnectsFailed:
       return "connects_failed";
+    case Stat::kSniUnmatched:
+      return "sni_unmatched";
     case Stat::kCrlfPings:
       return "crlf_pings";
     case Stat::kChunksExceeded:

@@ -25,6 +25,7 @@ enum class Stat : uint16_t {
   kTlsHandshakesFailed,
   kHandshakeTimeouts,
   kConnectsFailed,  // outbound connects that failed
+  kSniUnmatched,    // handshakes refused: no server domain for the SNI
   kCrlfPings,
   kChunksExceeded,
   kMsgTimeouts,

@@ -15,6 +15,7 @@
 #include "proto_tls/stream_conn.h"
 #include "proto_tls/tcp_io.h"
 #include "proto_tls/tls_io.h"
+#include "tls_mgm/ip_key.h"
 #include "tls_mgm/openssl_errors.h"
 #include "tls_mgm/server_tls_contexts.h"
 #include "tls_mgm/snapshot_store.h"
@@ -216,18 +217,19 @@ void Worker::accept_conn(const ipc::ConnHandoff& h, UniqueFd fd) {
   const StreamConnParams* params = &tcp_params_;
   if (ends.proto == Proto::kTls) {
     params = &tls_params_;
-    const ServerTlsDomain* domain = tls_ ? tls_->initial_domain() : nullptr;
-    openssl_clear_errors();
-    SslPtr ssl(domain ? SSL_new(domain->ctx.get()) : nullptr);
-    if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1) {
-      LOG_ERR("proto_tls", "tls:%s:%u (id %u): no TLS server domain available: %s",
-              ends.remote_ip.c_str(), ends.remote_port, ends.id, openssl_drain_errors().c_str());
+    std::string error = "no TLS server domain is configured";
+    std::optional<std::string> local_key = ip_port_key(ends.local_ip, ends.local_port);
+    std::unique_ptr<TlsIo> tls_io =
+        tls_ && local_key ? TlsIo::accept(*tls_, *local_key, fd.get(), &error) : nullptr;
+    if (!tls_io) {
+      LOG_NOTICE("proto_tls", "tls:%s:%u (id %u): closed: %s", ends.remote_ip.c_str(),
+                 ends.remote_port, ends.id, error.c_str());
       table_.release(ends.slot);
+      stat_add(Stat::kTlsHandshakesFailed);
       stat_add(Stat::kConnsClosed);
       return;
     }
-    SSL_set_accept_state(ssl.get());
-    io = std::make_unique<TlsIo>(std::move(ssl));
+    io = std::move(tls_io);
   } else {
     io = std::make_unique<TcpIo>(fd.get());
   }

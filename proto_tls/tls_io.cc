@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "core/result.h"
+#include "core/stats.h"
 #include "tls_mgm/openssl_errors.h"
 
 namespace sipsd {
@@ -36,11 +37,35 @@ IoResult TlsIo::map_error(int rc, const char* op) {
   }
 }
 
+std::unique_ptr<TlsIo> TlsIo::accept(const ServerTlsContexts& set, std::string_view local_key,
+                                     int fd, std::string* error) {
+  std::unique_ptr<TlsIo> io(new TlsIo());
+  io->ssl_ = set.new_ssl(local_key, &io->sel_, error);
+  if (!io->ssl_) return nullptr;
+  openssl_clear_errors();
+  if (SSL_set_fd(io->ssl_.get(), fd) != 1) {
+    *error = "SSL_set_fd: " + openssl_drain_errors();
+    return nullptr;
+  }
+  SSL_set_accept_state(io->ssl_.get());
+  return io;
+}
+
 IoResult TlsIo::handshake() {
   openssl_clear_errors();
   int rc = SSL_do_handshake(ssl_.get());
   if (rc == 1) return {IoStatus::kOk};
   IoResult r = map_error(rc, "handshake");
+  if (sel_.refused) {
+    stat_add(Stat::kSniUnmatched);
+    error_ = strprintf("no tls_mgm server domain matches SNI '%s' (unrecognized_name)",
+                       sel_.sni_len > 0 ? sel_.sni : "<none>");
+    return {IoStatus::kError};
+  }
+  if (sel_.bad_sni) {
+    error_ = "malformed server_name extension";
+    return {IoStatus::kError};
+  }
   if (r.status == IoStatus::kError) {
     long verify = SSL_get_verify_result(ssl_.get());
     if (verify != X509_V_OK)

@@ -2,14 +2,24 @@
 // inspected starts with a clean error queue and drains it into error() on failure.
 #pragma once
 
+#include <memory>
+#include <string_view>
+
 #include "proto_tls/stream_io.h"
 #include "tls_mgm/openssl_ptr.h"
+#include "tls_mgm/server_tls_contexts.h"
 
 namespace sipsd {
 
 class TlsIo final : public StreamIo {
  public:
-  TlsIo(SslPtr ssl) : ssl_(std::move(ssl)) {}
+  // Outbound: an SSL in connect state.
+  explicit TlsIo(SslPtr ssl) : ssl_(std::move(ssl)) {}
+  // Accepted: an SSL from `set` for the connection's local address (its domain may change at
+  // the ClientHello, by SNI). Null with *error set when no domain serves that address.
+  static std::unique_ptr<TlsIo> accept(const ServerTlsContexts& set, std::string_view local_key,
+                                       int fd, std::string* error);
+
   bool is_tls() const override { return true; }
   IoResult handshake() override;
   IoResult read(char* buf, size_t cap) override;
@@ -19,12 +29,16 @@ class TlsIo final : public StreamIo {
   void describe(ConnInfo* info) const override;
 
   SSL* ssl() const { return ssl_.get(); }
+  // The server domain chosen for this connection and the SNI it asked for.
+  const TlsSelection& selection() const { return sel_; }
 
  private:
+  TlsIo() = default;
   IoResult map_error(int rc, const char* op);
 
   SslPtr ssl_;
   std::string error_;
+  TlsSelection sel_;
 };
 
 }  // namespace sipsd

@@ -119,5 +119,148 @@ TEST(TlsMgm, SessionsResumeOnAnyWorker) {
   }
 }
 
+// ---- domains chosen by listener address and SNI ----------------------------------------------
+
+std::string param(const std::string& name, const std::string& value) {
+  return "modparam(\"tls_mgm\", \"" + name + "\", \"" + value + "\")";
+}
+
+// Three domains on 127.0.0.1 chosen by SNI (sip, other, and "none" for clients without SNI)
+// and a fourth that owns a second listener on 127.0.0.2 whatever the SNI.
+class TlsDomains : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    second_port_ = free_tcp_port("127.0.0.2");
+    std::string second = "127.0.0.2:" + std::to_string(second_port_);
+    SipsdOptions o;
+    o.workers = 2;
+    o.globals = {"socket=tls:" + second};
+    o.tls_domain = {
+        // "default" (declared by the harness): clients that send no SNI.
+        param("certificate", "[default]" + test_cert("cert.pem")),
+        param("private_key", "[default]" + test_cert("ckey.pem")),
+        param("match_sip_domain", "[default]none"),
+        param("verify_cert", "[default]0"),
+        // sip.example.com: requires a client certificate from ca.pem, checks the CRL, offers
+        // only ChaCha20 in TLS 1.3.
+        param("server_domain", "sip"),
+        param("match_sip_domain", "[sip]sip.example.com"),
+        param("certificate", "[sip]" + test_cert("sip-example.pem")),
+        param("private_key", "[sip]" + test_cert("sip-example-key.pem")),
+        param("ca_list", "[sip]" + test_cert("ca.pem")),
+        param("crl_dir", "[sip]" + test_cert("crl")),
+        param("verify_cert", "[sip]1"),
+        param("require_cert", "[sip]1"),
+        param("ciphersuites", "[sip]TLS_CHACHA20_POLY1305_SHA256"),
+        // other.example.com and *.other.example.com: no client certificate, TLS 1.3 only.
+        param("server_domain", "other"),
+        param("match_sip_domain", "[other]other.example.com, *.other.example.com"),
+        param("certificate", "[other]" + test_cert("other-example.pem")),
+        param("private_key", "[other]" + test_cert("other-example-key.pem")),
+        param("verify_cert", "[other]0"),
+        param("require_cert", "[other]0"),
+        param("tls_method", "[other]TLSv1_3"),
+        // The second listener's own domain, for any SNI or none.
+        param("server_domain", "edge2"),
+        param("match_ip_address", "[edge2]" + second),
+        param("certificate", "[edge2]" + test_cert("wild.pem")),
+        param("private_key", "[edge2]" + test_cert("wild-key.pem")),
+        param("verify_cert", "[edge2]0"),
+        param("require_cert", "[edge2]0"),
+    };
+    // The harness declares server_domain "default" first; match it to the first listener only
+    // by address "*" (the default), like sip and other.
+    auto srv = SipsdServer::start(o);
+    ASSERT_TRUE(srv.ok()) << srv.message();
+    srv_ = std::move(srv).value();
+  }
+
+  Result<SipTestClient::Ptr> connect(const std::string& sni, TlsClientOptions o = {},
+                                     const std::string& ip = "127.0.0.1") {
+    o.ca_file = test_cert("ca.pem");
+    o.sni = sni;
+    uint16_t port = ip == "127.0.0.1" ? srv_->tls_port() : second_port_;
+    return SipTestClient::connect_tls(ip, port, o);
+  }
+  // The CN the server presented, "" when the handshake failed.
+  std::string served(const std::string& sni, TlsClientOptions o = {},
+                     const std::string& ip = "127.0.0.1") {
+    auto c = connect(sni, o, ip);
+    if (!c.ok()) return "";
+    EXPECT_EQ(options_status(**c), 200);
+    return (*c)->peer_subject();
+  }
+
+  std::unique_ptr<SipsdServer> srv_;
+  uint16_t second_port_ = 0;
+};
+
+TlsClientOptions with_client_cert(const std::string& cert, const std::string& key) {
+  TlsClientOptions o;
+  o.cert_file = test_cert(cert);
+  o.key_file = test_cert(key);
+  return o;
+}
+
+TEST_F(TlsDomains, SniChoosesTheDomainAndUnknownNamesAreRefused) {
+  TlsClientOptions alice = with_client_cert("client.pem", "client-key.pem");
+  EXPECT_EQ(served("sip.example.com", alice), "CN = sip.example.com");
+  EXPECT_EQ(served("OTHER.example.com"), "CN = other.example.com");  // case-insensitive
+  EXPECT_EQ(served("a.b.other.example.com"), "CN = other.example.com");
+  EXPECT_EQ(served(""), "CN = localhost");  // no SNI: the "none" domain
+  auto unknown = connect("unknown.example.net");
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_NE(unknown.message().find("unrecognized name"), std::string::npos) << unknown.message();
+  EXPECT_TRUE(srv_->wait_for_log("no tls_mgm server domain matches SNI 'unknown.example.net'"));
+  auto stats = srv_->stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ(stats->sum("sni_unmatched"), 1u);
+}
+
+TEST_F(TlsDomains, TheSecondListenersDomainServesItWhateverTheSni) {
+  EXPECT_EQ(served("", {}, "127.0.0.2"), "CN = *.wild.example.com");
+  EXPECT_EQ(served("sip.example.com", {}, "127.0.0.2"), "CN = *.wild.example.com");
+  EXPECT_EQ(served("anything.example.org", {}, "127.0.0.2"), "CN = *.wild.example.com");
+}
+
+// In TLS 1.3 the client finishes its handshake before the server has checked the client's
+// certificate: a refusal shows on the first exchange.
+bool usable(Result<SipTestClient::Ptr> c) {
+  return c.ok() && options_status(**c) == 200;
+}
+
+TEST_F(TlsDomains, VerifySettingsFollowTheChosenDomain) {
+  // sip requires a client certificate; other, on the same listener, does not.
+  EXPECT_FALSE(usable(connect("sip.example.com")));
+  EXPECT_EQ(served("other.example.com"), "CN = other.example.com");
+  // A certificate from another CA, or a revoked one, is refused by sip.
+  EXPECT_FALSE(
+      usable(connect("sip.example.com", with_client_cert("client-ca2.pem", "client-ca2-key.pem"))));
+  EXPECT_FALSE(usable(connect("sip.example.com",
+                              with_client_cert("client-revoked.pem", "client-revoked-key.pem"))));
+  EXPECT_TRUE(srv_->wait_for_log("certificate revoked")) << srv_->log();
+  // A valid one is accepted.
+  EXPECT_EQ(served("sip.example.com", with_client_cert("client.pem", "client-key.pem")),
+            "CN = sip.example.com");
+}
+
+TEST_F(TlsDomains, VersionsAndCiphersFollowTheChosenDomain) {
+  TlsClientOptions tls12;
+  tls12.max_version = TLS1_2_VERSION;
+  EXPECT_FALSE(connect("other.example.com", tls12).ok());  // other is TLS 1.3 only
+  TlsClientOptions alice12 = with_client_cert("client.pem", "client-key.pem");
+  alice12.max_version = TLS1_2_VERSION;
+  auto sip12 = connect("sip.example.com", alice12);  // sip allows 1.2
+  ASSERT_TRUE(sip12.ok()) << sip12.message();
+  EXPECT_EQ((*sip12)->tls_version(), "TLSv1.2");
+
+  auto sip13 = connect("sip.example.com", with_client_cert("client.pem", "client-key.pem"));
+  ASSERT_TRUE(sip13.ok()) << sip13.message();
+  EXPECT_EQ((*sip13)->cipher(), "TLS_CHACHA20_POLY1305_SHA256");
+  auto other13 = connect("other.example.com");
+  ASSERT_TRUE(other13.ok()) << other13.message();
+  EXPECT_NE((*other13)->cipher(), "TLS_CHACHA20_POLY1305_SHA256");
+}
+
 }  // namespace
 }  // namespace sipsd::test
