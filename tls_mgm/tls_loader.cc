@@ -14,6 +14,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "tls_mgm/domain_matcher.h"
 #include "tls_mgm/openssl_errors.h"
 #include "tls_mgm/openssl_ptr.h"
 #include "tls_mgm/ssl_ctx_builder.h"
@@ -440,6 +441,20 @@ Result<tls::TlsSnapshot> load_tls_snapshot(const std::vector<TlsDomainConfig>& d
     else
       *snap.add_client_domains() = std::move(loaded).value();
   }
+  // The workers build these matchers from the snapshot; a snapshot they would refuse is refused
+  // here, where the error can be reported.
+  auto rules = [](const auto& list) {
+    std::vector<DomainMatchRules> r;
+    for (const tls::TlsDomain& d : list)
+      r.push_back(DomainMatchRules{d.name(),
+                                   {d.match_ip_address().begin(), d.match_ip_address().end()},
+                                   {d.match_sip_domain().begin(), d.match_sip_domain().end()}});
+    return r;
+  };
+  Result<ServerDomainMatcher> servers = ServerDomainMatcher::build(rules(snap.server_domains()));
+  if (!servers.ok()) return servers.error();
+  Result<ClientDomainMatcher> clients = ClientDomainMatcher::build(rules(snap.client_domains()));
+  if (!clients.ok()) return clients.error();
   return snap;
 }
 
