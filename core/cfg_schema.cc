@@ -110,11 +110,12 @@ const ModParamDef kTlsMgmParams[] = {
 const FuncDef kSlFuncs[] = {{"sl_send_reply", 2, 2}};
 const FuncDef kSipmsgopsFuncs[] = {{"is_method", 1, 1}};
 const FuncDef kCoreFuncs[] = {{"xlog", 1, 2}};
+const FuncDef kTlsMgmFuncs[] = {{"is_peer_verified", 0, 0}};
 
 const ModuleDef kModules[] = {
     {"proto_tls", kProtoTlsParams, {}},
     {"proto_tcp", kProtoTcpParams, {}},
-    {"tls_mgm", kTlsMgmParams, {}},
+    {"tls_mgm", kTlsMgmParams, kTlsMgmFuncs},
     {"tls_openssl", {}, {}},
     {"sl", {}, kSlFuncs},
     {"sipmsgops", {}, kSipmsgopsFuncs},
@@ -171,11 +172,69 @@ constexpr UnsupportedFunc kUnsupportedFuncs[] = {
 struct PvDef {
   std::string_view name;
   PvId id;
+  std::string_view module = {};  // "" = core
 };
+#define SIPSD_TLS_PV(n, id) {n, PvId::id, "tls_mgm"}
 constexpr PvDef kPvs[] = {
     {"rm", PvId::kRm}, {"ru", PvId::kRu},       {"si", PvId::kSi}, {"sp", PvId::kSp},
     {"proto", PvId::kProto}, {"ci", PvId::kCi}, {"ua", PvId::kUa},
+    SIPSD_TLS_PV("tls_version", kTlsVersion),
+    SIPSD_TLS_PV("tls_description", kTlsDescription),
+    SIPSD_TLS_PV("tls_cipher_info", kTlsCipherInfo),
+    SIPSD_TLS_PV("tls_cipher_bits", kTlsCipherBits),
+    SIPSD_TLS_PV("tls_peer_version", kTlsPeerVersion),
+    SIPSD_TLS_PV("tls_my_version", kTlsMyVersion),
+    SIPSD_TLS_PV("tls_peer_serial", kTlsPeerSerial),
+    SIPSD_TLS_PV("tls_my_serial", kTlsMySerial),
+    SIPSD_TLS_PV("tls_peer_subject", kTlsPeerSubject),
+    SIPSD_TLS_PV("tls_peer_subject_cn", kTlsPeerSubjectCn),
+    SIPSD_TLS_PV("tls_peer_subject_locality", kTlsPeerSubjectLocality),
+    SIPSD_TLS_PV("tls_peer_subject_country", kTlsPeerSubjectCountry),
+    SIPSD_TLS_PV("tls_peer_subject_state", kTlsPeerSubjectState),
+    SIPSD_TLS_PV("tls_peer_subject_organization", kTlsPeerSubjectOrganization),
+    SIPSD_TLS_PV("tls_peer_subject_unit", kTlsPeerSubjectUnit),
+    SIPSD_TLS_PV("tls_peer_subject_serial", kTlsPeerSubjectSerial),
+    SIPSD_TLS_PV("tls_peer_issuer", kTlsPeerIssuer),
+    SIPSD_TLS_PV("tls_peer_issuer_cn", kTlsPeerIssuerCn),
+    SIPSD_TLS_PV("tls_peer_issuer_locality", kTlsPeerIssuerLocality),
+    SIPSD_TLS_PV("tls_peer_issuer_country", kTlsPeerIssuerCountry),
+    SIPSD_TLS_PV("tls_peer_issuer_state", kTlsPeerIssuerState),
+    SIPSD_TLS_PV("tls_peer_issuer_organization", kTlsPeerIssuerOrganization),
+    SIPSD_TLS_PV("tls_peer_issuer_unit", kTlsPeerIssuerUnit),
+    SIPSD_TLS_PV("tls_my_subject", kTlsMySubject),
+    SIPSD_TLS_PV("tls_my_subject_cn", kTlsMySubjectCn),
+    SIPSD_TLS_PV("tls_my_subject_locality", kTlsMySubjectLocality),
+    SIPSD_TLS_PV("tls_my_subject_country", kTlsMySubjectCountry),
+    SIPSD_TLS_PV("tls_my_subject_state", kTlsMySubjectState),
+    SIPSD_TLS_PV("tls_my_subject_organization", kTlsMySubjectOrganization),
+    SIPSD_TLS_PV("tls_my_subject_unit", kTlsMySubjectUnit),
+    SIPSD_TLS_PV("tls_my_subject_serial", kTlsMySubjectSerial),
+    SIPSD_TLS_PV("tls_my_issuer", kTlsMyIssuer),
+    SIPSD_TLS_PV("tls_my_issuer_cn", kTlsMyIssuerCn),
+    SIPSD_TLS_PV("tls_my_issuer_locality", kTlsMyIssuerLocality),
+    SIPSD_TLS_PV("tls_my_issuer_country", kTlsMyIssuerCountry),
+    SIPSD_TLS_PV("tls_my_issuer_state", kTlsMyIssuerState),
+    SIPSD_TLS_PV("tls_my_issuer_organization", kTlsMyIssuerOrganization),
+    SIPSD_TLS_PV("tls_my_issuer_unit", kTlsMyIssuerUnit),
+    SIPSD_TLS_PV("tls_peer_san_email", kTlsPeerSanEmail),
+    SIPSD_TLS_PV("tls_peer_san_hostname", kTlsPeerSanHostname),
+    SIPSD_TLS_PV("tls_peer_san_uri", kTlsPeerSanUri),
+    SIPSD_TLS_PV("tls_peer_san_ip", kTlsPeerSanIp),
+    SIPSD_TLS_PV("tls_my_san_email", kTlsMySanEmail),
+    SIPSD_TLS_PV("tls_my_san_hostname", kTlsMySanHostname),
+    SIPSD_TLS_PV("tls_my_san_uri", kTlsMySanUri),
+    SIPSD_TLS_PV("tls_my_san_ip", kTlsMySanIp),
+    SIPSD_TLS_PV("tls_peer_verified", kTlsPeerVerified),
+    SIPSD_TLS_PV("tls_peer_revoked", kTlsPeerRevoked),
+    SIPSD_TLS_PV("tls_peer_expired", kTlsPeerExpired),
+    SIPSD_TLS_PV("tls_peer_selfsigned", kTlsPeerSelfsigned),
+    SIPSD_TLS_PV("tls_peer_notBefore", kTlsPeerNotBefore),
+    SIPSD_TLS_PV("tls_peer_notAfter", kTlsPeerNotAfter),
+    SIPSD_TLS_PV("tls_sni", kTlsSni),
+    SIPSD_TLS_PV("tls_domain", kTlsDomain),
+    SIPSD_TLS_PV("tls_peer_fingerprint", kTlsPeerFingerprint),
 };
+#undef SIPSD_TLS_PV
 // clang-format on
 
 template <class T, size_t N>
@@ -358,9 +417,20 @@ bool find_pv(std::string_view name, PvId* id) {
   return false;
 }
 
+std::string_view pv_module(PvId id) {
+  for (const auto& p : kPvs) {
+    if (p.id == id) return p.module;
+  }
+  return {};
+}
+
 const std::vector<std::string_view>& pv_names() {
-  static const std::vector<std::string_view> names = {"$rm",    "$ru", "$si", "$sp",
-                                                      "$proto", "$ci", "$ua"};
+  static const std::vector<std::string> spelled = [] {
+    std::vector<std::string> v;
+    for (const auto& p : kPvs) v.push_back("$" + std::string(p.name));
+    return v;
+  }();
+  static const std::vector<std::string_view> names(spelled.begin(), spelled.end());
   return names;
 }
 

@@ -95,6 +95,8 @@ std::string_view unsupported_function_module(std::string_view name);
 
 // Script variables (reference A10): the supported ones by name without '$' ("rm", "si", ...).
 bool find_pv(std::string_view name, PvId* id);
+// The module that provides a variable ("tls_mgm" for $tls_*), "" for the core ones.
+std::string_view pv_module(PvId id);
 const std::vector<std::string_view>& pv_names();  // with '$', for did-you-mean
 
 // regcomp() builds automata whose size multiplies with repetition counts ("(a{99}){99}"): the

@@ -100,7 +100,17 @@ class Regex {
 struct Cond;
 
 struct Node {
-  enum class Op : uint8_t { kIf, kExit, kDrop, kReturn, kRoute, kXlog, kIsMethod, kSlSendReply };
+  enum class Op : uint8_t {
+    kIf,
+    kExit,
+    kDrop,
+    kReturn,
+    kRoute,
+    kXlog,
+    kIsMethod,
+    kSlSendReply,
+    kIsPeerVerified
+  };
 
   Node() = default;
   explicit Node(Op o) : op(o) {}
@@ -270,6 +280,11 @@ class Runner {
         }
         return -1;
       }
+      case Node::Op::kIsPeerVerified: {
+        // $tls_peer_verified is "1" only for a TLS peer whose certificate verified OK.
+        std::optional<std::string_view> v = env_.pv(PvId::kTlsPeerVerified);
+        return v && *v == "1" ? 1 : -1;
+      }
       case Node::Op::kSlSendReply: {
         if (n.text.constant()) return env_.sl_send_reply(n.value, n.text.literal());
         std::string reason;
@@ -398,10 +413,23 @@ struct CfgScriptBuilder::State {
     if (name.size() >= 2 && name.front() == '(' && name.back() == ')') {
       name = name.substr(1, name.size() - 2);
     }
-    if (cfg::find_pv(name, id)) return true;
+    if (cfg::find_pv(name, id)) {
+      std::string why = pv_unavailable(*id);
+      if (why.empty()) return true;
+      error(a.loc, strprintf("unknown script variable '%s'%s", a.text.c_str(), why.c_str()));
+      return false;
+    }
     error(a.loc, strprintf("unknown script variable '%s'%s", a.text.c_str(),
                            did_you_mean_suffix(a.text, cfg::pv_names()).c_str()));
     return false;
+  }
+
+  // "" when a known variable may be used here, else the end of the error message: a module
+  // variable ($tls_*) needs its module loaded, as in OpenSIPS.
+  std::string pv_unavailable(PvId id) const {
+    std::string_view mod = cfg::pv_module(id);
+    if (mod.empty() || module_loaded(mod)) return {};
+    return strprintf(", missing loadmodule \"%.*s.so\"?", static_cast<int>(mod.size()), mod.data());
   }
 
   bool compile_format(const cfg::Arg& a, bool strip_newline, Format* out) {
@@ -457,10 +485,12 @@ struct CfgScriptBuilder::State {
         continue;
       }
       PvId id;
-      if (has_args || !cfg::find_pv(name, &id)) {
+      std::string why;
+      if (has_args || !cfg::find_pv(name, &id) || !(why = pv_unavailable(id)).empty()) {
         std::string spelled = s.substr(i, j - i);
+        if (why.empty()) why = did_you_mean_suffix(spelled, cfg::pv_names());
         error(a.loc, strprintf("unknown script variable '%s' in format string%s", spelled.c_str(),
-                               did_you_mean_suffix(spelled, cfg::pv_names()).c_str()));
+                               why.c_str()));
         ok = false;
       } else {
         flush();
@@ -577,6 +607,10 @@ struct CfgScriptBuilder::State {
     if (name == "xlog") return compile_xlog(c, out);
     if (name == "is_method") return compile_is_method(c, out);
     if (name == "sl_send_reply") return compile_sl_send_reply(c, out);
+    if (name == "is_peer_verified") {
+      out->op = Node::Op::kIsPeerVerified;
+      return true;
+    }
     error(c.loc, strprintf("command <%s> is not implemented", name.c_str()));
     return false;
   }
