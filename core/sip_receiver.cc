@@ -14,6 +14,13 @@ class SipReceiver::Env final : public ScriptEnv {
       : r_(r), origin_(origin), sink_(sink) {}
 
   std::optional<std::string_view> pv(PvId id) override {
+    if (is_tls_pv(id)) {
+      if (!tls_ready_) {  // computed only for messages whose script looks at TLS
+        r_.tls_pvs_.reset(origin_.tls);
+        tls_ready_ = true;
+      }
+      return r_.tls_pvs_.get(id);
+    }
     const sip::Message& m = r_.msg_;
     switch (id) {
       case PvId::kRm:
@@ -32,8 +39,9 @@ class SipReceiver::Env final : public ScriptEnv {
         return non_empty(m.call_id());
       case PvId::kUa:
         return non_empty(m.user_agent());
+      default:
+        return std::nullopt;
     }
-    return std::nullopt;
   }
 
   int sl_send_reply(int code, std::string_view reason) override {
@@ -56,6 +64,7 @@ class SipReceiver::Env final : public ScriptEnv {
   const MessageOrigin& origin_;
   ReplySink& sink_;
   char port_[8];
+  bool tls_ready_ = false;
 };
 
 SipReceiver::SipReceiver(std::shared_ptr<const Script> script, std::string server_header)

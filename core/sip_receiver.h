@@ -12,6 +12,7 @@
 #include "core/config.h"
 #include "core/script.h"
 #include "core/sip_msg.h"
+#include "tls_mgm/tls_vars.h"
 
 namespace sipsd {
 
@@ -20,6 +21,7 @@ struct MessageOrigin {
   std::string_view src_ip;
   uint16_t src_port = 0;
   std::string_view label;  // "tls:1.2.3.4:5060", for log lines
+  TlsConnView tls;         // for $tls_* (ssl null: not TLS)
 };
 
 class ReplySink {
@@ -44,8 +46,9 @@ class SipReceiver {
 
   std::shared_ptr<const Script> script_;
   std::string server_header_;
-  sip::Message msg_;   // reused for every message
-  std::string reply_;  // reused for every reply
+  sip::Message msg_;    // reused for every message
+  std::string reply_;   // reused for every reply
+  TlsPvCache tls_pvs_;  // $tls_* values of the current message, reset when first used
 };
 
 }  // namespace sipsd

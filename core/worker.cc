@@ -248,6 +248,7 @@ void Worker::on_message(StreamConn& conn, char* data, size_t len) {
   origin.src_ip = e.remote_ip;
   origin.src_port = e.remote_port;
   origin.label = conn.label();
+  origin.tls = conn.tls_view();
   ConnSink sink(conn);
   if (receiver_.receive(data, len, origin, sink) == ReceiveVerdict::kClose)
     conn.close("unparsable SIP message", LogLevel::kNotice);

@@ -87,6 +87,8 @@ class StreamConn {
   const ConnEndpoints& endpoints() const { return ends_; }
   // "tls:127.0.0.1:40312", for log lines.
   const std::string& label() const { return label_; }
+  // The TLS view of the connection for $tls_* variables (ssl null: TCP, or closed).
+  TlsConnView tls_view() const { return io_ ? io_->tls_view() : TlsConnView{}; }
   // Bytes accepted by send() that the socket has not taken yet.
   size_t queued_bytes() const { return out_.size() - out_off_; }
 

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "core/conn_table.h"
+#include "tls_mgm/tls_vars.h"
 
 namespace sipsd {
 
@@ -38,6 +39,8 @@ class StreamIo {
   virtual const std::string& error() const = 0;
   // TLS version, cipher and peer verification into the connection-table entry.
   virtual void describe(ConnInfo* info) const {}
+  // What the script's $tls_* variables read (ssl null: not TLS).
+  virtual TlsConnView tls_view() const { return {}; }
 };
 
 }  // namespace sipsd

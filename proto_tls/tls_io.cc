@@ -103,6 +103,14 @@ void TlsIo::describe(ConnInfo* info) const {
   info->tls_peer_verified = peer != nullptr && SSL_get_verify_result(ssl_.get()) == X509_V_OK;
 }
 
+TlsConnView TlsIo::tls_view() const {
+  TlsConnView v;
+  v.ssl = ssl_.get();
+  v.sni = sel_.sni_view();
+  if (sel_.set != nullptr && sel_.domain >= 0) v.domain = sel_.set->domain_name(sel_.domain);
+  return v;
+}
+
 void TlsIo::shutdown() {
   // One-way close_notify; never waits for the peer's.
   if (SSL_is_init_finished(ssl_.get())) {

@@ -27,6 +27,7 @@ class TlsIo final : public StreamIo {
   void shutdown() override;
   const std::string& error() const override { return error_; }
   void describe(ConnInfo* info) const override;
+  TlsConnView tls_view() const override;
 
   SSL* ssl() const { return ssl_.get(); }
   // The server domain chosen for this connection and the SNI it asked for.

@@ -168,8 +168,18 @@ class TlsDomains : public ::testing::Test {
         param("verify_cert", "[edge2]0"),
         param("require_cert", "[edge2]0"),
     };
-    // The harness declares server_domain "default" first; match it to the first listener only
-    // by address "*" (the default), like sip and other.
+    // The script shows what it sees of the TLS connection in the reason phrase.
+    o.route = R"(route {
+    if (is_method("OPTIONS")) {
+        if ($tls_peer_verified == "1" && is_peer_verified()) {
+            sl_send_reply(200, "Verified $tls_peer_subject_cn via $tls_domain for $tls_sni");
+            exit;
+        }
+        sl_send_reply(200, "OK $tls_domain $tls_version");
+        exit;
+    }
+    sl_send_reply(501, "Not Implemented");
+})";
     auto srv = SipsdServer::start(o);
     ASSERT_TRUE(srv.ok()) << srv.message();
     srv_ = std::move(srv).value();
@@ -242,6 +252,22 @@ TEST_F(TlsDomains, VerifySettingsFollowTheChosenDomain) {
   // A valid one is accepted.
   EXPECT_EQ(served("sip.example.com", with_client_cert("client.pem", "client-key.pem")),
             "CN = sip.example.com");
+}
+
+TEST_F(TlsDomains, TheScriptSeesTheVerifiedPeerAndTheDomain) {
+  auto alice = connect("sip.example.com", with_client_cert("client.pem", "client-key.pem"));
+  ASSERT_TRUE(alice.ok()) << alice.message();
+  ASSERT_TRUE((*alice)->send((*alice)->make_options().text).ok());
+  auto reply = (*alice)->read_reply(5s);
+  ASSERT_TRUE(reply.ok()) << reply.message();
+  EXPECT_EQ(reply->reason(), "Verified alice.example.com via sip for sip.example.com");
+
+  auto anonymous = connect("other.example.com");
+  ASSERT_TRUE(anonymous.ok()) << anonymous.message();
+  ASSERT_TRUE((*anonymous)->send((*anonymous)->make_options().text).ok());
+  auto reply2 = (*anonymous)->read_reply(5s);
+  ASSERT_TRUE(reply2.ok()) << reply2.message();
+  EXPECT_EQ(reply2->reason(), "OK other TLSv1.3");
 }
 
 TEST_F(TlsDomains, VersionsAndCiphersFollowTheChosenDomain) {

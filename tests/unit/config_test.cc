@@ -392,6 +392,35 @@ TEST(Config, HelpersAndPaths) {
   std::filesystem::remove_all(dir);
 }
 
+// Script visibility of TLS (issue 3): the $tls_* variables and is_peer_verified() come with
+// tls_mgm, as in OpenSIPS.
+TEST(Config, TlsScriptVisibility) {
+  Config cfg = load_ok(std::string(kTls) +
+                       "loadmodule \"sl.so\"\n"
+                       "route {\n"
+                       "  if (!is_peer_verified()) {\n"
+                       "    xlog(\"L_WARN\", \"unverified $tls_peer_subject ($tls_peer_issuer_cn) "
+                       "over $tls_version/$tls_cipher_info sni=$tls_sni domain=$tls_domain\\n\");\n"
+                       "    sl_send_reply(403, \"Not verified: $tls_peer_subject_cn\");\n"
+                       "    exit;\n"
+                       "  }\n"
+                       "  if ($tls_peer_expired == 1 || $tls_peer_revoked || $tls_peer_selfsigned)"
+                       " drop;\n"
+                       "  if ($tls_peer_fingerprint =~ \"^AB:\") exit;\n"
+                       "}\n");
+  ASSERT_NE(cfg.script, nullptr);
+  EXPECT_EQ(first_error(std::string(kTcp) + "route { if (is_peer_verified()) exit; }"),
+            "c.cfg:3:13: unknown command <is_peer_verified>, missing loadmodule \"tls_mgm.so\"?");
+  EXPECT_EQ(first_error(std::string(kTcp) + "route { if ($tls_peer_verified == 1) exit; }"),
+            "c.cfg:3:13: unknown script variable '$tls_peer_verified', missing loadmodule "
+            "\"tls_mgm.so\"?");
+  EXPECT_EQ(first_error(std::string(kTls) + "route { if ($tls_peer_subject_common == 1) exit; }"),
+            "c.cfg:4:13: unknown script variable '$tls_peer_subject_common'");
+  EXPECT_EQ(first_error(std::string(kTls) + "route { if ($tls_my_subject_unti) exit; }"),
+            "c.cfg:4:13: unknown script variable '$tls_my_subject_unti' (did you mean "
+            "'$tls_my_subject_unit'?)");
+}
+
 // The minimal config of the reference (A11), adjusted to what sipsd supports: no mi_fifo,
 // maxfwd, udp_workers or syslog_enabled, no `as`, and $proto for $socket_in(proto).
 TEST(Config, RealisticConfigLoads) {

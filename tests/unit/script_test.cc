@@ -4,6 +4,7 @@
 
 #include <map>
 
+#include "core/cfg_schema.h"
 #include "core/config.h"
 
 namespace sipsd {
@@ -40,24 +41,28 @@ class FakeEnv : public ScriptEnv {
 constexpr const char* kHead =
     "loadmodule \"proto_tcp.so\"\nloadmodule \"sl.so\"\nloadmodule \"sipmsgops.so\"\n"
     "socket = tcp:127.0.0.1:0\n";
+// As kHead (same number of lines) with tls_mgm, for the $tls_* variables and is_peer_verified().
+constexpr const char* kTlsHead =
+    "loadmodule \"tls_mgm.so\"\nloadmodule \"proto_tls.so\"\nloadmodule \"sl.so\"\n"
+    "socket = tls:127.0.0.1:0\n";
 
-std::shared_ptr<const Script> compile(const std::string& routes) {
-  Result<Config> cfg = load_config_text(std::string(kHead) + routes, "s.cfg");
+std::shared_ptr<const Script> compile(const std::string& routes, const char* head = kHead) {
+  Result<Config> cfg = load_config_text(std::string(head) + routes, "s.cfg");
   EXPECT_TRUE(cfg.ok()) << cfg.message();
   if (!cfg.ok()) return nullptr;
   return cfg->script;
 }
 
-std::string compile_error(const std::string& routes) {
-  Result<Config> cfg = load_config_text(std::string(kHead) + routes, "s.cfg");
+std::string compile_error(const std::string& routes, const char* head = kHead) {
+  Result<Config> cfg = load_config_text(std::string(head) + routes, "s.cfg");
   if (cfg.ok()) return "";
   return cfg.message().substr(0, cfg.message().find('\n'));
 }
 
 // Runs the script and returns the xlog texts (plus the outcome through *out).
-std::vector<std::string> run(const std::string& routes, FakeEnv& env,
-                             ScriptOutcome* out = nullptr) {
-  auto script = compile(routes);
+std::vector<std::string> run(const std::string& routes, FakeEnv& env, ScriptOutcome* out = nullptr,
+                             const char* head = kHead) {
+  auto script = compile(routes, head);
   if (!script) return {"<compile error>"};
   ScriptOutcome o = script->run_request(env);
   if (out) *out = o;
@@ -65,8 +70,9 @@ std::vector<std::string> run(const std::string& routes, FakeEnv& env,
 }
 
 // A condition's truth value with the given variables.
-bool truth(const std::string& cond, FakeEnv env) {
-  auto texts = run("route { if (" + cond + ") xlog(\"T\"); else xlog(\"F\"); }", env);
+bool truth(const std::string& cond, FakeEnv env, const char* head = kHead) {
+  auto texts =
+      run("route { if (" + cond + ") xlog(\"T\"); else xlog(\"F\"); }", env, nullptr, head);
   EXPECT_EQ(texts.size(), 1u) << cond;
   return !texts.empty() && texts[0] == "T";
 }
@@ -345,6 +351,105 @@ TEST(Script, SlSendReply) {
             "s.cfg:5:23: sl_send_reply: the reply code must be a number");
   EXPECT_EQ(compile_error("route { sl_send_reply(404, 5); }"),
             "s.cfg:5:28: sl_send_reply: a quoted reason phrase is expected");
+}
+
+TEST(Script, TlsVariablesInConditions) {
+  FakeEnv verified =
+      env_with({{PvId::kTlsPeerVerified, "1"},
+                {PvId::kTlsPeerSubjectCn, "alice.example.com"},
+                {PvId::kTlsVersion, "TLSv1.3"},
+                {PvId::kTlsPeerSerial, "730344845988415097185401048072226831495695551401"}});
+  EXPECT_TRUE(truth("$tls_peer_verified == \"1\"", verified, kTlsHead));
+  EXPECT_TRUE(truth("$tls_peer_verified == 1", verified, kTlsHead));
+  EXPECT_TRUE(truth("$tls_peer_verified", verified, kTlsHead));
+  EXPECT_TRUE(truth("is_peer_verified()", verified, kTlsHead));
+  EXPECT_TRUE(truth("$tls_version =~ \"^TLSv1\\.[23]$\"", verified, kTlsHead));
+  EXPECT_TRUE(
+      truth("$(tls_peer_subject_cn) == \"alice.example.com\" && $tls_peer_san_email == NULL",
+            verified, kTlsHead));
+  EXPECT_TRUE(truth("$tls_peer_serial == \"730344845988415097185401048072226831495695551401\"",
+                    verified, kTlsHead));
+  EXPECT_FALSE(truth("$tls_peer_serial == 5", verified, kTlsHead));  // beyond int64: not a number
+
+  FakeEnv unverified = env_with({{PvId::kTlsPeerVerified, "0"}, {PvId::kTlsVersion, "TLSv1.3"}});
+  EXPECT_FALSE(truth("$tls_peer_verified", unverified, kTlsHead));
+  EXPECT_FALSE(truth("$tls_peer_verified == 1", unverified, kTlsHead));
+  EXPECT_FALSE(truth("is_peer_verified()", unverified, kTlsHead));
+  EXPECT_TRUE(truth("!is_peer_verified()", unverified, kTlsHead));
+  EXPECT_TRUE(truth("$tls_peer_subject_cn == NULL", unverified, kTlsHead));
+
+  FakeEnv plain_tcp;  // not TLS: every $tls_* is NULL
+  EXPECT_FALSE(truth("is_peer_verified()", plain_tcp, kTlsHead));
+  EXPECT_TRUE(truth("$tls_peer_verified == NULL", plain_tcp, kTlsHead));
+  EXPECT_TRUE(truth("$tls_version != \"TLSv1.3\"", plain_tcp, kTlsHead));
+
+  // A false is_peer_verified() (-1) does not stop the script; only 0 would.
+  FakeEnv env;
+  ScriptOutcome o;
+  run("route { is_peer_verified(); xlog(\"after\"); }", env, &o, kTlsHead);
+  EXPECT_EQ(env.texts(), std::vector<std::string>{"after"});
+  EXPECT_EQ(o, ScriptOutcome::kEnd);
+}
+
+TEST(Script, TlsVariablesInXlog) {
+  int saved = logger().level();
+  logger().set_level(static_cast<int>(LogLevel::kDebug));
+  FakeEnv env = env_with({{PvId::kTlsPeerVerified, "1"},
+                          {PvId::kTlsPeerSubjectCn, "alice.example.com"},
+                          {PvId::kTlsPeerNotAfter, "Mar  1 00:53:06 2029 GMT"},
+                          {PvId::kTlsPeerFingerprint, "62:72:FF"}});
+  run("route { xlog(\"L_INFO\", \"peer=$tls_peer_subject_cn verified=$tls_peer_verified "
+      "sni=$(tls_sni) until $tls_peer_notAfter fp=$tls_peer_fingerprint.\\n\"); }",
+      env, nullptr, kTlsHead);
+  logger().set_level(saved);
+  EXPECT_EQ(env.texts(), std::vector<std::string>{"peer=alice.example.com verified=1 sni=<null> "
+                                                  "until Mar  1 00:53:06 2029 GMT fp=62:72:FF."});
+}
+
+TEST(Script, EveryTlsVariableCompiles) {
+  size_t n = 0;
+  for (std::string_view name : cfg::pv_names()) {
+    if (!name.starts_with("$tls_")) continue;
+    ++n;
+    const std::string v(name);
+    EXPECT_EQ(compile_error("route { if (" + v + " == NULL) xlog(\"" + v + "\"); }", kTlsHead), "")
+        << v;
+    // Each is tls_mgm's: without the module it is an error naming it.
+    EXPECT_EQ(
+        compile_error("route { if (" + v + ") exit; }"),
+        "s.cfg:5:13: unknown script variable '" + v + "', missing loadmodule \"tls_mgm.so\"?");
+  }
+  EXPECT_EQ(n, kTlsPvCount);
+}
+
+TEST(Script, TlsVariableAndFunctionErrors) {
+  EXPECT_EQ(compile_error("route { if ($tls_peer_subjet_cn == \"x\") exit; }", kTlsHead),
+            "s.cfg:5:13: unknown script variable '$tls_peer_subjet_cn' (did you mean "
+            "'$tls_peer_subject_cn'?)");
+  EXPECT_EQ(compile_error("route { if ($tls_peer_notbefore) exit; }", kTlsHead),
+            "s.cfg:5:13: unknown script variable '$tls_peer_notbefore' (did you mean "
+            "'$tls_peer_notBefore'?)");
+  EXPECT_EQ(compile_error("route { if ($tls_peer_verifed == 1) exit; }", kTlsHead),
+            "s.cfg:5:13: unknown script variable '$tls_peer_verifed' (did you mean "
+            "'$tls_peer_verified'?)");
+  EXPECT_EQ(compile_error("route { xlog(\"sni $tls_sin\"); }", kTlsHead),
+            "s.cfg:5:14: unknown script variable '$tls_sin' in format string (did you mean "
+            "'$tls_sni'?)");
+  EXPECT_EQ(compile_error("route { xlog(\"$tls_peer_subject_cn(x)\"); }", kTlsHead),
+            "s.cfg:5:14: unknown script variable '$tls_peer_subject_cn(x)' in format string");
+  EXPECT_EQ(compile_error("route { if ($tls_cipher) exit; }", kTlsHead),
+            "s.cfg:5:13: unknown script variable '$tls_cipher'");
+  // Without loadmodule "tls_mgm.so".
+  EXPECT_EQ(compile_error("route { xlog(\"v=$tls_version\"); }"),
+            "s.cfg:5:14: unknown script variable '$tls_version' in format string, missing "
+            "loadmodule \"tls_mgm.so\"?");
+  EXPECT_EQ(compile_error("route { if (is_peer_verified()) exit; }"),
+            "s.cfg:5:13: unknown command <is_peer_verified>, missing loadmodule \"tls_mgm.so\"?");
+  EXPECT_EQ(compile_error("route { if (is_peer_verified(1)) exit; }", kTlsHead),
+            "s.cfg:5:13: too many parameters for command <is_peer_verified>");
+  EXPECT_EQ(compile_error("route { if (is_peer_verifed()) exit; }", kTlsHead),
+            "s.cfg:5:13: unknown command <is_peer_verifed>, missing loadmodule? (did you mean "
+            "'is_peer_verified'?)");
 }
 
 TEST(Script, SharedScriptRunsIndependently) {

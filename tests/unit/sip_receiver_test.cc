@@ -50,7 +50,7 @@ class SipReceiverTest : public ::testing::Test {
     return receiver_.receive(msg.data(), msg.size(), origin_, sink_);
   }
   SipReceiver receiver_{script(kDefaultRoute), "sipsd (test)"};
-  MessageOrigin origin_{Proto::kTls, "10.1.2.3", 5099, "tls:10.1.2.3:5099"};
+  MessageOrigin origin_{Proto::kTls, "10.1.2.3", 5099, "tls:10.1.2.3:5099", {}};
   Sink sink_;
 };
 
