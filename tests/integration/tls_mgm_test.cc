@@ -119,6 +119,27 @@ TEST(TlsMgm, SessionsResumeOnAnyWorker) {
   }
 }
 
+// Session tickets survive a TLS reload: the keys are not part of the snapshot.
+TEST(TlsMgm, ReloadKeepsSessionTicketsValid) {
+  SipsdOptions o;
+  o.workers = 2;
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  TlsClientOptions to = default_tls_options();
+  auto first = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), to);
+  ASSERT_TRUE(first.ok()) << first.message();
+  ASSERT_EQ(options_status(**first), 200);
+  to.session = (*first)->session();
+  ASSERT_TRUE(to.session);
+  (*first)->close();
+  ASSERT_TRUE((*srv)->child().signal(SIGHUP));
+  ASSERT_TRUE((*srv)->wait_for_log("as generation 2"));
+  auto again = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), to);
+  ASSERT_TRUE(again.ok()) << again.message();
+  EXPECT_TRUE((*again)->session_reused());
+  EXPECT_EQ(options_status(**again), 200);
+}
+
 // ---- domains chosen by listener address and SNI ----------------------------------------------
 
 std::string param(const std::string& name, const std::string& value) {
@@ -152,6 +173,7 @@ class TlsDomains : public ::testing::Test {
         param("verify_cert", "[sip]1"),
         param("require_cert", "[sip]1"),
         param("ciphersuites", "[sip]TLS_CHACHA20_POLY1305_SHA256"),
+        param("ciphers_list", "[sip]ECDHE-ECDSA-CHACHA20-POLY1305"),
         // other.example.com and *.other.example.com: no client certificate, TLS 1.3 only.
         param("server_domain", "other"),
         param("match_sip_domain", "[other]other.example.com, *.other.example.com"),
@@ -279,6 +301,7 @@ TEST_F(TlsDomains, VersionsAndCiphersFollowTheChosenDomain) {
   auto sip12 = connect("sip.example.com", alice12);  // sip allows 1.2
   ASSERT_TRUE(sip12.ok()) << sip12.message();
   EXPECT_EQ((*sip12)->tls_version(), "TLSv1.2");
+  EXPECT_EQ((*sip12)->cipher(), "ECDHE-ECDSA-CHACHA20-POLY1305");  // sip's ciphers_list
 
   auto sip13 = connect("sip.example.com", with_client_cert("client.pem", "client-key.pem"));
   ASSERT_TRUE(sip13.ok()) << sip13.message();
