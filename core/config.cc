@@ -271,8 +271,8 @@ class Loader {
       return;
     }
     if (p.accumulates) {
-      ModParamValue v = p.type == cfg::ParamType::kInt ? ModParamValue(m.value.num)
-                                                       : ModParamValue(m.value.str);
+      ModParamValue v =
+          p.type == cfg::ParamType::kInt ? ModParamValue(m.value.num) : ModParamValue(m.value.str);
       cfg_.tls_mgm_params.push_back(
           ModParam{std::string(mod.name), m.param, std::move(v), diag_.source().pos(m.value.loc)});
       return;

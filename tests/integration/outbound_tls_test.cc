@@ -34,6 +34,19 @@ class Owner final : public StreamConnOwner {
   std::vector<std::string> messages;
 };
 
+// The TLS snapshot of a cfg's tls_mgm lines, exactly as the supervisor loads it.
+Result<tls::TlsSnapshot> snapshot_of(const std::string& tls_mgm_lines) {
+  std::string text =
+      "socket=tcp:127.0.0.1:0\nloadmodule \"proto_tcp.so\"\nloadmodule \"tls_mgm.so\"\n" +
+      tls_mgm_lines;
+  auto cfg = load_config_text(text, "outbound.cfg");
+  if (!cfg.ok()) return cfg.error();
+  std::vector<std::string> warnings;
+  auto domains = parse_tls_domains(*cfg, &warnings);
+  if (!domains.ok()) return domains.error();
+  return load_tls_snapshot(*domains, &warnings);
+}
+
 class OutboundTls : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -42,20 +55,10 @@ class OutboundTls : public ::testing::Test {
     shm_ = std::move(shm).value();
     base_.reset(event_base_new());
     scratch_.buf.resize(70000);
-    // A client domain exactly as a cfg declares one.
-    std::string cfg_text =
-        "socket=tcp:127.0.0.1:0\n"
-        "loadmodule \"proto_tcp.so\"\n"
-        "loadmodule \"tls_mgm.so\"\n"
+    auto snap = snapshot_of(
         "modparam(\"tls_mgm\", \"client_domain\", \"peer\")\n"
         "modparam(\"tls_mgm\", \"ca_list\", \"[peer]" +
-        test_cert("ca.pem") + "\")\n";
-    auto cfg = load_config_text(cfg_text, "outbound.cfg");
-    ASSERT_TRUE(cfg.ok()) << cfg.message();
-    std::vector<std::string> warnings;
-    auto domains = parse_tls_domains(*cfg, &warnings);
-    ASSERT_TRUE(domains.ok()) << domains.message();
-    auto snap = load_tls_snapshot(*domains, &warnings);
+        test_cert("ca.pem") + "\")\n");
     ASSERT_TRUE(snap.ok()) << snap.message();
     ASSERT_EQ(snap->client_domains_size(), 1);
     auto ctx = build_client_ctx(snap->client_domains(0));
@@ -156,20 +159,12 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   ASSERT_TRUE(srv.ok()) << srv.message();
 
   // Our side: "alice" (client certificate) for sip.example.com, "anon" (none) for the rest.
-  std::string cfg_text =
-      "socket=tcp:127.0.0.1:0\nloadmodule \"proto_tcp.so\"\n"
-      "loadmodule \"tls_mgm.so\"\n" +
+  auto snap = snapshot_of(
       param("client_domain", "alice") + param("certificate", "[alice]" + test_cert("client.pem")) +
       param("private_key", "[alice]" + test_cert("client-key.pem")) +
       param("ca_list", "[alice]" + test_cert("ca.pem")) +
       param("match_sip_domain", "[alice]sip.example.com") + param("client_domain", "anon") +
-      param("ca_list", "[anon]" + test_cert("ca.pem"));
-  auto cfg = load_config_text(cfg_text, "client.cfg");
-  ASSERT_TRUE(cfg.ok()) << cfg.message();
-  std::vector<std::string> warnings;
-  auto domains = parse_tls_domains(*cfg, &warnings);
-  ASSERT_TRUE(domains.ok()) << domains.message();
-  auto snap = load_tls_snapshot(*domains, &warnings);
+      param("ca_list", "[anon]" + test_cert("ca.pem")));
   ASSERT_TRUE(snap.ok()) << snap.message();
   auto clients = ClientTlsContexts::build(*snap);
   ASSERT_TRUE(clients.ok()) << clients.message();
