@@ -78,7 +78,10 @@ void SipReceiver::reply(const MessageOrigin& origin, ReplySink& sink, int code,
   p.server = server_header_;
   sip::build_stateless_reply(msg_, code, reason, p, &reply_);
   sink.send_reply(reply_);
-  stat_add(Stat::kSlReplies);
+  stat_add(Stat::kSlSentReplies);
+  if (code >= 300) stat_add(Stat::kSlSentErrReplies);
+  if (code >= 100 && code < 700)
+    stat_add(static_cast<Stat>(static_cast<int>(Stat::kSl1xx) + code / 100 - 1));
 }
 
 ReceiveVerdict SipReceiver::receive(char* data, size_t len, const MessageOrigin& origin,

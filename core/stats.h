@@ -1,56 +1,89 @@
 // Statistics: per-process counters in shared memory. Each process writes only its own
 // counters (plain relaxed load+store, no lock, no read-modify-write bus lock); readers sum
-// them across processes.
+// them across processes. Names follow OpenSIPS's "group:name" (core:rcv_requests), with a
+// tcp: and a tls: group for the transports (OpenSIPS has neither).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 
+#include "core/config.h"
 #include "core/process_context.h"
 
 namespace sipsd {
 
-enum class Stat : uint16_t {
-  // SIP core (worker)
-  kRcvRequests,
-  kRcvReplies,
-  kDropRequests,  // dropped by the script (`drop`)
-  kErrRequests,   // invalid requests answered with 400
-  kBadMsgHdr,     // unparsable messages (connection closed)
-  kSlReplies,     // stateless replies sent
-  // connections (worker)
-  kConnsHandled,  // connections received from the supervisor
-  kConnsClosed,
-  kTlsHandshakesOk,
-  kTlsHandshakesFailed,
-  kHandshakeTimeouts,
-  kConnectsFailed,  // outbound connects that failed
-  kSniUnmatched,    // handshakes refused: no server domain for the SNI
+// Per-transport counters: one block for TCP, one for TLS, in this order.
+enum class TStat : uint16_t {
+  kConnsAccepted,      // supervisor
+  kConnsRefused,       // supervisor: tcp_max_connections reached
+  kConnsHandled,       // worker: received from the supervisor, or opened outbound
+  kConnsClosed,        // worker
+  kHandshakesOk,       // TLS
+  kHandshakesFailed,   // TLS, all reasons (the next three are some of them)
+  kHandshakeTimeouts,  // TLS: not done within tcp_max_msg_time
+  kSniUnmatched,       // TLS: no server domain for the SNI
+  kVerifyFailed,       // TLS: the peer's certificate did not verify
+  kResumed,            // TLS: handshakes that resumed a session
+  kConnectsFailed,     // outbound connects that failed
   kCrlfPings,
   kChunksExceeded,
   kMsgTimeouts,
   kOversized,
   kFramingErrors,  // missing/bad Content-Length
   kIdleTimeouts,
-  kWritesQueued,    // writes the socket did not take at once (finished when writable)
+  kWritesQueued,    // writes the socket did not take at once
   kWriteOverflows,  // peer not reading: write queue over its cap
   kBytesIn,
   kBytesOut,
-  // supervisor
-  kConnsAccepted,
-  kConnsRefused,  // tcp_max_connections reached
-  kHandoffFailed,
-  kWorkerRespawns,
+  kQueuedBytes,  // gauge: bytes waiting in connection output queues (net:waiting_*)
   kCount
 };
+inline constexpr int kTStatCount = static_cast<int>(TStat::kCount);
 
-const char* stat_name(Stat s);
+enum class Stat : uint16_t {
+  // core: (workers)
+  kRcvRequests,
+  kRcvReplies,
+  kDropRequests,  // dropped by the script (`drop`)
+  kErrRequests,   // invalid requests answered with 400
+  kBadMsgHdr,     // unparsable messages (connection closed)
+  // sl: (workers)
+  kSlSentReplies,
+  kSlSentErrReplies,  // >= 300
+  kSl1xx,
+  kSl2xx,
+  kSl3xx,
+  kSl4xx,
+  kSl5xx,
+  kSl6xx,
+  // core: (supervisor)
+  kHandoffFailed,
+  kWorkerRespawns,
+  // bookkeeping: microseconds a worker spent handling events (load:)
+  kBusyUs,
+  kTransportBase,
+  kCount = kTransportBase + 2 * kTStatCount
+};
+inline constexpr int kStatCount = static_cast<int>(Stat::kCount);
+
+// The counter of transport statistic t for protocol p.
+inline Stat tstat(Proto p, TStat t) {
+  int base = static_cast<int>(Stat::kTransportBase) + (p == Proto::kTls ? kTStatCount : 0);
+  return static_cast<Stat>(base + static_cast<int>(t));
+}
+
+struct StatInfo {
+  const char* group;  // "core", "sl", "tcp", "tls", "" for internal bookkeeping
+  const char* name;
+  bool incremental;  // a counter reset_statistics may reset (not a gauge)
+};
+StatInfo stat_info(Stat s);
 
 struct ProcStats {
-  std::atomic<uint64_t> v[static_cast<int>(Stat::kCount)];
+  std::atomic<uint64_t> v[kStatCount];
 
   uint64_t get(Stat s) const { return v[static_cast<int>(s)].load(std::memory_order_relaxed); }
-  // Only the owning process calls this.
+  // Only the owning process calls these.
   void add(Stat s, uint64_t n) {
     auto& a = v[static_cast<int>(s)];
     a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
@@ -60,9 +93,13 @@ struct ProcStats {
   }
 };
 
-// Counts into this process's statistics (a no-op in tools and unit tests).
+// Counts into this process's statistics (a no-op in tools and unit tests). n may be negative
+// for gauges (the sum across processes stays right; a single process's value may wrap).
 inline void stat_add(Stat s, uint64_t n = 1) {
   if (ProcStats* st = process_context().stats) st->add(s, n);
+}
+inline void stat_add(Proto p, TStat t, uint64_t n = 1) {
+  stat_add(tstat(p, t), n);
 }
 
 }  // namespace sipsd

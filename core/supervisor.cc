@@ -301,8 +301,11 @@ Status Supervisor::spawn(int i) {
 
 std::vector<uint64_t> Supervisor::closed_counts() const {
   std::vector<uint64_t> closed(workers_.size());
-  for (size_t i = 0; i < workers_.size(); ++i)
-    closed[i] = shm_->proc(static_cast<int>(i) + 1).stats.get(Stat::kConnsClosed);
+  for (size_t i = 0; i < workers_.size(); ++i) {
+    const ProcStats& st = shm_->proc(static_cast<int>(i) + 1).stats;
+    closed[i] = st.get(tstat(Proto::kTcp, TStat::kConnsClosed)) +
+                st.get(tstat(Proto::kTls, TStat::kConnsClosed));
+  }
   return closed;
 }
 
@@ -345,7 +348,7 @@ void Supervisor::on_resume_accept(evutil_socket_t, short, void* arg) {
 }
 
 void Supervisor::hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storage& peer) {
-  stat_add(Stat::kConnsAccepted);
+  stat_add(l.bound.spec.proto, TStat::kConnsAccepted);
   char ip[INET6_ADDRSTRLEN] = {};
   uint16_t port = 0;
   if (peer.ss_family == AF_INET6) {
@@ -362,7 +365,7 @@ void Supervisor::hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storag
   std::vector<uint64_t> closed = closed_counts();
   uint64_t open = pool_.total_open(closed);
   if (open >= static_cast<uint64_t>(cfg_.core.tcp_max_connections)) {
-    stat_add(Stat::kConnsRefused);
+    stat_add(l.bound.spec.proto, TStat::kConnsRefused);
     if (log_refusal_now())
       LOG_WARN("core", "%s:%s:%u: refused: tcp_max_connections (%d) reached", proto, ip, port,
                cfg_.core.tcp_max_connections);
@@ -574,10 +577,11 @@ void Supervisor::dump_stats() {
     const ProcSlot& slot = shm_->proc(static_cast<int>(p));
     std::string line = strprintf("stats proc=%u pid=%d role=%s", p, slot.pid.load(),
                                  p == 0 ? "supervisor" : "worker");
-    for (int k = 0; k < static_cast<int>(Stat::kCount); ++k) {
+    for (int k = 0; k < kStatCount; ++k) {
       Stat st = static_cast<Stat>(k);
-      line +=
-          strprintf(" %s=%llu", stat_name(st), static_cast<unsigned long long>(slot.stats.get(st)));
+      StatInfo info = stat_info(st);
+      line += strprintf(" %s%s%s=%llu", info.group, *info.group ? ":" : "", info.name,
+                        static_cast<unsigned long long>(slot.stats.get(st)));
     }
     LOG_NOTICE("core", "%s", line.c_str());
   }

@@ -202,7 +202,6 @@ void Worker::on_channel(evutil_socket_t, short, void* arg) {
 }
 
 void Worker::accept_conn(const ipc::ConnHandoff& h, UniqueFd fd) {
-  stat_add(Stat::kConnsHandled);
   ConnEndpoints ends;
   ends.id = h.conn_id();
   ends.slot = h.conn_slot();
@@ -212,6 +211,7 @@ void Worker::accept_conn(const ipc::ConnHandoff& h, UniqueFd fd) {
   ends.remote_ip = h.remote().ip();
   ends.remote_port = static_cast<uint16_t>(h.remote().port());
   ends.accepted_at_ms = h.accepted_at_ms();
+  stat_add(ends.proto, TStat::kConnsHandled);
 
   std::unique_ptr<StreamIo> io;
   const StreamConnParams* params = &tcp_params_;
@@ -225,8 +225,8 @@ void Worker::accept_conn(const ipc::ConnHandoff& h, UniqueFd fd) {
       LOG_NOTICE("proto_tls", "tls:%s:%u (id %u): closed: %s", ends.remote_ip.c_str(),
                  ends.remote_port, ends.id, error.c_str());
       table_.release(ends.slot);
-      stat_add(Stat::kTlsHandshakesFailed);
-      stat_add(Stat::kConnsClosed);
+      stat_add(Proto::kTls, TStat::kHandshakesFailed);
+      stat_add(Proto::kTls, TStat::kConnsClosed);
       return;
     }
     io = std::move(tls_io);

@@ -89,7 +89,7 @@ void StreamConn::connect_step() {
   if (getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
   if (err == EINPROGRESS || err == EALREADY) return;
   if (err != 0) {
-    stat_add(Stat::kConnectsFailed);
+    stat_add(ends_.proto, TStat::kConnectsFailed);
     close(strprintf("connect failed: %s", strerror(err)), LogLevel::kNotice, false);
     return;
   }
@@ -138,8 +138,8 @@ void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
   c->timer_at_ = 0;
   int64_t now = monotonic_ms();
   if (c->handshake_deadline_ != 0 && now >= c->handshake_deadline_) {
-    stat_add(Stat::kHandshakeTimeouts);
-    stat_add(Stat::kTlsHandshakesFailed);
+    stat_add(c->ends_.proto, TStat::kHandshakeTimeouts);
+    stat_add(c->ends_.proto, TStat::kHandshakesFailed);
     c->close(strprintf("%s not completed within %lld ms (tcp_max_msg_time)",
                        c->ends_.outbound ? "connect and TLS handshake" : "TLS handshake",
                        static_cast<long long>(c->params_.handshake_timeout_ms)),
@@ -147,7 +147,7 @@ void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
     return;
   }
   if (c->msg_deadline_ != 0 && now >= c->msg_deadline_) {
-    stat_add(Stat::kMsgTimeouts);
+    stat_add(c->ends_.proto, TStat::kMsgTimeouts);
     c->close(strprintf("read timeout with incomplete SIP message (%zu bytes buffered after "
                        "%lld ms, tcp_max_msg_time)",
                        c->in_len_, static_cast<long long>(c->params_.msg_timeout_ms)),
@@ -155,7 +155,7 @@ void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
     return;
   }
   if (now >= c->last_activity_ + c->params_.lifetime_ms) {
-    stat_add(Stat::kIdleTimeouts);
+    stat_add(c->ends_.proto, TStat::kIdleTimeouts);
     c->close(strprintf("no traffic for %lld s (tcp_connection_lifetime)",
                        static_cast<long long>(c->params_.lifetime_ms / 1000)),
              LogLevel::kInfo);
@@ -210,7 +210,8 @@ void StreamConn::handshake_step() {
       return;
     case IoStatus::kClosed:
     case IoStatus::kError:
-      stat_add(Stat::kTlsHandshakesFailed);
+      stat_add(ends_.proto, TStat::kHandshakesFailed);
+      if (io_->peer_verify_failed()) stat_add(ends_.proto, TStat::kVerifyFailed);
       close("TLS handshake failed: " + io_->error(), LogLevel::kNotice, false);
       return;
   }
@@ -224,7 +225,8 @@ void StreamConn::on_handshake_done() {
   last_activity_ = monotonic_ms();
   publish_state(ConnState::kEstablished);
   if (io_->is_tls()) {
-    stat_add(Stat::kTlsHandshakesOk);
+    stat_add(ends_.proto, TStat::kHandshakesOk);
+    if (io_->session_resumed()) stat_add(ends_.proto, TStat::kResumed);
     if (logger().enabled(LogLevel::kInfo)) {
       ConnInfo info;
       io_->describe(&info);
@@ -258,7 +260,7 @@ void StreamConn::read_step() {
       dst = in_.get() + in_len_;
       cap = in_cap_ - in_len_;
       if (cap == 0) {  // the framer refuses oversized messages before this can happen
-        stat_add(Stat::kOversized);
+        stat_add(ends_.proto, TStat::kOversized);
         close("message too large", LogLevel::kNotice);
         return;
       }
@@ -266,7 +268,7 @@ void StreamConn::read_step() {
     IoResult r = io_->read(dst, cap);
     switch (r.status) {
       case IoStatus::kOk: {
-        stat_add(Stat::kBytesIn, r.bytes);
+        stat_add(ends_.proto, TStat::kBytesIn, r.bytes);
         if (into_scratch) {
           size_t used = consume(dst, r.bytes);
           if (closed_) return;
@@ -324,18 +326,18 @@ size_t StreamConn::consume(char* data, size_t len) {
       case FrameKind::kPing:
         last_activity_ = monotonic_ms();
         msg_deadline_ = 0;
-        stat_add(Stat::kCrlfPings);
+        stat_add(ends_.proto, TStat::kCrlfPings);
         send("\r\n");
         continue;
       case FrameKind::kNeedMore:
         return off;
       case FrameKind::kError:
         if (f.error == FrameError::kTooLarge) {
-          stat_add(Stat::kOversized);
+          stat_add(ends_.proto, TStat::kOversized);
           close(strprintf("message larger than %zu bytes", params_.framer.max_msg_size),
                 LogLevel::kNotice);
         } else {
-          stat_add(Stat::kFramingErrors);
+          stat_add(ends_.proto, TStat::kFramingErrors);
           close(frame_error_text(f.error), LogLevel::kNotice);
         }
         return off;
@@ -356,7 +358,7 @@ void StreamConn::keep_tail(const char* data, size_t len) {
 void StreamConn::end_read_event() {
   if (closed_) return;
   if (framer_.end_read_event() == FrameError::kTooManyChunks) {
-    stat_add(Stat::kChunksExceeded);
+    stat_add(ends_.proto, TStat::kChunksExceeded);
     close(strprintf("message not complete after %d reads (%s=%d)", framer_.chunks(),
                     max_chunks_param(ends_.proto), params_.framer.max_msg_chunks),
           LogLevel::kNotice);
@@ -378,7 +380,7 @@ void StreamConn::send(std::string_view bytes) {
     while (!bytes.empty()) {
       IoResult r = io_->write(bytes.data(), bytes.size());
       if (r.status == IoStatus::kOk) {
-        stat_add(Stat::kBytesOut, r.bytes);
+        stat_add(ends_.proto, TStat::kBytesOut, r.bytes);
         bytes.remove_prefix(r.bytes);
         continue;
       }
@@ -394,7 +396,7 @@ void StreamConn::send(std::string_view bytes) {
     }
   }
   if (out_.size() - out_off_ + bytes.size() > params_.max_output_bytes) {
-    stat_add(Stat::kWriteOverflows);
+    stat_add(ends_.proto, TStat::kWriteOverflows);
     close(strprintf("peer is not reading: more than %zu bytes queued", params_.max_output_bytes),
           LogLevel::kWarn, false);
     return;
@@ -406,7 +408,8 @@ void StreamConn::send(std::string_view bytes) {
     out_.erase(0, out_off_);  // drop what was written, so the buffer does not keep growing
     out_off_ = 0;
   }
-  stat_add(Stat::kWritesQueued);
+  stat_add(ends_.proto, TStat::kWritesQueued);
+  stat_add(ends_.proto, TStat::kQueuedBytes, bytes.size());
   out_.append(bytes);
   if (!write_wants_read_) arm_write();
 }
@@ -416,7 +419,8 @@ void StreamConn::flush_step() {
     IoResult r = io_->write(out_.data() + out_off_, out_.size() - out_off_);
     switch (r.status) {
       case IoStatus::kOk:
-        stat_add(Stat::kBytesOut, r.bytes);
+        stat_add(ends_.proto, TStat::kBytesOut, r.bytes);
+        stat_add(ends_.proto, TStat::kQueuedBytes, -static_cast<uint64_t>(r.bytes));
         out_off_ += r.bytes;
         continue;
       case IoStatus::kWantWrite:
@@ -458,9 +462,10 @@ void StreamConn::close(std::string_view reason, LogLevel level, bool notify_peer
   fd_.reset();
   in_.reset();
   in_len_ = in_cap_ = 0;
+  stat_add(ends_.proto, TStat::kQueuedBytes, -static_cast<uint64_t>(out_.size() - out_off_));
   std::string().swap(out_);
   table_.release(ends_.slot);
-  stat_add(Stat::kConnsClosed);
+  stat_add(ends_.proto, TStat::kConnsClosed);
   owner_.on_closed(*this);
 }
 

@@ -39,6 +39,9 @@ class StreamIo {
   virtual const std::string& error() const = 0;
   // TLS version, cipher and peer verification into the connection-table entry.
   virtual void describe(ConnInfo* info) const {}
+  // TLS: whether the handshake resumed a session / failed on the peer's certificate.
+  virtual bool session_resumed() const { return false; }
+  virtual bool peer_verify_failed() const { return false; }
   // What the script's $tls_* variables read (ssl null: not TLS).
   virtual TlsConnView tls_view() const { return {}; }
 };

@@ -57,7 +57,7 @@ IoResult TlsIo::handshake() {
   if (rc == 1) return {IoStatus::kOk};
   IoResult r = map_error(rc, "handshake");
   if (sel_.refused) {
-    stat_add(Stat::kSniUnmatched);
+    stat_add(Proto::kTls, TStat::kSniUnmatched);
     error_ = strprintf("no tls_mgm server domain matches SNI '%s' (unrecognized_name)",
                        sel_.sni_len > 0 ? sel_.sni : "<none>");
     return {IoStatus::kError};

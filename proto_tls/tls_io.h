@@ -28,6 +28,10 @@ class TlsIo final : public StreamIo {
   const std::string& error() const override { return error_; }
   void describe(ConnInfo* info) const override;
   TlsConnView tls_view() const override;
+  bool session_resumed() const override { return SSL_session_reused(ssl_.get()) == 1; }
+  bool peer_verify_failed() const override {
+    return SSL_get_verify_result(ssl_.get()) != X509_V_OK;
+  }
 
   SSL* ssl() const { return ssl_.get(); }
   // The server domain chosen for this connection and the SNI it asked for.

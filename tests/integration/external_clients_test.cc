@@ -75,7 +75,7 @@ TEST(ExternalClients, OpensslRenegotiationIsRefused) {
   client->stop();
   auto stats = (*srv)->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("handshakes_ok"), 1u);
+  EXPECT_EQ(stats->sum("tls:handshakes_ok"), 1u);
 }
 
 RunResult run_sipp(uint16_t port, int calls, const std::string& dir) {
@@ -95,8 +95,8 @@ TEST(ExternalClients, SippOverTcp) {
   EXPECT_TRUE(r.ok()) << r.describe();
   auto stats = (*srv)->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("rcv_requests"), 100u);
-  EXPECT_EQ(stats->sum("sl_replies"), 100u);
+  EXPECT_EQ(stats->sum("core:rcv_requests"), 100u);
+  EXPECT_EQ(stats->sum("sl:sent_replies"), 100u);
 }
 
 TEST(ExternalClients, SippOverTlsThroughStunnel) {
@@ -125,8 +125,8 @@ TEST(ExternalClients, SippOverTlsThroughStunnel) {
   EXPECT_TRUE(r.ok()) << r.describe() << "\n" << stunnel->describe();
   auto stats = (*srv)->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("rcv_requests"), 100u);
-  EXPECT_GE(stats->sum("handshakes_ok"), 1u);  // it really came over TLS
+  EXPECT_EQ(stats->sum("core:rcv_requests"), 100u);
+  EXPECT_GE(stats->sum("tls:handshakes_ok"), 1u);  // it really came over TLS
   stunnel->stop();
 }
 

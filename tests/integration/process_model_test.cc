@@ -52,13 +52,13 @@ TEST(ProcessModel, FiftyConcurrentTlsClientsSpreadOverAllWorkers) {
   uint64_t handled = 0;
   for (const ProcStatsLine& p : stats->procs) {
     if (p.role != "worker") continue;
-    EXPECT_GT(p.get("conns_handled"), 0u) << "worker " << p.proc << " got no connection";
-    EXPECT_GT(p.get("rcv_requests"), 0u) << "worker " << p.proc << " answered nothing";
-    handled += p.get("conns_handled");
+    EXPECT_GT(p.get("tls:conns_handled"), 0u) << "worker " << p.proc << " got no connection";
+    EXPECT_GT(p.get("core:rcv_requests"), 0u) << "worker " << p.proc << " answered nothing";
+    handled += p.get("tls:conns_handled");
   }
   EXPECT_EQ(handled, 50u);
-  EXPECT_EQ(stats->sum("conns_accepted"), 50u);
-  EXPECT_EQ(stats->sum("rcv_requests"), 50u);
+  EXPECT_EQ(stats->sum("tls:conns_accepted"), 50u);
+  EXPECT_EQ(stats->sum("core:rcv_requests"), 50u);
   EXPECT_EQ(stats->conn_table_in_use, 50u);
   EXPECT_EQ(stats->open, 50u);
 }
@@ -116,7 +116,7 @@ TEST(ProcessModel, KilledWorkerIsRespawnedAndOthersKeepTheirConnections) {
   std::vector<pid_t> pids = before->worker_pids();
   ASSERT_EQ(pids.size(), 2u);
   const ProcStatsLine& victim = before->procs[1];
-  uint64_t victim_conns = victim.get("conns_handled") - victim.get("conns_closed");
+  uint64_t victim_conns = victim.get("tls:conns_handled") - victim.get("tls:conns_closed");
   ASSERT_GT(victim_conns, 0u);
   ASSERT_LT(victim_conns, 8u);
 
@@ -154,8 +154,8 @@ TEST(ProcessModel, KilledWorkerIsRespawnedAndOthersKeepTheirConnections) {
   }
   auto last = (*srv)->stats();
   ASSERT_TRUE(last.ok());
-  EXPECT_GT(last->procs[1].get("conns_handled"), 0u) << "the new worker got no connection";
-  EXPECT_EQ(last->procs[0].get("worker_respawns"), 1u);
+  EXPECT_GT(last->procs[1].get("tls:conns_handled"), 0u) << "the new worker got no connection";
+  EXPECT_EQ(last->procs[0].get("core:worker_respawns"), 1u);
 }
 
 // tcp_max_connections: the connection over the limit is closed at once; the ones inside it keep
@@ -182,7 +182,7 @@ TEST(ProcessModel, ConnectionsOverTcpMaxConnectionsAreRefused) {
   held.pop_back();
   auto again = (*srv)->stats_until([](const ServerStats& s) { return s.open == 3; });
   ASSERT_TRUE(again.ok());
-  EXPECT_EQ(again->sum("conns_refused"), 1u);
+  EXPECT_EQ(again->sum("tcp:conns_refused"), 1u);
   auto fresh = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
   ASSERT_TRUE(fresh.ok());
   EXPECT_EQ(options_status(**fresh), 200);

@@ -94,9 +94,9 @@ void expect_clean_throughput(SipsdServer& srv, const BenchRun& b) {
 
   auto answered = static_cast<uint64_t>(r.num("replies_total"));
   auto stats =
-      srv.stats_until([&](const ServerStats& s) { return s.sum("rcv_requests") >= answered; });
+      srv.stats_until([&](const ServerStats& s) { return s.sum("core:rcv_requests") >= answered; });
   ASSERT_TRUE(stats.ok()) << stats.message();
-  EXPECT_GE(stats->sum("rcv_requests"), answered) << srv.log();
+  EXPECT_GE(stats->sum("core:rcv_requests"), answered) << srv.log();
 }
 
 TEST(SipsbenchSmoke, ThroughputOverTlsMatchesEveryReply) {
@@ -128,10 +128,11 @@ TEST(SipsbenchSmoke, HandshakeModeCompletesConnections) {
   EXPECT_EQ(b.report.num("errors"), 0) << b.report.text();
   EXPECT_EQ(b.report.num("resumed"), 0) << b.report.text();  // full handshakes only
   auto stats = srv->stats_until([&](const ServerStats& s) {
-    return s.sum("handshakes_ok") >= static_cast<uint64_t>(b.report.num("handshakes_total"));
+    return s.sum("tls:handshakes_ok") >= static_cast<uint64_t>(b.report.num("handshakes_total"));
   });
   ASSERT_TRUE(stats.ok()) << stats.message();
-  EXPECT_GE(stats->sum("handshakes_ok"), static_cast<uint64_t>(b.report.num("handshakes_total")));
+  EXPECT_GE(stats->sum("tls:handshakes_ok"),
+            static_cast<uint64_t>(b.report.num("handshakes_total")));
 }
 
 // One worker: until session-ticket keys are shared by all workers (DESIGN.md, tls_mgm 5), a

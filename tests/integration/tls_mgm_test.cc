@@ -114,7 +114,7 @@ TEST(TlsMgm, SessionsResumeOnAnyWorker) {
     ASSERT_TRUE(stats.ok());
     int workers_used = 0;
     for (const ProcStatsLine& p : stats->procs)
-      if (p.role == "worker" && p.get("handshakes_ok") > 0) ++workers_used;
+      if (p.role == "worker" && p.get("tls:handshakes_ok") > 0) ++workers_used;
     EXPECT_GE(workers_used, 2) << "the reconnects all landed on one worker";
   }
 }
@@ -246,7 +246,7 @@ TEST_F(TlsDomains, SniChoosesTheDomainAndUnknownNamesAreRefused) {
   EXPECT_TRUE(srv_->wait_for_log("no tls_mgm server domain matches SNI 'unknown.example.net'"));
   auto stats = srv_->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("sni_unmatched"), 1u);
+  EXPECT_EQ(stats->sum("tls:sni_unmatched"), 1u);
 }
 
 TEST_F(TlsDomains, TheSecondListenersDomainServesItWhateverTheSni) {

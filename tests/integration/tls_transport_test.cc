@@ -219,7 +219,7 @@ TEST(TlsTransport, PeerThatNeverReadsIsCutOff) {
   EXPECT_EQ(options_status(*bystander), 200);
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("write_overflows"), 1u);
+  EXPECT_EQ(stats->sum("tls:write_overflows"), 1u);
 }
 
 TEST(TlsTransport, CrlfCrlfPingGetsACrlfPong) {
@@ -235,7 +235,7 @@ TEST(TlsTransport, CrlfCrlfPingGetsACrlfPong) {
   EXPECT_EQ(options_status(*c), 200);
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok()) << stats.message();
-  EXPECT_EQ(stats->sum("crlf_pings"), 1u);
+  EXPECT_EQ(stats->sum("tls:crlf_pings"), 1u);
 }
 
 TEST(TlsTransport, NoPongWhenPingpongIsOff) {
@@ -276,7 +276,7 @@ TEST(TlsTransport, LoneCrlfWithoutCrlfDropTimesOut) {
   EXPECT_TRUE(c->wait_closed(4s)) << "still open after a lone CRLF";
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("msg_timeouts"), 1u);
+  EXPECT_EQ(stats->sum("tls:msg_timeouts"), 1u);
 }
 
 // tls_crlf_drop=1: lone CRLFs are dropped silently, arm no timer, and are not pinged back.
@@ -328,7 +328,7 @@ TEST(TlsTransport, MessageInMoreReadsThanMaxMsgChunksClosesOnlyThatConnection) {
   EXPECT_EQ(options_status(*ok), 200);
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("chunks_exceeded"), 1u);
+  EXPECT_EQ(stats->sum("tls:chunks_exceeded"), 1u);
 }
 
 TEST(TlsTransport, MissingContentLengthClosesTheConnection) {
@@ -363,7 +363,7 @@ TEST(TlsTransport, OversizedMessageClosesTheConnection) {
   EXPECT_TRUE(c->wait_closed(5s));
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("oversized"), 1u);
+  EXPECT_EQ(stats->sum("tls:oversized"), 1u);
 }
 
 TEST(TlsTransport, InvalidRequestGets400AndUnparsableInputCloses) {
@@ -399,7 +399,7 @@ TEST(TlsTransport, IdleConnectionClosesAfterItsLifetime) {
   EXPECT_EQ(c->close_reason(), "close_notify");
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("idle_timeouts"), 1u);
+  EXPECT_EQ(stats->sum("tls:idle_timeouts"), 1u);
 }
 
 TEST(TlsTransport, HandshakeThatNeverStartsIsCutOff) {
@@ -413,7 +413,7 @@ TEST(TlsTransport, HandshakeThatNeverStartsIsCutOff) {
   EXPECT_TRUE((*raw)->wait_closed(4s));
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_EQ(stats->sum("handshake_timeouts"), 1u);
+  EXPECT_EQ(stats->sum("tls:handshake_timeouts"), 1u);
 }
 
 TEST(TlsTransport, VersionsBelowTls12AreRefused) {
@@ -430,7 +430,7 @@ TEST(TlsTransport, VersionsBelowTls12AreRefused) {
   EXPECT_EQ(options_status(*good), 200);
   auto stats = srv->stats();
   ASSERT_TRUE(stats.ok());
-  EXPECT_GE(stats->sum("handshakes_failed"), 1u);
+  EXPECT_GE(stats->sum("tls:handshakes_failed"), 1u);
 }
 
 }  // namespace
