@@ -14,6 +14,13 @@ inline int64_t monotonic_ms() {
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
 }
 
+// Cheap (jiffy resolution) wall clock, for "last active" stamps on hot paths.
+inline int64_t realtime_coarse_ms() {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME_COARSE, &ts);
+  return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
 inline int64_t realtime_ms() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);

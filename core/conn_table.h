@@ -33,14 +33,21 @@ struct ConnInfo {
   uint8_t local_ip[16] = {};
   uint8_t remote_ip[16] = {};
   int64_t created_ms = 0;
+  int64_t lifetime_ms = 0;  // idle lifetime (tcp_connection_lifetime)
+  uint8_t outbound = 0;
+  uint8_t tls_peer_verified = 0;
   char tls_version[12] = {};
   char tls_cipher[64] = {};
-  uint8_t tls_peer_verified = 0;
+  char tls_sni[64] = {};     // truncated for display
+  char tls_domain[32] = {};  // the tls_mgm domain
 };
 
 struct ConnSlot {
   std::atomic<uint32_t> state;  // ConnState; the allocation word
   std::atomic<uint32_t> seq;    // seqlock over `info`: odd while being written
+  // Wall-clock ms of the last complete message or write, stored by the owner on its hot path
+  // with one relaxed store (outside the seqlock); Lifetime = this + info.lifetime_ms.
+  std::atomic<int64_t> active_ms;
   ConnInfo info;
 };
 
@@ -61,6 +68,13 @@ class ConnTable {
   // Supervisor, after the worker at `owner` died: frees every slot it owned.
   uint32_t release_owned_by(int32_t owner);
 
+  // The slot's owner: the connection was active now (hot path: one relaxed store).
+  void touch(uint32_t slot, int64_t now_ms) {
+    slots_[slot].active_ms.store(now_ms, std::memory_order_relaxed);
+  }
+  int64_t active_ms(uint32_t slot) const {
+    return slots_[slot].active_ms.load(std::memory_order_relaxed);
+  }
   // Any process: a consistent copy of a slot; nullopt if free.
   std::optional<ConnInfo> read(uint32_t slot, ConnState* state = nullptr) const;
   uint32_t count_in_use() const;

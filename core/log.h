@@ -2,7 +2,9 @@
 // from the supervisor and the workers never interleave on a shared stderr.
 #pragma once
 
+#include <atomic>
 #include <cstdarg>
+#include <cstdint>
 #include <string_view>
 
 namespace sipsd {
@@ -24,9 +26,15 @@ bool parse_xlog_level(std::string_view name, LogLevel* out);
 
 class Logger {
  public:
-  bool enabled(LogLevel level) const { return static_cast<int>(level) <= level_; }
-  int level() const { return level_; }
-  void set_level(int level) { level_ = level; }
+  bool enabled(LogLevel level) const { return static_cast<int>(level) <= this->level(); }
+  int level() const { return shared_ ? shared_->load(std::memory_order_relaxed) : level_; }
+  void set_level(int level) {
+    level_ = level;
+    if (shared_) shared_->store(level, std::memory_order_relaxed);
+  }
+  // Follow a level kept in shared memory (this process's slot), so that the management
+  // interface can change it from another process (MI log_level).
+  void share_level(std::atomic<int32_t>* slot) { shared_ = slot; }
   void set_stderr(bool on) { to_stderr_ = on; }
   bool to_stderr() const { return to_stderr_; }
 
@@ -38,6 +46,7 @@ class Logger {
 
  private:
   int level_ = static_cast<int>(LogLevel::kNotice);
+  std::atomic<int32_t>* shared_ = nullptr;
   bool to_stderr_ = true;
 };
 

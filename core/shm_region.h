@@ -18,7 +18,7 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 2;
+inline constexpr uint32_t kShmLayoutVersion = 3;
 
 enum class ProcRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2 };
 
@@ -28,6 +28,7 @@ struct ProcSlot {
   std::atomic<int32_t> pid;
   std::atomic<int32_t> role;  // ProcRole
   std::atomic<int64_t> started_ms;
+  std::atomic<int32_t> log_level;  // the process's Logger follows it (MI log_level)
   ProcStats stats;
 };
 

@@ -4,6 +4,8 @@
 // tcp: and a tls: group for the transports (OpenSIPS has neither).
 #pragma once
 
+#include <time.h>
+
 #include <atomic>
 #include <cstdint>
 
@@ -101,5 +103,23 @@ inline void stat_add(Stat s, uint64_t n = 1) {
 inline void stat_add(Proto p, TStat t, uint64_t n = 1) {
   stat_add(tstat(p, t), n);
 }
+
+// Counts the time until the end of the scope as busy (load:), around each event callback of a
+// worker. Two vDSO clock reads per event.
+class BusyScope {
+ public:
+  BusyScope() : start_us_(now_us()) {}
+  ~BusyScope() { stat_add(Stat::kBusyUs, now_us() - start_us_); }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+
+ private:
+  static uint64_t now_us() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+  }
+  uint64_t start_us_;
+};
 
 }  // namespace sipsd

@@ -280,6 +280,8 @@ Status Supervisor::spawn(int i) {
   ProcSlot& slot = shm_->proc(i + 1);
   slot.stats.reset();
   slot.role.store(static_cast<int32_t>(ProcRole::kTcpWorker), std::memory_order_relaxed);
+  // A respawned worker starts at the supervisor's level (MI log_level may have changed it).
+  slot.log_level.store(logger().level(), std::memory_order_relaxed);
   pid_t pid = fork();
   if (pid < 0) return make_error(strprintf("fork: %s", strerror(errno)));
   if (pid == 0) {
@@ -603,6 +605,8 @@ int Supervisor::run() {
   }
   ctx.shm = shm_.get();
   ctx.stats = &shm_->proc(0).stats;
+  shm_->proc(0).log_level.store(logger().level(), std::memory_order_relaxed);
+  ctx.log.share_level(&shm_->proc(0).log_level);
   shm_->proc(0).pid.store(my_pid_, std::memory_order_relaxed);
   shm_->proc(0).role.store(static_cast<int32_t>(ProcRole::kSupervisor), std::memory_order_relaxed);
   shm_->proc(0).started_ms.store(realtime_ms(), std::memory_order_relaxed);

@@ -168,6 +168,7 @@ void Worker::reload_tls() {
 }
 
 void Worker::on_channel(evutil_socket_t, short, void* arg) {
+  BusyScope busy;
   auto* w = static_cast<Worker*>(arg);
   for (int i = 0; i < kMaxChannelMessagesPerEvent && !w->stopping_; ++i) {
     ipc::Envelope env;
@@ -191,6 +192,12 @@ void Worker::on_channel(evutil_socket_t, short, void* arg) {
       case ipc::Envelope::kTlsReload:
         w->reload_tls();
         break;
+      case ipc::Envelope::kCloseConn: {
+        auto it = w->conns_.find(env.close_conn().conn_id());
+        if (it != w->conns_.end())
+          it->second->close("closed by the management interface (tcp_close)", LogLevel::kNotice);
+        break;
+      }
       case ipc::Envelope::kShutdown:
         w->stop("shutdown requested");
         return;
@@ -292,6 +299,7 @@ int run_worker(WorkerSetup setup) {
   ctx.proc_index = setup.proc_index;
   ctx.shm = setup.shm;
   ctx.stats = &setup.shm->proc(setup.proc_index).stats;
+  ctx.log.share_level(&setup.shm->proc(setup.proc_index).log_level);
   Worker worker(std::move(setup));
   return worker.run();
 }

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include "core/clock.h"
@@ -119,6 +120,7 @@ void StreamConn::connect_step() {
 }
 
 void StreamConn::on_read_event(evutil_socket_t, short, void* arg) {
+  BusyScope busy;
   auto* c = static_cast<StreamConn*>(arg);
   if (c->write_wants_read_) {
     c->write_wants_read_ = false;
@@ -129,11 +131,13 @@ void StreamConn::on_read_event(evutil_socket_t, short, void* arg) {
 }
 
 void StreamConn::on_write_event(evutil_socket_t, short, void* arg) {
+  BusyScope busy;
   auto* c = static_cast<StreamConn*>(arg);
   (c->*(c->on_writable_))();
 }
 
 void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
+  BusyScope busy;
   auto* c = static_cast<StreamConn*>(arg);
   c->timer_at_ = 0;
   int64_t now = monotonic_ms();
@@ -179,6 +183,11 @@ void StreamConn::arm_timer() {
   timer_at_ = next;
 }
 
+void StreamConn::mark_active() {
+  last_activity_ = monotonic_ms();
+  table_.touch(ends_.slot, realtime_coarse_ms());
+}
+
 void StreamConn::arm_write() {
   if (!closed_) event_add(write_ev_.get(), nullptr);
 }
@@ -193,7 +202,17 @@ void StreamConn::publish_state(ConnState state) {
   fill_addr(ends_.local_ip, info.local_ip, &info.family);
   fill_addr(ends_.remote_ip, info.remote_ip, &info.family);
   info.created_ms = ends_.accepted_at_ms;
-  if (established_) io_->describe(&info);
+  info.lifetime_ms = params_.lifetime_ms;
+  info.outbound = ends_.outbound;
+  if (established_) {
+    io_->describe(&info);
+    TlsConnView tls = io_->tls_view();
+    snprintf(info.tls_sni, sizeof info.tls_sni, "%.*s", static_cast<int>(tls.sni.size()),
+             tls.sni.data());
+    snprintf(info.tls_domain, sizeof info.tls_domain, "%.*s", static_cast<int>(tls.domain.size()),
+             tls.domain.data());
+  }
+  table_.touch(ends_.slot, realtime_coarse_ms());
   table_.update(ends_.slot, info, state);
 }
 
@@ -318,13 +337,13 @@ size_t StreamConn::consume(char* data, size_t len) {
     off += f.skip;
     switch (f.kind) {
       case FrameKind::kMessage:
-        last_activity_ = monotonic_ms();
+        mark_active();
         msg_deadline_ = 0;
         owner_.on_message(*this, data + off, f.length);
         off += f.length;
         continue;
       case FrameKind::kPing:
-        last_activity_ = monotonic_ms();
+        mark_active();
         msg_deadline_ = 0;
         stat_add(ends_.proto, TStat::kCrlfPings);
         send("\r\n");
@@ -391,7 +410,7 @@ void StreamConn::send(std::string_view bytes) {
       return;
     }
     if (bytes.empty()) {
-      last_activity_ = monotonic_ms();
+      mark_active();
       return;
     }
   }
@@ -440,7 +459,7 @@ void StreamConn::flush_step() {
   out_.clear();
   out_off_ = 0;
   if (out_.capacity() > kKeepOutputCapacity) out_.shrink_to_fit();
-  last_activity_ = monotonic_ms();
+  mark_active();
   if (read_wants_write_) {
     read_wants_write_ = false;
     read_step();

@@ -108,6 +108,7 @@ class StreamConn {
   size_t consume(char* data, size_t len);
   void keep_tail(const char* data, size_t len);
   void end_read_event();
+  void mark_active();  // a complete message or write: refreshes the idle lifetime
   void arm_write();
   void arm_timer();
   void publish_state(ConnState state);
