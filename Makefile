@@ -12,7 +12,7 @@ CFG       ?= etc/sipsd.cfg
 
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev \
-                libprotobuf-dev protobuf-compiler libgtest-dev libbenchmark-dev \
+                libprotobuf-dev protobuf-compiler rapidjson-dev libgtest-dev libbenchmark-dev \
                 clang-format socat stunnel4 sip-tester
 
 .PHONY: all deps run test clean certs build build-sipsd
@@ -22,9 +22,9 @@ all: build
 build: $(BUILD)/CMakeCache.txt
 	@cmake --build $(BUILD) -j $(JOBS)
 
-# `make run` needs the server only.
+# `make run` needs the server and its management client only.
 build-sipsd: $(BUILD)/CMakeCache.txt
-	@cmake --build $(BUILD) -j $(JOBS) --target sipsd
+	@cmake --build $(BUILD) -j $(JOBS) --target sipsd sipsctl
 
 $(BUILD)/CMakeCache.txt:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null

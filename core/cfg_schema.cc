@@ -107,6 +107,17 @@ const ModParamDef kTlsMgmParams[] = {
 };
 #undef SIPSD_TLS_MGM_PARAM
 
+const ModParamDef kMiFifoParams[] = {
+    {.name = "fifo_name", .type = ParamType::kStr},
+    // At most 0777: config.cc checks it and says so in octal.
+    {.name = "fifo_mode", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "fifo_user", .type = ParamType::kIntOrStr, .min = 0, .max = kIntMax},
+    {.name = "fifo_group", .type = ParamType::kIntOrStr, .min = 0, .max = kIntMax},
+    {.name = "reply_dir", .type = ParamType::kStr},
+    {.name = "pretty_printing", .type = ParamType::kInt, .min = 0, .max = 1,
+     .no_effect = "replies are always one line of compact JSON (opensips-cli reads one line)"},
+};
+
 const FuncDef kSlFuncs[] = {{"sl_send_reply", 2, 2}};
 const FuncDef kSipmsgopsFuncs[] = {{"is_method", 1, 1}};
 const FuncDef kCoreFuncs[] = {{"xlog", 1, 2}};
@@ -119,10 +130,11 @@ const ModuleDef kModules[] = {
     {"tls_openssl", {}, {}},
     {"sl", {}, kSlFuncs},
     {"sipmsgops", {}, kSipmsgopsFuncs},
+    {"mi_fifo", kMiFifoParams, {}},
 };
 
 constexpr std::string_view kUnsupportedModules[] = {
-    "mi_fifo", "mi_http", "mi_datagram", "mi_script", "httpd", "tm", "rr", "maxfwd",
+    "mi_http", "mi_datagram", "mi_script", "httpd", "tm", "rr", "maxfwd",
     "registrar", "usrloc", "signaling", "textops", "proto_udp", "proto_ws", "proto_wss",
     "proto_sctp", "proto_bin", "proto_bins", "proto_hep", "proto_smpp", "proto_msrp",
     "tls_wolfssl", "dialog", "auth", "auth_db", "db_mysql", "db_postgres", "db_text",
@@ -366,7 +378,7 @@ std::string check_mod_param_value(const ModuleDef& module, const ModParamDef& de
       strprintf("modparam: parameter '%.*s' of module '%.*s'", static_cast<int>(def.name.size()),
                 def.name.data(), static_cast<int>(module.name.size()), module.name.data());
   const bool is_int = value.kind == Value::Kind::kNumber;
-  if (is_int != (def.type == ParamType::kInt)) {
+  if (def.type != ParamType::kIntOrStr && is_int != (def.type == ParamType::kInt)) {
     return strprintf("%s expects %s, got %s", who.c_str(), type_word(def.type), value_word(value));
   }
   if (is_int && (value.num < def.min || value.num > def.max)) {

@@ -43,7 +43,7 @@ std::string check_core_value(const CoreParamDef& def, const Value& value);
 
 // ---- modules, their parameters and functions (reference A6, A7, A11) -----------------------
 
-enum class ParamType : uint8_t { kInt, kStr };
+enum class ParamType : uint8_t { kInt, kStr, kIntOrStr };  // kIntOrStr: a name or an id
 
 struct ModParamDef {
   std::string_view name;
@@ -70,7 +70,7 @@ struct ModuleDef {
 // Built-in modules (loadmodule may name them); null for anything else.
 const ModuleDef* find_module(std::string_view name);
 const std::vector<std::string_view>& module_names();
-// An OpenSIPS module sipsd does not implement yet (mi_fifo, tm, proto_udp, ...).
+// An OpenSIPS module sipsd does not implement yet (mi_http, tm, proto_udp, ...).
 bool is_unsupported_module(std::string_view name);
 
 const ModParamDef* find_mod_param(const ModuleDef& module, std::string_view name);

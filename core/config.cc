@@ -77,6 +77,7 @@ class Loader {
 
   void finish() {
     check_listeners();
+    cfg_.mi_fifo.enabled = cfg_.has_module("mi_fifo");
     if (cfg_.has_module("proto_tls") && !cfg_.has_module("tls_mgm")) {
       diag_.error(module_loc("proto_tls"),
                   "module 'proto_tls' needs tls_mgm: add loadmodule \"tls_mgm.so\"");
@@ -277,6 +278,10 @@ class Loader {
           ModParam{std::string(mod.name), m.param, std::move(v), diag_.source().pos(m.value.loc)});
       return;
     }
+    if (mod.name == "mi_fifo") {
+      set_mi_fifo_param(p, m);
+      return;
+    }
     StreamProtoParams* sp = mod.name == "proto_tls"   ? &cfg_.tls
                             : mod.name == "proto_tcp" ? &cfg_.tcp
                                                       : nullptr;
@@ -295,6 +300,52 @@ class Loader {
       sp->crlf_drop = v != 0;
     } else if (field == "max_msg_chunks") {
       sp->max_msg_chunks = static_cast<int>(v);
+    }
+  }
+
+  void set_mi_fifo_param(const cfg::ModParamDef& p, const cfg::ModParam& m) {
+    MiFifoParams& f = cfg_.mi_fifo;
+    const std::string who = "modparam: parameter '" + m.param + "' of module 'mi_fifo'";
+    const std::string str =
+        m.value.kind == cfg::Value::Kind::kNumber ? std::to_string(m.value.num) : m.value.str;
+    if (p.name == "fifo_mode") {
+      if (m.value.num > 0777) {
+        diag_.error(m.value.loc,
+                    strprintf("%s must be a permission mode 0..0777 (write it in octal), got 0%llo",
+                              who.c_str(), static_cast<unsigned long long>(m.value.num)));
+        return;
+      }
+      f.fifo_mode = m.value.num == 0 ? 0600 : static_cast<int>(m.value.num);
+      if (f.fifo_mode & 0002) {
+        diag_.warning(m.value.loc, strprintf("fifo_mode 0%o lets every local user send management "
+                                             "commands",
+                                             static_cast<unsigned>(f.fifo_mode)));
+      }
+    } else if (p.name == "fifo_name" || p.name == "reply_dir") {
+      if (str.empty()) {
+        diag_.error(m.value.loc, who + " must not be empty");
+        return;
+      }
+      if (p.name == "fifo_name") {
+        f.fifo_name = str;
+        return;
+      }
+      if (str.size() >= 127) {  // reply_dir + name must stay below 128 bytes (reference B2)
+        diag_.error(m.value.loc, strprintf("%s is too long (%zu bytes): reply paths must be "
+                                           "shorter than 128 bytes",
+                                           who.c_str(), str.size()));
+        return;
+      }
+      if (str.back() != '/') {
+        diag_.warning(m.value.loc, strprintf("reply_dir '%s' does not end with '/': replies go to "
+                                             "'%sNAME' (the name is appended verbatim)",
+                                             str.c_str(), str.c_str()));
+      }
+      f.reply_dir = str;
+    } else if (p.name == "fifo_user") {
+      f.fifo_user = str;
+    } else if (p.name == "fifo_group") {
+      f.fifo_group = str;
     }
   }
 

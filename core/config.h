@@ -57,6 +57,18 @@ struct ModParam {
   CfgPos pos;
 };
 
+// mi_fifo modparams (reference B2). Defaults are OpenSIPS 3.x's except fifo_mode: 0600 here
+// (OpenSIPS: 0660), so only the owner can send management commands unless the cfg says so.
+struct MiFifoParams {
+  bool enabled = false;  // loadmodule "mi_fifo.so" seen
+  std::string fifo_name = "/tmp/opensips_fifo";
+  int fifo_mode = 0600;    // permission bits; 0 in the cfg means 0600
+  std::string fifo_user;   // user name or numeric uid as written ("" = the creator's)
+  std::string fifo_group;  // group name or numeric gid ("" = the creator's)
+  // A reply goes to reply_dir + name (plain concatenation: keep the trailing '/').
+  std::string reply_dir = "/tmp/";
+};
+
 // Core (global) parameters; defaults are OpenSIPS 3.x's.
 struct CoreParams {
   int log_level = 2;
@@ -83,6 +95,7 @@ struct Config {
   StreamProtoParams tcp{.port = 5060};
   // modparam("tls_mgm", ...) lines in cfg order; tls_mgm interprets "[domain]value".
   std::vector<ModParam> tls_mgm_params;
+  MiFifoParams mi_fifo;
   // Warnings found while loading (deprecated names, ignored parameters), each prefixed with
   // its position. The caller logs them.
   std::vector<std::string> warnings;

@@ -46,6 +46,7 @@ int main(int argc, char** argv) {
   std::string cfg_file = kDefaultCfg;
   bool check_only = false;
   sipsd::SupervisorOptions opts;
+  opts.argv.assign(argv, argv + argc);
   int c;
   while ((c = getopt(argc, argv, "f:cu:g:Vh")) != -1) {
     switch (c) {

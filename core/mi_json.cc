@@ -1,7 +1,7 @@
 #include "core/mi_json.h"
 
-#include <google/protobuf/struct.pb.h>
-#include <google/protobuf/util/json_util.h>
+#include <rapidjson/document.h>
+#include <rapidjson/error/en.h>
 
 #include <cmath>
 #include <cstdio>
@@ -64,30 +64,30 @@ void escape_to(std::string_view s, std::string* out) {
   out->push_back('"');
 }
 
-Json from_proto(const google::protobuf::Value& v) {
-  using google::protobuf::Value;
-  switch (v.kind_case()) {
-    case Value::kNullValue:
-    case Value::KIND_NOT_SET:
+Json from_rapidjson(const rapidjson::Value& v) {
+  switch (v.GetType()) {
+    case rapidjson::kNullType:
       return Json();
-    case Value::kBoolValue:
-      return Json(v.bool_value());
-    case Value::kNumberValue: {
-      double d = v.number_value();
-      if (std::nearbyint(d) == d && std::fabs(d) < 9007199254740992.0)
-        return Json(static_cast<int64_t>(d));
-      return Json(d);
-    }
-    case Value::kStringValue:
-      return Json(v.string_value());
-    case Value::kListValue: {
+    case rapidjson::kFalseType:
+      return Json(false);
+    case rapidjson::kTrueType:
+      return Json(true);
+    case rapidjson::kNumberType:
+      if (v.IsInt64()) return Json(v.GetInt64());
+      if (v.IsUint64()) return Json(v.GetUint64());
+      return Json(v.GetDouble());
+    case rapidjson::kStringType:
+      return Json(std::string(v.GetString(), v.GetStringLength()));
+    case rapidjson::kArrayType: {
       Json a = Json::array();
-      for (const Value& item : v.list_value().values()) a.push(from_proto(item));
+      for (const auto& item : v.GetArray()) a.push(from_rapidjson(item));
       return a;
     }
-    case Value::kStructValue: {
+    case rapidjson::kObjectType: {
+      // Members keep their order, and repeated names stay (list_tcp_conns "Alias port").
       Json o = Json::object();
-      for (const auto& [k, item] : v.struct_value().fields()) o.add(k, from_proto(item));
+      for (const auto& m : v.GetObject())
+        o.add(std::string(m.name.GetString(), m.name.GetStringLength()), from_rapidjson(m.value));
       return o;
     }
   }
@@ -154,11 +154,13 @@ std::string Json::dump() const {
 }
 
 Result<Json> Json::parse(std::string_view text) {
-  google::protobuf::Value value;
-  auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(text.data(), text.size()), &value);
-  if (!status.ok()) return make_error("invalid JSON: " + std::string(status.message()));
-  return from_proto(value);
+  rapidjson::Document doc;
+  // Exactly one value (whitespace around it allowed; anything else after it is an error).
+  doc.Parse<rapidjson::kParseIterativeFlag>(text.data(), text.size());  // no recursion
+  if (doc.HasParseError())
+    return make_error(strprintf("invalid JSON at offset %zu: %s", doc.GetErrorOffset(),
+                                rapidjson::GetParseError_En(doc.GetParseError())));
+  return from_rapidjson(doc);
 }
 
 size_t json_value_extent(std::string_view t) {

@@ -1,7 +1,8 @@
 // Json: the value type of the management interface (MI JSON-RPC). Parsing goes through
-// protobuf's JSON parser (google.protobuf.Value), not a hand-written one; writing is compact,
-// single-line, with object members in insertion order and repeated keys allowed (OpenSIPS's
-// list_tcp_conns repeats "Alias port"), whole numbers printed as integers.
+// RapidJSON (Debian's rapidjson-dev, header-only), not a hand-written parser: it keeps object
+// members in order and keeps repeated keys, which OpenSIPS replies have (list_tcp_conns repeats
+// "Alias port") and protobuf's Struct cannot hold; integers stay exact. Writing is compact,
+// single-line, members in insertion order, whole numbers printed as integers.
 #pragma once
 
 #include <cstdint>

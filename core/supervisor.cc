@@ -18,10 +18,13 @@
 #include "core/clock.h"
 #include "core/event_ptr.h"
 #include "core/listener.h"
+#include "core/mi_commands.h"
+#include "core/mi_fifo.h"
 #include "core/process_context.h"
 #include "core/shm_region.h"
 #include "core/signal_watch.h"
 #include "core/stats.h"
+#include "core/stats_view.h"
 #include "core/worker.h"
 #include "core/worker_pool.h"
 #include "ipc/channel.h"
@@ -55,12 +58,23 @@ struct WorkerSlot {
   EventPtr respawn_ev;
 };
 
-class Supervisor {
+class Supervisor final : public MiHost {
  public:
   Supervisor(const Config& cfg, const SupervisorOptions& opts)
       : cfg_(cfg), opts_(opts), pool_(cfg.core.tcp_workers) {}
 
   int run();
+
+  // MiHost: what the management interface reaches.
+  const Config& config() const override { return cfg_; }
+  ShmRegion& shm() override { return *shm_; }
+  StatsView& stats() override { return *stats_; }
+  int64_t started_ms() const override { return started_ms_; }
+  const std::vector<std::string>& argv() const override { return opts_.argv; }
+  std::vector<std::string> listener_names() const override { return listener_names_; }
+  Status reload_tls() override { return reload_tls("MI tls_reload"); }
+  void shutdown_soon(const char* why) override;
+  bool close_connection(uint32_t id, int owner) override;
 
  private:
   struct ChannelArg {
@@ -72,6 +86,9 @@ class Supervisor {
   Result<tls::TlsSnapshot> load_tls_files(std::vector<std::string>* warnings);
   Status start_ticket_keys();
   static void on_ticket_rotation(evutil_socket_t, short, void* arg);
+  static void on_load_sample(evutil_socket_t, short, void* arg);
+  static void on_mi_stop(evutil_socket_t, short, void* arg);
+  Status start_mi();
   void arm_ticket_rotation(int64_t delay_ms);
   // Re-reads every TLS file of the configured domains, validates, and publishes a new
   // generation; a failure changes nothing. SIGHUP (and later MI tls_reload) call it.
@@ -88,6 +105,8 @@ class Supervisor {
   static void on_stop_timeout(evutil_socket_t, short, void* arg);
 
   void on_signal(int sig);
+  // Ends the loop once a shutdown has begun and every worker is gone.
+  void finish_if_stopped();
   void hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storage& peer);
   std::vector<uint64_t> closed_counts() const;
   void reap();
@@ -107,6 +126,14 @@ class Supervisor {
   std::unique_ptr<SignalWatch> signals_;
   EventPtr stop_ev_;
   std::unique_ptr<TicketKeyRotator> tickets_;
+  std::unique_ptr<StatsView> stats_;
+  EventPtr load_ev_;
+  MiRegistry mi_registry_;
+  std::unique_ptr<MiFifoServer> mi_;
+  EventPtr mi_stop_ev_;
+  const char* mi_stop_why_ = "";
+  std::vector<std::string> listener_names_;
+  int64_t started_ms_ = 0;
   EventPtr ticket_ev_;
   pid_t my_pid_ = 0;
   uint32_t next_conn_id_ = 1;
@@ -214,6 +241,7 @@ Status Supervisor::bind_listeners() {
     l.bound = std::move(b).value();
     l.index = static_cast<int>(listeners_.size());
     LOG_NOTICE("core", "listening on %s", l.bound.name().c_str());
+    listener_names_.push_back(l.bound.name());
     listeners_.push_back(std::move(l));
   }
   return Status::Ok();
@@ -278,6 +306,7 @@ Status Supervisor::spawn(int i) {
   Result<std::pair<ipc::Channel, ipc::Channel>> pair = ipc::Channel::make_pair();
   if (!pair.ok()) return make_error(pair.message());
   ProcSlot& slot = shm_->proc(i + 1);
+  if (slot.started_ms.load(std::memory_order_relaxed) != 0) stats_->retire(i + 1);
   slot.stats.reset();
   slot.role.store(static_cast<int32_t>(ProcRole::kTcpWorker), std::memory_order_relaxed);
   // A respawned worker starts at the supervisor's level (MI log_level may have changed it).
@@ -533,16 +562,20 @@ void Supervisor::on_signal(int sig) {
       break;
     case SIGHUP:
       (void)reload_tls("SIGHUP");
+      if (mi_) mi_->check();
       break;
     default:
       begin_shutdown(sig == SIGINT ? "SIGINT" : "SIGTERM");
       break;
   }
-  if (stopping_) {
-    bool any = false;
-    for (int i = 0; i < pool_.size(); ++i) any = any || pool_.pid(i) != 0;
-    if (!any) event_base_loopbreak(base_.get());
-  }
+  finish_if_stopped();
+}
+
+void Supervisor::finish_if_stopped() {
+  if (!stopping_) return;
+  for (int i = 0; i < pool_.size(); ++i)
+    if (pool_.pid(i) != 0) return;
+  event_base_loopbreak(base_.get());
 }
 
 void Supervisor::begin_shutdown(const char* why) {
@@ -550,6 +583,7 @@ void Supervisor::begin_shutdown(const char* why) {
   stopping_ = true;
   LOG_NOTICE("core", "%s: shutting down", why);
   listeners_.clear();  // stop accepting: events and sockets go
+  mi_.reset();         // the FIFO goes too
   ipc::Envelope bye;
   bye.mutable_shutdown();
   for (int i = 0; i < pool_.size(); ++i) {
@@ -561,6 +595,44 @@ void Supervisor::begin_shutdown(const char* why) {
   struct timeval grace = {kStopGraceSeconds, 0};
   stop_ev_.reset(evtimer_new(base_.get(), on_stop_timeout, this));
   evtimer_add(stop_ev_.get(), &grace);
+}
+
+void Supervisor::shutdown_soon(const char* why) {
+  // After the reply: the MI server must not be destroyed from inside its own handler.
+  mi_stop_why_ = why;
+  if (!mi_stop_ev_) mi_stop_ev_.reset(evtimer_new(base_.get(), on_mi_stop, this));
+  struct timeval tv = {0, 200 * 1000};
+  evtimer_add(mi_stop_ev_.get(), &tv);
+}
+
+void Supervisor::on_mi_stop(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Supervisor*>(arg);
+  s->begin_shutdown(s->mi_stop_why_);
+  s->finish_if_stopped();
+}
+
+bool Supervisor::close_connection(uint32_t id, int owner) {
+  int i = owner - 1;
+  if (i < 0 || i >= pool_.size() || pool_.pid(i) == 0) return false;
+  ipc::Envelope env;
+  env.mutable_close_conn()->set_conn_id(id);
+  return workers_[i].channel.send(env) == ipc::IoStatus::kOk;
+}
+
+void Supervisor::on_load_sample(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Supervisor*>(arg);
+  s->stats_->sample_load(monotonic_ms());
+}
+
+Status Supervisor::start_mi() {
+  if (!cfg_.mi_fifo.enabled) return Status::Ok();
+  add_mi_commands(&mi_registry_, this);
+  Result<std::unique_ptr<MiFifoServer>> mi =
+      MiFifoServer::start(base_.get(), cfg_.mi_fifo, &mi_registry_);
+  if (!mi.ok()) return make_error(mi.message());
+  mi_ = std::move(mi).value();
+  LOG_NOTICE("mi_fifo", "management FIFO at %s", cfg_.mi_fifo.fifo_name.c_str());
+  return Status::Ok();
 }
 
 void Supervisor::on_stop_timeout(evutil_socket_t, short, void* arg) {
@@ -605,6 +677,8 @@ int Supervisor::run() {
   }
   ctx.shm = shm_.get();
   ctx.stats = &shm_->proc(0).stats;
+  started_ms_ = realtime_ms();
+  stats_ = std::make_unique<StatsView>(*shm_, started_ms_);
   shm_->proc(0).log_level.store(logger().level(), std::memory_order_relaxed);
   ctx.log.share_level(&shm_->proc(0).log_level);
   shm_->proc(0).pid.store(my_pid_, std::memory_order_relaxed);
@@ -632,6 +706,15 @@ int Supervisor::run() {
   }
   signals_ = std::move(signals).value();
   arm_ticket_rotation(next_ticket_rotation_ms_);
+  load_ev_.reset(event_new(base_.get(), -1, EV_PERSIST, on_load_sample, this));
+  struct timeval one_second = {1, 0};
+  event_add(load_ev_.get(), &one_second);
+  stats_->sample_load(monotonic_ms());
+  st = start_mi();
+  if (!st.ok()) {
+    LOG_ERR("mi_fifo", "%s", st.message().c_str());
+    return 1;
+  }
   workers_.resize(static_cast<size_t>(pool_.size()));
   channel_args_.resize(workers_.size());
   for (int i = 0; i < pool_.size(); ++i) channel_args_[i] = ChannelArg{this, i};

@@ -4,13 +4,17 @@
 // SIGUSR1 writes one statistics line per process to the log (a debugging and test hook).
 #pragma once
 
+#include <string>
+#include <vector>
+
 #include "core/config.h"
 
 namespace sipsd {
 
 struct SupervisorOptions {
-  std::string user;   // -u: drop to this user after binding (overrides the cfg)
-  std::string group;  // -g
+  std::string user;               // -u: drop to this user after binding (overrides the cfg)
+  std::string group;              // -g
+  std::vector<std::string> argv;  // the command line (MI `arg`)
 };
 
 // Runs the server in the foreground; returns the process exit status.

@@ -260,8 +260,8 @@ TEST(Config, LoadModule) {
   EXPECT_EQ(cfg.warnings[1], "c.cfg:6:1: mpath ignored: modules are built into sipsd");
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"proto_tsl.so\""),
             "c.cfg:3:12: unknown module 'proto_tsl' (did you mean 'proto_tls'?)");
-  EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"mi_fifo.so\""),
-            "c.cfg:3:12: module 'mi_fifo' is not supported yet");
+  EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"mi_http.so\""),
+            "c.cfg:3:12: module 'mi_http' is not supported yet");
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"tm.so\""),
             "c.cfg:3:12: module 'tm' is not supported yet");
 }

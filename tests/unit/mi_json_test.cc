@@ -40,6 +40,14 @@ TEST(MiJson, ParsesThroughProtobuf) {
   EXPECT_FALSE(Json::parse("{\"a\":1} trailing").ok());
 }
 
+TEST(MiJson, ParsingKeepsOrderRepeatedKeysAndBigIntegers) {
+  auto j =
+      Json::parse(R"({"z":1,"a":2,"Alias port":5061,"Alias port":40312,"big":9007199254740993})");
+  ASSERT_TRUE(j.ok()) << j.message();
+  EXPECT_EQ(j->dump(),
+            R"({"z":1,"a":2,"Alias port":5061,"Alias port":40312,"big":9007199254740993})");
+}
+
 TEST(MiJson, FindsWhereAValueEnds) {
   EXPECT_EQ(json_value_extent("{\"a\":1}{\"b\":2}"), 7u);
   EXPECT_EQ(json_value_extent("  {\"a\":\"}\\\"{\"} rest"), 14u);
