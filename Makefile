@@ -1,8 +1,10 @@
 # sipsd top-level entry point. CMake does the building underneath (in $(BUILD)).
-#   make          build sipsd, sipsctl-to-come, sipsbench-to-come and the tests
+#   make          build sipsd, sipsctl, sipsbench and the tests
 #   make deps     install missing Debian packages (idempotent, silent when nothing is missing)
 #   make run      deps + build + dev certificates, then run sipsd on 127.0.0.1 in the foreground
 #   make test     deps + build + unit and integration tests
+#   make bench-micro     Google Benchmark micro-benchmarks
+#   make bench-compare   sipsd vs Kamailio side by side (installs Kamailio if missing)
 #   make clean    remove the build tree
 
 BUILD     ?= build
@@ -15,7 +17,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev
                 libprotobuf-dev protobuf-compiler rapidjson-dev libgtest-dev libbenchmark-dev \
                 clang-format socat stunnel4 sip-tester
 
-.PHONY: all deps run test clean certs build build-sipsd
+.PHONY: all deps run test clean certs build build-sipsd bench-micro bench-compare
 
 all: build
 
@@ -49,6 +51,17 @@ run: deps build-sipsd certs
 
 test: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Micro-benchmarks (Google Benchmark): framer, parser, script, SNI lookup, IPC, TLS handshakes.
+# The build is optimized (RelWithDebInfo: -O2 -g, so perf can name functions).
+bench-micro: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target sipsd_micro_bench
+	$(BUILD)/bench/sipsd_micro_bench
+
+# sipsd and Kamailio side by side on this machine (installs Kamailio from Debian if missing).
+bench-compare: deps $(BUILD)/CMakeCache.txt
+	@cmake --build $(BUILD) -j $(JOBS) --target sipsd sipsbench
+	bench/compare/bench-compare.sh $(BUILD)
 
 clean:
 	rm -rf $(BUILD)

@@ -85,7 +85,8 @@ std::vector<pid_t> ServerStats::worker_pids() const {
   return pids;
 }
 
-std::string SipsdServer::render_cfg(const SipsdOptions& o, const std::string& certs) {
+std::string SipsdServer::render_cfg(const SipsdOptions& o, const std::string& certs,
+                                    const std::string& mi_dir) {
   std::ostringstream cfg;
   cfg << "# written by the integration test harness\n"
       << "log_level=" << o.log_level << "\n"
@@ -111,6 +112,11 @@ std::string SipsdServer::render_cfg(const SipsdOptions& o, const std::string& ce
   }
   cfg << "loadmodule \"sl.so\"\n"
       << "loadmodule \"sipmsgops.so\"\n";
+  if (o.mi) {
+    cfg << "loadmodule \"mi_fifo.so\"\n"
+        << "modparam(\"mi_fifo\", \"fifo_name\", \"" << mi_dir << "/mi_fifo\")\n"
+        << "modparam(\"mi_fifo\", \"reply_dir\", \"" << mi_dir << "/\")\n";
+  }
   for (const std::string& m : o.modparams) cfg << m << "\n";
   cfg << (o.route.empty() ? kDefaultRoute : o.route.c_str()) << "\n";
   return cfg.str();
@@ -123,7 +129,7 @@ Result<std::unique_ptr<SipsdServer>> SipsdServer::start(const SipsdOptions& opti
   srv->cfg_path_ = srv->dir_->file("sipsd.cfg");
   {
     std::ofstream out(srv->cfg_path_);
-    out << render_cfg(options, test_certs_dir());
+    out << render_cfg(options, test_certs_dir(), srv->dir_->path());
   }
   Result<Child> child = Child::start({SIPSD_BINARY, "-f", srv->cfg_path_});
   if (!child.ok()) return make_error("cannot start sipsd: " + child.message());
@@ -146,6 +152,25 @@ Result<std::unique_ptr<SipsdServer>> SipsdServer::start(const SipsdOptions& opti
 
 SipsdServer::~SipsdServer() {
   if (child_) child_->stop(std::chrono::milliseconds(8000));
+}
+
+MiClientOptions SipsdServer::mi_options() const {
+  MiClientOptions o;
+  o.fifo = dir_->path() + "/mi_fifo";
+  o.reply_dir = dir_->path() + "/";
+  o.timeout = std::chrono::milliseconds(5000);
+  return o;
+}
+
+Result<Json> SipsdServer::mi(const std::string& method, const Json& params) {
+  return mi_call(mi_options(), method, params);
+}
+
+Result<Json> SipsdServer::mi_result(const std::string& method, const Json& params) {
+  Result<Json> response = mi(method, params);
+  if (!response.ok()) return response;
+  if (const Json* result = response->find("result")) return *result;
+  return make_error(method + ": " + mi_error_text(*response));
 }
 
 TlsClientOptions default_tls_options() {

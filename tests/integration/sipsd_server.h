@@ -18,6 +18,8 @@
 #include <string>
 #include <vector>
 
+#include "core/mi_client.h"
+#include "core/mi_json.h"
 #include "core/result.h"
 #include "tests/integration/sip_test_client.h"
 #include "tests/integration/subprocess.h"
@@ -38,6 +40,9 @@ struct SipsdOptions {
   std::vector<std::string> tls_domain;
   // The route script; empty: OPTIONS -> 200, ACK -> nothing, anything else -> 501.
   std::string route;
+  // Loads mi_fifo with its FIFO and reply_dir inside the server's temporary directory
+  // (SipsdServer::mi_options() says where).
+  bool mi = false;
 };
 
 struct ProcStatsLine {
@@ -88,11 +93,20 @@ class SipsdServer {
   Result<ServerStats> stats_until(
       Pred pred, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
+  // The management FIFO (SipsdOptions::mi): where it is, and one JSON-RPC call over it that
+  // returns the whole response (with "result" or "error").
+  MiClientOptions mi_options() const;
+  Result<Json> mi(const std::string& method, const Json& params = Json());
+  // The "result" of a call; an Error with the server's error text when it answered an error.
+  Result<Json> mi_result(const std::string& method, const Json& params = Json());
+
   // SIGTERM and wait; the exit status. Afterwards the process group must be empty.
   ExitStatus stop(std::chrono::milliseconds grace = std::chrono::milliseconds(8000));
 
   // The cfg text SipsdOptions produce (for tests that only check it).
-  static std::string render_cfg(const SipsdOptions& options, const std::string& certs_dir);
+  // `mi_dir`: where the MI FIFO and its replies live (SipsdOptions::mi).
+  static std::string render_cfg(const SipsdOptions& options, const std::string& certs_dir,
+                                const std::string& mi_dir = "/tmp");
 
  private:
   SipsdServer() = default;
