@@ -462,21 +462,11 @@ TEST(MiLogLevel, ChangesWhatWorkersLogGloballyAndPerPid) {
 
 // ---- tls_reload --------------------------------------------------------------------------------
 
-int peer_key_type(const SipTestClient& c) {
-  X509Ptr cert = c.peer_certificate();
-  return cert ? EVP_PKEY_base_id(X509_get0_pubkey(cert.get())) : 0;
-}
-
-void copy_key_file(const std::string& from, const std::string& to) {
-  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
-  chmod(to.c_str(), 0600);
-}
-
 TEST(MiTlsReload, ServesTheNewCertificateAndRefusesABrokenOne) {
   TempDir files("sipsd-mi-reload");
   std::string cert = files.file("cert.pem"), key = files.file("key.pem");
-  copy_key_file(test_cert("cert.pem"), cert);  // ECDSA
-  copy_key_file(test_cert("ckey.pem"), key);
+  copy_private_file(test_cert("cert.pem"), cert);  // ECDSA
+  copy_private_file(test_cert("ckey.pem"), key);
   SipsdOptions o;
   o.tls_domain = {
       "modparam(\"tls_mgm\", \"certificate\", \"[default]" + cert + "\")",
@@ -488,10 +478,10 @@ TEST(MiTlsReload, ServesTheNewCertificateAndRefusesABrokenOne) {
   ASSERT_TRUE(srv);
   auto before = SipTestClient::connect_tls("127.0.0.1", srv->tls_port(), default_tls_options());
   ASSERT_TRUE(before.ok()) << before.message();
-  EXPECT_EQ(peer_key_type(**before), EVP_PKEY_EC);
+  EXPECT_EQ((*before)->peer_key_type(), EVP_PKEY_EC);
 
-  copy_key_file(test_cert("server-rsa.pem"), cert);
-  copy_key_file(test_cert("server-rsa-key.pem"), key);
+  copy_private_file(test_cert("server-rsa.pem"), cert);
+  copy_private_file(test_cert("server-rsa-key.pem"), key);
   auto ok = srv->mi_result("tls_reload");
   ASSERT_TRUE(ok.ok()) << ok.message();
   EXPECT_EQ(ok->dump(), "\"OK\"");
@@ -499,14 +489,14 @@ TEST(MiTlsReload, ServesTheNewCertificateAndRefusesABrokenOne) {
   for (int i = 0; i < 50 && !rsa; ++i) {
     auto after = SipTestClient::connect_tls("127.0.0.1", srv->tls_port(), default_tls_options());
     ASSERT_TRUE(after.ok()) << after.message();
-    rsa = peer_key_type(**after) == EVP_PKEY_RSA;
+    rsa = (*after)->peer_key_type() == EVP_PKEY_RSA;
     if (!rsa) std::this_thread::sleep_for(20ms);
   }
   EXPECT_TRUE(rsa) << "new handshakes still present the old certificate";
   EXPECT_EQ(options_status(**before), 200) << "the connection made before the reload was dropped";
 
   // A key that does not match: a 500 that says why; still serving the RSA certificate.
-  copy_key_file(test_cert("other-key.pem"), key);
+  copy_private_file(test_cert("other-key.pem"), key);
   auto refused = srv->mi("tls_reload");
   ASSERT_TRUE(refused.ok()) << refused.message();
   const Json* error = refused->find("error");
@@ -518,7 +508,7 @@ TEST(MiTlsReload, ServesTheNewCertificateAndRefusesABrokenOne) {
       << error->dump();
   auto again = SipTestClient::connect_tls("127.0.0.1", srv->tls_port(), default_tls_options());
   ASSERT_TRUE(again.ok()) << again.message();
-  EXPECT_EQ(peer_key_type(**again), EVP_PKEY_RSA);
+  EXPECT_EQ((*again)->peer_key_type(), EVP_PKEY_RSA);
   EXPECT_TRUE(srv->stop().success());
 }
 

@@ -7,6 +7,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <poll.h>
 #include <unistd.h>
 
@@ -817,6 +818,11 @@ SslSessionPtr SipTestClient::session(Millis wait) {
 
 X509Ptr SipTestClient::peer_certificate() const {
   return X509Ptr(ssl_ ? SSL_get1_peer_certificate(ssl_.get()) : nullptr);
+}
+
+int SipTestClient::peer_key_type() const {
+  X509Ptr cert = peer_certificate();
+  return cert ? EVP_PKEY_base_id(X509_get0_pubkey(cert.get())) : 0;
 }
 
 std::string SipTestClient::peer_subject() const {

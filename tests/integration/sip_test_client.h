@@ -217,6 +217,7 @@ class SipTestClient {
   // to `wait`, keeping any data) until the server's ticket has been processed. Null if none.
   SslSessionPtr session(Millis wait = Millis(1000));
   X509Ptr peer_certificate() const;
+  int peer_key_type() const;         // EVP_PKEY_EC, EVP_PKEY_RSA, …; 0 without a certificate
   std::string peer_subject() const;  // one line, "CN = localhost"
   long verify_result() const;        // X509_V_OK when verified (or not verifying)
 

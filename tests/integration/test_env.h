@@ -36,6 +36,9 @@ class TempDir {
   std::string path_;
 };
 
+// Copies `from` over `to` and makes the copy mode 0600 (sipsd refuses keys others can read).
+void copy_private_file(const std::string& from, const std::string& to);
+
 // A TCP port on `ip` that was free a moment ago (bound to port 0, then released). Racy by
 // nature: prefer servers that bind port 0 themselves and report the port, or pre-bound fds.
 uint16_t free_tcp_port(const std::string& ip = "127.0.0.1");

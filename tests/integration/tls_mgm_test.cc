@@ -17,23 +17,13 @@ namespace {
 
 using namespace std::chrono_literals;
 
-void copy_file(const std::string& from, const std::string& to) {
-  std::filesystem::copy_file(from, to, std::filesystem::copy_options::overwrite_existing);
-  chmod(to.c_str(), 0600);
-}
-
-int peer_key_type(const SipTestClient& c) {
-  X509Ptr cert = c.peer_certificate();
-  return cert ? EVP_PKEY_base_id(X509_get0_pubkey(cert.get())) : 0;
-}
-
 // Replace a domain's files and send SIGHUP: new handshakes get the new certificate, a connection
 // made before keeps working; a reload with a key that does not match keeps the old generation.
 TEST(TlsMgm, SighupReloadsCertificatesWithoutDroppingConnections) {
   TempDir files("sipsd-reload");
   std::string cert = files.file("cert.pem"), key = files.file("key.pem");
-  copy_file(test_cert("cert.pem"), cert);  // ECDSA
-  copy_file(test_cert("ckey.pem"), key);
+  copy_private_file(test_cert("cert.pem"), cert);  // ECDSA
+  copy_private_file(test_cert("ckey.pem"), key);
   SipsdOptions o;
   o.tls_domain = {
       "modparam(\"tls_mgm\", \"certificate\", \"[default]" + cert + "\")",
@@ -46,11 +36,11 @@ TEST(TlsMgm, SighupReloadsCertificatesWithoutDroppingConnections) {
 
   auto before = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
   ASSERT_TRUE(before.ok()) << before.message();
-  EXPECT_EQ(peer_key_type(**before), EVP_PKEY_EC);
+  EXPECT_EQ((*before)->peer_key_type(), EVP_PKEY_EC);
   ASSERT_EQ(options_status(**before), 200);
 
-  copy_file(test_cert("server-rsa.pem"), cert);
-  copy_file(test_cert("server-rsa-key.pem"), key);
+  copy_private_file(test_cert("server-rsa.pem"), cert);
+  copy_private_file(test_cert("server-rsa-key.pem"), key);
   ASSERT_TRUE((*srv)->child().signal(SIGHUP));
   ASSERT_TRUE((*srv)->wait_for_log("as generation 2")) << (*srv)->log();
 
@@ -59,7 +49,7 @@ TEST(TlsMgm, SighupReloadsCertificatesWithoutDroppingConnections) {
   for (int i = 0; i < 50 && !rsa; ++i) {
     auto after = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
     ASSERT_TRUE(after.ok()) << after.message();
-    rsa = peer_key_type(**after) == EVP_PKEY_RSA;
+    rsa = (*after)->peer_key_type() == EVP_PKEY_RSA;
     if (rsa) {
       EXPECT_EQ(options_status(**after), 200);
     } else {
@@ -70,14 +60,14 @@ TEST(TlsMgm, SighupReloadsCertificatesWithoutDroppingConnections) {
   EXPECT_EQ(options_status(**before), 200) << "the connection made before the reload was dropped";
 
   // A broken reload: the key no longer matches. Nothing changes, and the log says why.
-  copy_file(test_cert("other-key.pem"), key);
+  copy_private_file(test_cert("other-key.pem"), key);
   ASSERT_TRUE((*srv)->child().signal(SIGHUP));
   ASSERT_TRUE((*srv)->wait_for_log("reload refused, still serving generation 2"));
   EXPECT_NE((*srv)->log().find("does not match the certificate"), std::string::npos);
   for (int i = 0; i < 4; ++i) {
     auto again = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
     ASSERT_TRUE(again.ok()) << again.message();
-    EXPECT_EQ(peer_key_type(**again), EVP_PKEY_RSA);
+    EXPECT_EQ((*again)->peer_key_type(), EVP_PKEY_RSA);
   }
   EXPECT_EQ(options_status(**before), 200);
 }
