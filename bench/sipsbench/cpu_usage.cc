@@ -9,6 +9,7 @@
 #include <cstring>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "core/unique_fd.h"
@@ -49,9 +50,8 @@ bool read_stat(pid_t pid, ProcInfo* out) {
   return true;
 }
 
-}  // namespace
-
-Result<TreeCpu> process_tree_cpu(pid_t root) {
+// The root and every live descendant with its /proc/PID/stat figures (root first).
+Result<std::vector<std::pair<pid_t, ProcInfo>>> scan_tree(pid_t root) {
   ProcInfo root_info;
   if (!read_stat(root, &root_info))
     return make_error(strprintf("server pid %d: no such process", static_cast<int>(root)));
@@ -71,19 +71,40 @@ Result<TreeCpu> process_tree_cpu(pid_t root) {
   closedir(dir);
   procs[root] = root_info;
 
-  static const double kTicksPerSecond = static_cast<double>(sysconf(_SC_CLK_TCK));
-  TreeCpu out;
-  unsigned long long ticks = 0;
+  std::vector<std::pair<pid_t, ProcInfo>> out;
   std::vector<pid_t> todo = {root};
-  while (!todo.empty()) {
+  // A pid reused while scanning could make a cycle: never visit more processes than exist.
+  while (!todo.empty() && out.size() <= procs.size()) {
     pid_t pid = todo.back();
     todo.pop_back();
-    ticks += procs[pid].ticks;
-    ++out.processes;
+    out.emplace_back(pid, procs[pid]);
     auto it = children.find(pid);
     if (it != children.end()) todo.insert(todo.end(), it->second.begin(), it->second.end());
   }
+  return out;
+}
+
+}  // namespace
+
+Result<TreeCpu> process_tree_cpu(pid_t root) {
+  auto tree = scan_tree(root);
+  if (!tree.ok()) return make_error(tree.message());
+  static const double kTicksPerSecond = static_cast<double>(sysconf(_SC_CLK_TCK));
+  TreeCpu out;
+  unsigned long long ticks = 0;
+  for (const auto& [pid, info] : *tree) {
+    ticks += info.ticks;
+    ++out.processes;
+  }
   out.seconds = static_cast<double>(ticks) / kTicksPerSecond;
+  return out;
+}
+
+Result<std::vector<pid_t>> process_tree(pid_t root) {
+  auto tree = scan_tree(root);
+  if (!tree.ok()) return make_error(tree.message());
+  std::vector<pid_t> out;
+  for (const auto& entry : *tree) out.push_back(entry.first);
   return out;
 }
 

@@ -1,8 +1,11 @@
 // CPU time accounting: the server's whole process tree (read from /proc) and sipsbench's own
-// (getrusage), sampled at both ends of the measured period.
+// (getrusage), sampled at both ends of the measured period. process_tree() also serves the
+// memory accounting (proc_memory.h).
 #pragma once
 
 #include <sys/types.h>
+
+#include <vector>
 
 #include "core/result.h"
 
@@ -16,6 +19,10 @@ struct TreeCpu {
 // Sums /proc/PID/stat utime+stime over `root` and all its descendants (found by scanning /proc
 // for parent links). An error when `root` does not exist.
 Result<TreeCpu> process_tree_cpu(pid_t root);
+
+// `root` and the pids of all its live descendants, root first. An error when `root` does not
+// exist.
+Result<std::vector<pid_t>> process_tree(pid_t root);
 
 // CPU seconds used by this process, all threads (CLOCK_PROCESS_CPUTIME_ID).
 double self_cpu_seconds();

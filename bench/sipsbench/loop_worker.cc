@@ -1,5 +1,7 @@
 #include "bench/sipsbench/loop_worker.h"
 
+#include <memory>
+
 #include "bench/sipsbench/client_tls.h"
 
 namespace sipsd::bench {
@@ -17,8 +19,21 @@ LoopWorker::LoopWorker(const Options& options, int index, int conns, const RunPl
                        const std::atomic<bool>& interrupted)
     : options_(options), index_(index), conns_(conns), plan_(plan), interrupted_(interrupted) {}
 
+namespace {
+
+struct EventConfigFree {
+  void operator()(event_config* c) const { event_config_free(c); }
+};
+using EventConfigPtr = std::unique_ptr<event_config, EventConfigFree>;
+
+}  // namespace
+
 Status LoopWorker::init() {
-  base_.reset(event_base_new());
+  EventConfigPtr cfg(event_config_new());
+  if (!cfg) return make_error("event_config_new failed");
+  // Sub-millisecond timers (timerfd) for a mode that paces requests.
+  if (precise_timer()) event_config_set_flag(cfg.get(), EVENT_BASE_FLAG_PRECISE_TIMER);
+  base_.reset(event_base_new_with_config(cfg.get()));
   if (!base_) return make_error("event_base_new failed");
   tick_.reset(event_new(base_.get(), -1, EV_PERSIST, &LoopWorker::tick_cb, this));
   if (!tick_) return make_error("event_new failed");

@@ -44,6 +44,8 @@ class LoopWorker {
 
  protected:
   virtual void start() = 0;
+  // True: the event loop keeps timers with sub-millisecond precision.
+  virtual bool precise_timer() const { return false; }
   // Every kTickNs. The mode checks its deadlines; it calls finish() when it is done.
   virtual void on_tick(int64_t now) = 0;
 

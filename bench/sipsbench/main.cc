@@ -1,14 +1,19 @@
 // sipsbench: the SIP-over-TLS/TCP load generator of the bench harness (issue 5).
 //   sipsbench throughput --target tls:127.0.0.1:5061 --conns 4 --inflight 32 --ca ca.pem
 //   sipsbench handshake  --target tls:127.0.0.1:5061 --conns 4 --resume
+//   sipsbench idle       --target tls:127.0.0.1:5061 --connections 10000 --server-pid PID
+//   sipsbench ramp       --target tls:127.0.0.1:5061 --conns 4 --rate-start 1000 --rate-step 2
 // Exit status: 0 when something succeeded in the measured period, 1 when nothing did, 2 on a
 // usage or setup error.
 #include <signal.h>
 
 #include <atomic>
 #include <cstdio>
+#include <string>
 
+#include "bench/sipsbench/idle_mode.h"
 #include "bench/sipsbench/options.h"
+#include "bench/sipsbench/ramp_mode.h"
 #include "bench/sipsbench/report.h"
 #include "bench/sipsbench/runner.h"
 
@@ -18,6 +23,26 @@ std::atomic<bool> g_interrupted{false};
 
 void on_signal(int) {
   g_interrupted.store(true);
+}
+
+// Prints, writes --json and returns the exit status of a finished run.
+template <class R, class Print, class Render>
+int report(const sipsd::bench::Options& o, const R& result, Print print, Render render,
+           bool succeeded, const char* nothing, const std::string& first_error) {
+  print(stdout, o, result);
+  if (!o.json_file.empty()) {
+    sipsd::Status s = sipsd::bench::write_json_text(o.json_file, render(o, result));
+    if (!s.ok()) {
+      fprintf(stderr, "sipsbench: %s\n", s.message().c_str());
+      return 2;
+    }
+  }
+  if (!succeeded) {
+    fprintf(stderr, "sipsbench: %s%s%s\n", nothing,
+            first_error.empty() ? "" : "; first error: ", first_error.c_str());
+    return 1;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -42,6 +67,25 @@ int main(int argc, char** argv) {
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+
+  if (o.mode == Mode::kIdle) {
+    sipsd::Result<IdleResult> r = run_idle(o, g_interrupted);
+    if (!r.ok()) {
+      fprintf(stderr, "sipsbench: %s\n", r.message().c_str());
+      return 2;
+    }
+    return report(o, *r, print_idle_summary, render_idle_json, r->established > 0,
+                  "no connection was established", r->first_error);
+  }
+  if (o.mode == Mode::kRamp) {
+    sipsd::Result<RampResult> r = run_ramp(o, g_interrupted);
+    if (!r.ok()) {
+      fprintf(stderr, "sipsbench: %s\n", r.message().c_str());
+      return 2;
+    }
+    return report(o, *r, print_ramp_summary, render_ramp_json, r->replies() > 0,
+                  "no request was answered", r->totals.first_error);
+  }
 
   sipsd::Result<RunResult> result = run_benchmark(o, g_interrupted);
   if (!result.ok()) {

@@ -4,16 +4,28 @@
 #include <getopt.h>
 #include <openssl/ssl.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
+#include <vector>
 
 namespace sipsd::bench {
 
 const char* mode_name(Mode m) {
-  return m == Mode::kThroughput ? "throughput" : "handshake";
+  switch (m) {
+    case Mode::kThroughput:
+      return "throughput";
+    case Mode::kHandshake:
+      return "handshake";
+    case Mode::kIdle:
+      return "idle";
+    case Mode::kRamp:
+      return "ramp";
+  }
+  return "?";
 }
 
 const char* transport_name(Transport t) {
@@ -39,6 +51,14 @@ Modes:
   handshake             new connections as fast as possible, --conns at a time; each does the
                         TLS handshake, one OPTIONS, reads the reply and closes; reports
                         handshakes/s, failures and (with --resume) the resumption ratio
+  idle                  opens --connections connections (--conns handshakes at a time), keeps
+                        them alive with CRLFCRLF pings for --duration, then asks --check of them
+                        for an OPTIONS; reports the server's memory (RSS, PSS) before and after,
+                        per connection, and pongs received per ping sent
+  ramp                  open-loop load over --conns connections: --rate-start req/s, raised by
+                        --rate-step every --step-duration until --rate-max or until a step does
+                        not keep up (achieved < 90% of offered, p99 > --p99-cap, any error);
+                        latency percentiles per step, and where p99 crossed 1 ms and 10 ms
 
 Target and TLS:
   --target PROTO:IP:PORT   tls:127.0.0.1:5061 or tcp:127.0.0.1:5060 (127.0.0.0/8 only)
@@ -51,27 +71,54 @@ Target and TLS:
                         session) saved from the previous connection of the same worker
 
 Load:
-  --conns C             connections (throughput) or concurrent attempts (handshake); default 4
-  --inflight W          throughput: requests outstanding per connection (default 1, max 4096)
+  --conns C             connections (throughput, ramp) or attempts at a time (handshake, idle);
+                        default 4 (idle: 64)
+  --inflight W          throughput: requests outstanding per connection (default 1, max 4096);
+                        ramp: at most this many outstanding per connection, a request due
+                        beyond it is skipped and counted (default 1024)
   --method M            OPTIONS (default), MESSAGE or REGISTER
   --body-size N         MESSAGE body bytes (default 0)
   --workers N           client threads, each with its own event loop (default 1)
 
+Idle mode:
+  --connections N       connections to open and hold (default 1000; the descriptor limit is
+                        raised to the hard limit, `ulimit -Hn`, and N must fit under it)
+  --sources K           bind the connections to 127.0.0.2 .. 127.0.0.(K+1), in turn, so the
+                        ephemeral ports of one address are not the limit (default: one address
+                        per 20000 connections)
+  --ping-interval SEC   CRLFCRLF keep-alive period of each connection, spread over the interval
+                        (default 10)
+  --check M             at the end, this many connections (spread over the set) must answer an
+                        OPTIONS with a 200 (default 20; 0: no check)
+  The handshake phase ends after 120 s at the latest; a failed attempt is counted and retried
+  (3 attempts per connection). --duration is the hold time once the handshakes are done.
+
+Ramp mode:
+  --rate-start R        req/s offered in the first step (default 1000)
+  --rate-step S         FACTOR (multiply, e.g. 2, the default) or +N (add N req/s) per step
+  --rate-max R          highest offered rate (default 1000000; at most 64 steps)
+  --step-duration SEC   length of each step (default 5); after each step the outstanding
+                        requests are awaited (at most --timeout) before the next one starts
+  --p99-cap MS          a step whose p99 latency exceeds this did not keep up (default 100)
+  --warmup SEC is an unreported step at --rate-start before the first; --duration does not apply.
+
 Time (seconds, fractions allowed):
-  --duration SEC        measured period (default 10)
+  --duration SEC        measured period (default 10; idle: hold time)
   --warmup SEC          load before the measured period, not counted in rates (default 2)
-  --timeout SEC         a request (throughput) or connection (handshake) without its reply
-                        after this long is a timeout (default 5)
+  --timeout SEC         a request (throughput, ramp), connection (handshake) or handshake, pong
+                        or check reply (idle) without its answer after this long is a timeout
+                        (default 5)
 
 Reporting:
   --server-pid PID      CPU seconds of PID and all its descendants over the measured period,
-                        and the rate per server-CPU-second
+                        and the rate per server-CPU-second; idle: also their memory (VmRSS and
+                        PSS from /proc)
   --json FILE           write every figure as JSON
   --quiet               no progress lines (they are printed only when stdout is a terminal)
   -h, --help            this text
 
-Exit status: 0 when at least one request (throughput) or connection (handshake) succeeded in
-the measured period, 1 when none did, 2 on a usage or setup error.
+Exit status: 0 when at least one request (throughput, ramp) or connection (handshake, idle)
+succeeded in the measured period, 1 when none did, 2 on a usage or setup error.
 )";
 }
 
@@ -97,6 +144,15 @@ enum OptId {
   kOptJson,
   kOptQuiet,
   kOptMode,
+  kOptConnections,
+  kOptSources,
+  kOptPingInterval,
+  kOptCheck,
+  kOptRateStart,
+  kOptRateStep,
+  kOptRateMax,
+  kOptStepDuration,
+  kOptP99Cap,
 };
 
 const struct option kLongOptions[] = {
@@ -119,6 +175,15 @@ const struct option kLongOptions[] = {
     {"json", required_argument, nullptr, kOptJson},
     {"quiet", no_argument, nullptr, kOptQuiet},
     {"mode", required_argument, nullptr, kOptMode},
+    {"connections", required_argument, nullptr, kOptConnections},
+    {"sources", required_argument, nullptr, kOptSources},
+    {"ping-interval", required_argument, nullptr, kOptPingInterval},
+    {"check", required_argument, nullptr, kOptCheck},
+    {"rate-start", required_argument, nullptr, kOptRateStart},
+    {"rate-step", required_argument, nullptr, kOptRateStep},
+    {"rate-max", required_argument, nullptr, kOptRateMax},
+    {"step-duration", required_argument, nullptr, kOptStepDuration},
+    {"p99-cap", required_argument, nullptr, kOptP99Cap},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -144,15 +209,35 @@ Status parse_seconds(const char* name, const char* text, double lo, double hi, d
   return Status::Ok();
 }
 
-Status parse_mode(std::string_view text, Mode* out) {
-  if (text == "throughput") {
-    *out = Mode::kThroughput;
-  } else if (text == "handshake") {
-    *out = Mode::kHandshake;
-  } else {
-    return make_error("unknown mode '" + std::string(text) + "' (throughput or handshake)");
-  }
+Status parse_number(const char* name, const char* text, double lo, double hi, double* out) {
+  errno = 0;
+  char* end = nullptr;
+  double v = strtod(text, &end);
+  if (errno != 0 || end == text || *end != '\0' || !std::isfinite(v) || v < lo || v > hi)
+    return make_error(strprintf("--%s '%s': expected a number in [%g, %g]", name, text, lo, hi));
+  *out = v;
   return Status::Ok();
+}
+
+// --rate-step: "2" multiplies the rate by 2 each step, "+500" adds 500 req/s.
+Status parse_rate_step(const char* text, Options* o) {
+  if (text[0] == '+') {
+    o->rate_factor = 1;
+    return parse_number("rate-step", text + 1, 1, kMaxRate, &o->rate_add);
+  }
+  o->rate_add = 0;
+  return parse_number("rate-step", text, 1.01, 100, &o->rate_factor);
+}
+
+Status parse_mode(std::string_view text, Mode* out) {
+  for (Mode m : {Mode::kThroughput, Mode::kHandshake, Mode::kIdle, Mode::kRamp}) {
+    if (text == mode_name(m)) {
+      *out = m;
+      return Status::Ok();
+    }
+  }
+  return make_error("unknown mode '" + std::string(text) +
+                    "' (throughput, handshake, idle or ramp)");
 }
 
 Status parse_target(std::string_view text, Target* t) {
@@ -195,6 +280,11 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   bool have_mode = false;
   bool have_target = false;
   bool have_conns = false;
+  bool have_inflight = false;
+  bool have_duration = false;
+  bool have_check = false;
+  std::vector<const char*> idle_only;  // options given that only idle mode takes
+  std::vector<const char*> ramp_only;
   optind = 1;
   opterr = 0;
   // A leading non-option argument is the mode.
@@ -252,6 +342,7 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
       case kOptInflight:
         s = parse_int("inflight", optarg, 1, kMaxInflight, &n);
         o.inflight = static_cast<int>(n);
+        have_inflight = true;
         break;
       case kOptMethod:
         o.method = optarg;
@@ -268,6 +359,7 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
         break;
       case kOptDuration:
         s = parse_seconds("duration", optarg, 0.1, kMaxDuration, &o.duration);
+        have_duration = true;
         break;
       case kOptWarmup:
         s = parse_seconds("warmup", optarg, 0, kMaxDuration, &o.warmup);
@@ -285,6 +377,46 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
       case kOptQuiet:
         o.quiet = true;
         break;
+      case kOptConnections:
+        s = parse_int("connections", optarg, 1, kMaxConns, &n);
+        o.connections = static_cast<int>(n);
+        idle_only.push_back("--connections");
+        break;
+      case kOptSources:
+        s = parse_int("sources", optarg, 1, kMaxSources, &n);
+        o.sources = static_cast<int>(n);
+        idle_only.push_back("--sources");
+        break;
+      case kOptPingInterval:
+        s = parse_seconds("ping-interval", optarg, 0.1, kMaxDuration, &o.ping_interval);
+        idle_only.push_back("--ping-interval");
+        break;
+      case kOptCheck:
+        s = parse_int("check", optarg, 0, kMaxConns, &n);
+        o.check = static_cast<int>(n);
+        have_check = true;
+        idle_only.push_back("--check");
+        break;
+      case kOptRateStart:
+        s = parse_number("rate-start", optarg, 1, kMaxRate, &o.rate_start);
+        ramp_only.push_back("--rate-start");
+        break;
+      case kOptRateStep:
+        s = parse_rate_step(optarg, &o);
+        ramp_only.push_back("--rate-step");
+        break;
+      case kOptRateMax:
+        s = parse_number("rate-max", optarg, 1, kMaxRate, &o.rate_max);
+        ramp_only.push_back("--rate-max");
+        break;
+      case kOptStepDuration:
+        s = parse_seconds("step-duration", optarg, 0.1, kMaxDuration, &o.step_duration);
+        ramp_only.push_back("--step-duration");
+        break;
+      case kOptP99Cap:
+        s = parse_number("p99-cap", optarg, 0.001, 60000, &o.p99_cap_ms);
+        ramp_only.push_back("--p99-cap");
+        break;
       case ':':
         return make_error(strprintf("%s: missing argument", argv[optind - 1]));
       default:
@@ -293,7 +425,8 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
     if (!s.ok()) return make_error(s.message());
   }
   if (optind < argc) return make_error(strprintf("unexpected argument '%s'", argv[optind]));
-  if (!have_mode) return make_error("no mode given (throughput or handshake; see --help)");
+  if (!have_mode)
+    return make_error("no mode given (throughput, handshake, idle or ramp; see --help)");
   if (!have_target) return make_error("--target is required (e.g. tls:127.0.0.1:5061)");
 
   bool tls = o.target.transport == Transport::kTls;
@@ -306,7 +439,42 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   if (o.resume && o.mode != Mode::kHandshake)
     return make_error("--resume applies to handshake mode only");
   if (o.mode == Mode::kHandshake && o.inflight != 1)
-    return make_error("--inflight applies to throughput mode only");
+    return make_error("--inflight applies to throughput and ramp modes only");
+  if (o.mode == Mode::kIdle && have_inflight)
+    return make_error("--inflight applies to throughput and ramp modes only");
+  if (o.mode != Mode::kIdle && !idle_only.empty())
+    return make_error(strprintf("%s applies to idle mode only", idle_only.front()));
+  if (o.mode != Mode::kRamp && !ramp_only.empty())
+    return make_error(strprintf("%s applies to ramp mode only", ramp_only.front()));
+  if (o.mode == Mode::kIdle && o.method != "OPTIONS")
+    return make_error("--method does not apply to idle mode (its check is an OPTIONS)");
+  if (o.mode == Mode::kIdle) {
+    if (!have_conns) o.conns = std::min(kIdleDefaultConns, o.connections);
+    if (o.workers != 1) return make_error("idle mode runs one event loop: --workers must be 1");
+    if (o.conns > o.connections)
+      return make_error(strprintf("--conns %d (handshakes at a time) is more than --connections %d",
+                                  o.conns, o.connections));
+    if (!have_check) o.check = std::min(o.check, o.connections);
+    if (o.check > o.connections)
+      return make_error(
+          strprintf("--check %d is more than --connections %d", o.check, o.connections));
+    if (o.sources == 0)
+      o.sources = (o.connections + kConnectionsPerSource - 1) / kConnectionsPerSource;
+    if (o.sources > kMaxSources) return make_error("too many connections for the source addresses");
+  }
+  if (o.mode == Mode::kRamp) {
+    if (have_duration)
+      return make_error("--duration does not apply to ramp mode (see --step-duration)");
+    if (!have_inflight) o.inflight = kRampDefaultInflight;
+    if (o.rate_max < o.rate_start)
+      return make_error(
+          strprintf("--rate-max %g is below --rate-start %g", o.rate_max, o.rate_start));
+    if (ramp_rates(o).size() > static_cast<size_t>(kMaxSteps))
+      return make_error(
+          strprintf("--rate-start %g to --rate-max %g by --rate-step: more than %d "
+                    "steps",
+                    o.rate_start, o.rate_max, kMaxSteps));
+  }
   if (o.body_size > 0 && o.method != "MESSAGE")
     return make_error("--body-size needs --method MESSAGE");
   // Bound what a run may hold in memory: in-flight slots overall, queued bytes per connection.
@@ -325,6 +493,18 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
                   "least one connection",
                   o.workers, o.conns));
   return o;
+}
+
+std::vector<double> ramp_rates(const Options& o) {
+  std::vector<double> rates;
+  double r = o.rate_start;
+  // One more than allowed tells the caller the plan is too long.
+  while (rates.size() <= static_cast<size_t>(kMaxSteps)) {
+    rates.push_back(std::min(r, o.rate_max));
+    if (r >= o.rate_max) break;
+    r = o.rate_add > 0 ? r + o.rate_add : r * o.rate_factor;
+  }
+  return rates;
 }
 
 }  // namespace sipsd::bench

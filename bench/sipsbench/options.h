@@ -6,12 +6,13 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "core/result.h"
 
 namespace sipsd::bench {
 
-enum class Mode { kThroughput, kHandshake };
+enum class Mode { kThroughput, kHandshake, kIdle, kRamp };
 enum class Transport { kTls, kTcp };
 
 const char* mode_name(Mode m);
@@ -37,8 +38,8 @@ struct Options {
   int tls_version = 0;  // 0: 1.2 or 1.3 as negotiated; else TLS1_2_VERSION / TLS1_3_VERSION
   bool resume = false;  // handshake mode: resume the previous connection's session
   // Load
-  int conns = 4;
-  int inflight = 1;  // throughput: requests outstanding per connection
+  int conns = 4;     // connections (throughput, ramp) or attempts at a time (handshake, idle)
+  int inflight = 1;  // throughput: requests outstanding per connection; ramp: the cap on them
   std::string method = "OPTIONS";
   int body_size = 0;  // MESSAGE body bytes
   int workers = 1;    // client threads, each with its own event loop
@@ -46,6 +47,18 @@ struct Options {
   double duration = 10;
   double warmup = 2;
   double timeout = 5;  // per request (throughput) or per connection (handshake)
+  // Idle mode
+  int connections = 1000;     // connections to open and hold
+  int sources = 0;            // source addresses 127.0.0.2, .3, ...; 0: one per 20000 connections
+  double ping_interval = 10;  // CRLFCRLF keep-alive period per connection (s)
+  int check = 20;             // connections asked for an OPTIONS at the end
+  // Ramp mode
+  double rate_start = 1000;  // req/s offered in the first step
+  double rate_factor = 2;    // each step offers rate x factor ...
+  double rate_add = 0;       // ... or rate + add (when > 0)
+  double rate_max = 1000000;
+  double step_duration = 5;  // seconds per step
+  double p99_cap_ms = 100;   // a step whose p99 exceeds this did not keep up
   // Reporting
   pid_t server_pid = 0;  // 0: no server CPU accounting
   std::string json_file;
@@ -61,10 +74,19 @@ inline constexpr int kMaxOutstanding = 1 << 20;     // conns x inflight
 inline constexpr int kMaxInflightBytes = 16 << 20;  // inflight x request size, per connection
 inline constexpr double kMaxDuration = 3600;
 inline constexpr double kMaxTimeout = 60;
+inline constexpr int kMaxSources = 250;              // 127.0.0.2 .. 127.0.0.251
+inline constexpr int kConnectionsPerSource = 20000;  // idle: default --sources
+inline constexpr int kMaxSteps = 64;                 // ramp
+inline constexpr double kMaxRate = 10000000;         // ramp: req/s
+inline constexpr int kIdleDefaultConns = 64;         // idle: handshakes at a time
+inline constexpr int kRampDefaultInflight = 1024;    // ramp: outstanding cap per connection
 
 // Parses argv. An error names the offending argument. `*help` is set for -h/--help (then the
 // returned Options are meaningless).
 Result<Options> parse_options(int argc, char** argv, bool* help);
 std::string usage();
+
+// Ramp mode: the offered rate of every step, --rate-start up to --rate-max (at most kMaxSteps).
+std::vector<double> ramp_rates(const Options& options);
 
 }  // namespace sipsd::bench

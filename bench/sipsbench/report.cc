@@ -4,13 +4,14 @@
 #include <cmath>
 #include <cstring>
 #include <fstream>
+#include <optional>
 
 namespace sipsd::bench {
 
 namespace {
 
 const char* rate_unit(const Options& o) {
-  return o.mode == Mode::kThroughput ? "req/s" : "conn/s";
+  return o.mode == Mode::kHandshake ? "conn/s" : "req/s";
 }
 
 double us(uint64_t ns) {
@@ -97,6 +98,20 @@ std::string latency_json(const LatencyHistogram& h) {
       us(h.max()), h.mean() / 1000.0, static_cast<unsigned long long>(h.count()));
 }
 
+// The keys every mode's report starts with.
+void common_json(JsonObject& j, const Options& o) {
+  j.str("tool", "sipsbench").str("mode", mode_name(o.mode)).str("target", o.target.text());
+  j.count("conns", static_cast<uint64_t>(o.conns));
+}
+
+std::string mib(uint64_t kb) {
+  return strprintf("%.1f MiB", static_cast<double>(kb) / 1024.0);
+}
+
+std::string null_or(const std::optional<double>& v) {
+  return v ? strprintf("%.3f", *v) : "null";
+}
+
 }  // namespace
 
 void print_progress(FILE* out, const Options& o, double elapsed_s, const char* phase, double rate,
@@ -181,9 +196,8 @@ void print_summary(FILE* out, const Options& o, const RunResult& r) {
 std::string render_json(const Options& o, const RunResult& r) {
   const RunStats& s = r.stats;
   JsonObject j;
-  j.str("tool", "sipsbench").str("mode", mode_name(o.mode)).str("target", o.target.text());
-  j.count("conns", static_cast<uint64_t>(o.conns))
-      .count("inflight", static_cast<uint64_t>(o.inflight))
+  common_json(j, o);
+  j.count("inflight", static_cast<uint64_t>(o.inflight))
       .str("method", o.method)
       .count("body_size", static_cast<uint64_t>(o.body_size))
       .count("workers", static_cast<uint64_t>(o.workers))
@@ -236,13 +250,269 @@ std::string render_json(const Options& o, const RunResult& r) {
 }
 
 Status write_json(const std::string& path, const Options& o, const RunResult& r) {
-  std::string text = render_json(o, r);
+  return write_json_text(path, render_json(o, r));
+}
+
+Status write_json_text(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   if (!f) return make_error(strprintf("--json %s: %s", path.c_str(), strerror(errno)));
   f << text;
   f.close();
   if (!f) return make_error(strprintf("--json %s: write failed", path.c_str()));
   return Status::Ok();
+}
+
+// --- idle ---------------------------------------------------------------------------------
+
+void print_idle_progress(FILE* out, double elapsed_s, const char* phase, uint64_t established,
+                         uint64_t failed, uint64_t open, uint64_t pings, uint64_t pongs,
+                         uint64_t errors) {
+  fprintf(out,
+          "[%5.0fs] %-7s established %llu  failed %llu  open %llu  pings %llu  pongs %llu  "
+          "errors %llu\n",
+          elapsed_s, phase, static_cast<unsigned long long>(established),
+          static_cast<unsigned long long>(failed), static_cast<unsigned long long>(open),
+          static_cast<unsigned long long>(pings), static_cast<unsigned long long>(pongs),
+          static_cast<unsigned long long>(errors));
+  fflush(out);
+}
+
+void print_idle_summary(FILE* out, const Options& o, const IdleResult& r) {
+  bool tls = o.target.transport == Transport::kTls;
+  fprintf(out,
+          "\nsipsbench idle  %s  %d connections from %d source address%s, %d %s at a time, "
+          "ping every %g s%s\n",
+          o.target.text().c_str(), o.connections, o.sources, o.sources == 1 ? "" : "es", o.conns,
+          tls ? "handshakes" : "connects", o.ping_interval,
+          tls && o.ca_file.empty() ? ", server certificate not verified" : "");
+  fprintf(out, "connected in %.2f s, held %.2f s%s\n\n", r.connect_s, r.hold_s,
+          r.interrupted ? " (interrupted)" : "");
+  auto row = [&](const char* name, const std::string& value) {
+    fprintf(out, "  %-18s %s\n", name, value.c_str());
+  };
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  row("connections",
+      strprintf("%llu of %llu established, %llu failed; %llu closed by the server, %llu open "
+                "at the memory sample",
+                u(r.established), u(r.requested), u(r.failed), u(r.closed), u(r.open_at_after)));
+  row(tls ? "handshake (us)" : "connect (us)", percentiles(r.handshake));
+  double ratio = r.pings_sent > 0 ? 100.0 * static_cast<double>(r.pongs_received) /
+                                        static_cast<double>(r.pings_sent)
+                                  : 0.0;
+  row("pings",
+      strprintf("%llu sent, %llu pongs (%.1f%%)", u(r.pings_sent), u(r.pongs_received), ratio));
+  row("pong (us)", percentiles(r.pong));
+  std::string check =
+      strprintf("%llu of %llu answered OPTIONS with 200", u(r.check_ok), u(r.checked));
+  if (!r.first_check_error.empty()) check += "; first failure: " + r.first_check_error;
+  row("check", o.check == 0 ? "-" : check);
+  if (o.server_pid == 0) {
+    row("server memory", "unknown (no --server-pid)");
+  } else if (!r.have_memory) {
+    row("server memory", "unknown: " + r.memory_error);
+  } else {
+    std::string mem =
+        strprintf("RSS %s -> %s", mib(r.before.rss_kb).c_str(), mib(r.after.rss_kb).c_str());
+    if (r.before.have_pss && r.after.have_pss) {
+      mem += strprintf(", PSS %s -> %s", mib(r.before.pss_kb).c_str(), mib(r.after.pss_kb).c_str());
+    } else {
+      mem += ", PSS unreadable";
+    }
+    mem += strprintf(" (%d processes)", r.after.processes);
+    row("server memory", mem);
+    std::string per = strprintf("RSS %.0f bytes", r.rss_per_conn_bytes());
+    if (r.before.have_pss && r.after.have_pss)
+      per += strprintf(", PSS %.0f bytes", r.pss_per_conn_bytes());
+    row("per connection", per);
+  }
+  std::string errors = strprintf("%llu", u(r.errors()));
+  if (r.errors() > 0) {
+    errors += strprintf(
+        "  (connect failed %llu, handshake failed %llu, closed %llu, "
+        "unsolicited %llu)",
+        u(r.connect_failed), u(r.handshake_failed), u(r.closed), u(r.unsolicited));
+  }
+  row("errors", errors);
+  if (!r.first_error.empty()) row("first error", r.first_error);
+  if (o.server_pid != 0) {
+    row("server CPU", r.have_server_cpu
+                          ? strprintf("%.2f s in %d processes (pid %d)", r.server_cpu_s,
+                                      r.server_procs, static_cast<int>(o.server_pid))
+                          : "unknown: " + r.server_cpu_error);
+  }
+  row("sipsbench CPU", strprintf("%.2f s", r.bench_cpu_s));
+  fprintf(out, "\n");
+  fflush(out);
+}
+
+std::string render_idle_json(const Options& o, const IdleResult& r) {
+  JsonObject j;
+  common_json(j, o);
+  j.count("connections_requested", r.requested)
+      .count("connections_established", r.established)
+      .count("connections_failed", r.failed)
+      .count("connections_closed", r.closed)
+      .count("connections_open", r.open_at_after)
+      .count("sources", static_cast<uint64_t>(o.sources))
+      .num("ping_interval_s", o.ping_interval)
+      .num("duration_s", o.duration)
+      .num("timeout_s", o.timeout)
+      .boolean("verified", !o.ca_file.empty())
+      .num("connect_s", r.connect_s)
+      .num("hold_s", r.hold_s)
+      .boolean("interrupted", r.interrupted);
+  j.count("pings_sent", r.pings_sent)
+      .count("pongs_received", r.pongs_received)
+      .count("unsolicited", r.unsolicited)
+      .raw("pong_us", latency_json(r.pong))
+      .raw("handshake_us", latency_json(r.handshake));
+  j.count("checked", r.checked)
+      .count("check_ok", r.check_ok)
+      .str("check_error", r.first_check_error);
+  j.count("errors", r.errors())
+      .count("connect_failed", r.connect_failed)
+      .count("handshake_failed", r.handshake_failed)
+      .str("first_error", r.first_error);
+  bool pss = r.have_memory && r.before.have_pss && r.after.have_pss;
+  j.count("server_rss_before_kb", r.have_memory ? r.before.rss_kb : 0)
+      .count("server_rss_after_kb", r.have_memory ? r.after.rss_kb : 0)
+      .count("server_pss_before_kb", pss ? r.before.pss_kb : 0)
+      .count("server_pss_after_kb", pss ? r.after.pss_kb : 0)
+      .num("rss_per_conn_bytes", r.rss_per_conn_bytes())
+      .num("pss_per_conn_bytes", r.pss_per_conn_bytes())
+      .count("server_processes", static_cast<uint64_t>(r.have_memory ? r.after.processes : 0));
+  j.count("server_pid", static_cast<uint64_t>(o.server_pid));
+  if (r.have_server_cpu) j.num("server_cpu_s", r.server_cpu_s);
+  j.num("bench_cpu_s", r.bench_cpu_s);
+  return j.text();
+}
+
+// --- ramp ---------------------------------------------------------------------------------
+
+namespace {
+
+const char* kRampHeader =
+    "   offered/s  achieved/s   errors  skipped     p50 us     p90 us     p99 us   p99.9 us     "
+    "max us  verdict\n";
+
+std::string ramp_row(const RampStep& st) {
+  const LatencyHistogram& h = st.stats.latency;
+  return strprintf("%12.0f %11.0f %8llu %8llu %10.1f %10.1f %10.1f %10.1f %10.1f  %s\n", st.offered,
+                   st.achieved(), static_cast<unsigned long long>(st.stats.errors()),
+                   static_cast<unsigned long long>(st.stats.skipped), us(h.percentile(50)),
+                   us(h.percentile(90)), us(h.percentile(99)), us(h.percentile(99.9)), us(h.max()),
+                   st.verdict.c_str());
+}
+
+}  // namespace
+
+void print_ramp_step(FILE* out, const RampStep& step) {
+  fprintf(out, "%s%s", kRampHeader, ramp_row(step).c_str());
+  fflush(out);
+}
+
+void print_ramp_summary(FILE* out, const Options& o, const RampResult& r) {
+  bool tls = o.target.transport == Transport::kTls;
+  std::string step =
+      o.rate_add > 0 ? strprintf("+%g", o.rate_add) : strprintf("x%g", o.rate_factor);
+  fprintf(out,
+          "\nsipsbench ramp  %s  %d conns, %s, at most %d outstanding per conn, %d worker%s%s\n",
+          o.target.text().c_str(), o.conns, o.method.c_str(), o.inflight, o.workers,
+          o.workers == 1 ? "" : "s",
+          tls && o.ca_file.empty() ? ", server certificate not verified" : "");
+  fprintf(out,
+          "steps of %g s from %g/s, %s, up to %g/s, after %g s warm-up; %d of %d connections "
+          "ready; stopped: %s\n\n",
+          o.step_duration, o.rate_start, step.c_str(), o.rate_max, o.warmup, r.connected, o.conns,
+          r.stop_reason.c_str());
+  fputs(kRampHeader, out);
+  for (const RampStep& s : r.steps) fputs(ramp_row(s).c_str(), out);
+  fputs("\n", out);
+  auto row = [&](const char* name, const std::string& value) {
+    fprintf(out, "  %-24s %s\n", name, value.c_str());
+  };
+  auto at = [](const std::optional<double>& v) {
+    return v ? strprintf("%.0f/s offered", *v) : std::string("never");
+  };
+  row("p99 over 1 ms at", at(r.p99_over_at(1)));
+  row("p99 over 10 ms at", at(r.p99_over_at(10)));
+  row("max sustained", strprintf("%.0f req/s", r.max_sustained()));
+  for (const RampStep& s : r.steps) {
+    if (!s.stats.first_error.empty()) {
+      row("first error", strprintf("(at %.0f/s) %s", s.offered, s.stats.first_error.c_str()));
+      break;
+    }
+  }
+  if (r.steps.empty() && !r.totals.first_error.empty()) row("first error", r.totals.first_error);
+  if (o.server_pid != 0) {
+    row("server CPU",
+        r.have_server_cpu
+            ? strprintf("%.2f s over the steps in %d processes (pid %d)", r.server_cpu_s,
+                        r.server_procs, static_cast<int>(o.server_pid))
+            : "unknown: " + r.server_cpu_error);
+  }
+  row("sipsbench CPU", strprintf("%.2f s over the steps", r.bench_cpu_s));
+  fprintf(out, "\n");
+  fflush(out);
+}
+
+std::string render_ramp_json(const Options& o, const RampResult& r) {
+  JsonObject j;
+  common_json(j, o);
+  j.count("inflight", static_cast<uint64_t>(o.inflight))
+      .str("method", o.method)
+      .count("workers", static_cast<uint64_t>(o.workers))
+      .boolean("verified", !o.ca_file.empty())
+      .num("rate_start", o.rate_start)
+      .num("rate_factor", o.rate_add > 0 ? 1.0 : o.rate_factor)
+      .num("rate_add", o.rate_add)
+      .num("rate_max", o.rate_max)
+      .num("step_duration_s", o.step_duration)
+      .num("warmup_s", o.warmup)
+      .num("timeout_s", o.timeout)
+      .num("p99_cap_ms", o.p99_cap_ms)
+      .count("connected", static_cast<uint64_t>(r.connected))
+      .boolean("interrupted", r.interrupted)
+      .str("stop_reason", r.stop_reason);
+  std::string steps = "[";
+  for (size_t i = 0; i < r.steps.size(); ++i) {
+    const RampStep& st = r.steps[i];
+    const StepStats& s = st.stats;
+    steps += strprintf(
+        "%s\n    {\"offered_per_s\": %.3f, \"achieved_per_s\": %.3f, \"duration_s\": %.3f, "
+        "\"sent\": %llu, \"replies\": %llu, \"replies_in_window\": %llu, \"class_2xx\": %llu, "
+        "\"errors\": %llu, \"timeouts\": %llu, \"skipped\": %llu, \"send_lag_max_us\": %.1f, "
+        "\"kept_up\": %s, \"verdict\": \"%s\", \"latency_us\": %s",
+        i == 0 ? "" : ",", st.offered, st.achieved(), st.duration_s,
+        static_cast<unsigned long long>(s.sent), static_cast<unsigned long long>(s.replies),
+        static_cast<unsigned long long>(s.replies_in_window),
+        static_cast<unsigned long long>(s.status_class[2]),
+        static_cast<unsigned long long>(s.errors()), static_cast<unsigned long long>(s.timeouts),
+        static_cast<unsigned long long>(s.skipped),
+        us(static_cast<uint64_t>(std::max<int64_t>(s.max_lag_ns, 0))),
+        st.kept_up ? "true" : "false", json_escape(st.verdict).c_str(),
+        latency_json(s.latency).c_str());
+    if (st.have_server_cpu) steps += strprintf(", \"server_cpu_s\": %.3f", st.server_cpu_s);
+    steps += "}";
+  }
+  steps += r.steps.empty() ? "]" : "\n  ]";
+  j.raw("steps", steps);
+  j.raw("p99_over_1ms_at_offered", null_or(r.p99_over_at(1)))
+      .raw("p99_over_10ms_at_offered", null_or(r.p99_over_at(10)))
+      .num("max_sustained_per_s", r.max_sustained());
+  const RunStats& t = r.totals;
+  j.count("sent", t.sent)
+      .count("replies_total", t.answered)
+      .count("errors", t.errors())
+      .count("late", t.late)
+      .str("first_error", t.first_error);
+  j.count("server_pid", static_cast<uint64_t>(o.server_pid));
+  if (r.have_server_cpu) {
+    j.num("server_cpu_s", r.server_cpu_s)
+        .count("server_processes", static_cast<uint64_t>(r.server_procs));
+  }
+  j.num("bench_cpu_s", r.bench_cpu_s);
+  return j.text();
 }
 
 }  // namespace sipsd::bench

@@ -6,7 +6,9 @@
 #include <cstdio>
 #include <string>
 
+#include "bench/sipsbench/idle_mode.h"
 #include "bench/sipsbench/options.h"
+#include "bench/sipsbench/ramp_mode.h"
 #include "bench/sipsbench/runner.h"
 #include "core/result.h"
 
@@ -17,5 +19,20 @@ void print_progress(FILE* out, const Options& options, double elapsed_s, const c
 void print_summary(FILE* out, const Options& options, const RunResult& result);
 std::string render_json(const Options& options, const RunResult& result);
 Status write_json(const std::string& path, const Options& options, const RunResult& result);
+
+// Idle mode.
+void print_idle_progress(FILE* out, double elapsed_s, const char* phase, uint64_t established,
+                         uint64_t failed, uint64_t open, uint64_t pings, uint64_t pongs,
+                         uint64_t errors);
+void print_idle_summary(FILE* out, const Options& options, const IdleResult& result);
+std::string render_idle_json(const Options& options, const IdleResult& result);
+
+// Ramp mode: one line per step as it ends (terminal), the table at the end.
+void print_ramp_step(FILE* out, const RampStep& step);
+void print_ramp_summary(FILE* out, const Options& options, const RampResult& result);
+std::string render_ramp_json(const Options& options, const RampResult& result);
+
+// Writes a rendered JSON report to --json FILE.
+Status write_json_text(const std::string& path, const std::string& text);
 
 }  // namespace sipsd::bench

@@ -4,7 +4,9 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -32,24 +34,27 @@ void sleep_until(int64_t t) {
   nanosleep(&ts, nullptr);  // EINTR (a signal) just ends the nap early
 }
 
-// Every connection needs a descriptor: raise the soft limit as far as needed and allowed.
-Status ensure_fd_limit(int conns) {
+}  // namespace
+
+Status raise_fd_limit(int needed, const char* what) {
   rlimit rl{};
-  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return Status::Ok();
-  rlim_t need = static_cast<rlim_t>(conns) + 64;
-  if (rl.rlim_cur >= need) return Status::Ok();
-  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
-    return make_error(strprintf("--conns %d needs %llu file descriptors; the hard limit is %llu",
-                                conns, static_cast<unsigned long long>(need),
-                                static_cast<unsigned long long>(rl.rlim_max)));
-  rl.rlim_cur = need;
-  if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
-    return make_error(strprintf("cannot raise the descriptor limit to %llu",
-                                static_cast<unsigned long long>(need)));
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return make_error(strprintf("getrlimit(RLIMIT_NOFILE): %s", strerror(errno)));
+  if (rl.rlim_cur != rl.rlim_max) {
+    rlimit raised = rl;
+    raised.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &raised) == 0) rl = raised;
+  }
+  rlim_t need = static_cast<rlim_t>(needed) + 64;  // and a margin for the rest
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < need)
+    return make_error(strprintf(
+        "%s %d needs %llu file descriptors but the limit is %llu (hard limit %llu): raise it "
+        "with `ulimit -n` (as root up to /proc/sys/fs/nr_open) or ask for fewer",
+        what, needed, static_cast<unsigned long long>(need),
+        static_cast<unsigned long long>(rl.rlim_cur),
+        static_cast<unsigned long long>(rl.rlim_max)));
   return Status::Ok();
 }
-
-}  // namespace
 
 uint64_t RunResult::successes() const {
   return stats.measured;
@@ -65,7 +70,7 @@ double RunResult::rate_per_server_cpu() const {
 }
 
 Result<RunResult> run_benchmark(const Options& o, const std::atomic<bool>& interrupted) {
-  Status limit = ensure_fd_limit(o.conns);
+  Status limit = raise_fd_limit(o.conns, "--conns");
   if (!limit.ok()) return make_error(limit.message());
   if (o.server_pid != 0) {
     Result<TreeCpu> probe = process_tree_cpu(o.server_pid);

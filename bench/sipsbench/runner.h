@@ -29,6 +29,10 @@ struct RunResult {
   double rate_per_server_cpu() const;
 };
 
+// Raises the soft RLIMIT_NOFILE to the hard limit; an error naming `what` (the option that
+// asks for `needed` connections) when they and a margin do not fit under it.
+Status raise_fd_limit(int needed, const char* what);
+
 // `interrupted` is set from a signal handler; the run then stops early and reports what it has.
 Result<RunResult> run_benchmark(const Options& options, const std::atomic<bool>& interrupted);
 

@@ -14,7 +14,8 @@
 
 namespace sipsd::bench {
 
-Status Stream::open(const Options& options, SSL_CTX* ctx, SSL_SESSION* session) {
+Status Stream::open(const Options& options, SSL_CTX* ctx, SSL_SESSION* session,
+                    const sockaddr_in* source) {
   close();
   error_.clear();
   peer_ = options.target.addr;
@@ -23,6 +24,17 @@ Status Stream::open(const Options& options, SSL_CTX* ctx, SSL_SESSION* session) 
   fd_.reset(fd);
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  if (source != nullptr) {
+    // Without this, bind() picks the port alone and one address runs out after ~28000.
+    setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &one, sizeof one);
+    if (::bind(fd, reinterpret_cast<const sockaddr*>(source), sizeof *source) != 0) {
+      char ip[INET_ADDRSTRLEN] = "?";
+      inet_ntop(AF_INET, &source->sin_addr, ip, sizeof ip);
+      std::string why = strprintf("bind %s: %s", ip, strerror(errno));
+      fd_.reset();
+      return make_error(why);
+    }
+  }
   if (ctx != nullptr) {
     Result<SslPtr> ssl = new_client_ssl(ctx, options, fd, session);
     if (!ssl.ok()) {

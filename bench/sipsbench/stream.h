@@ -25,8 +25,10 @@ class Stream {
   enum class Phase : uint8_t { kClosed, kConnecting, kHandshaking, kOpen };
 
   // Starts connecting to the target. ctx == nullptr: plain TCP; else TLS, offering `session`
-  // (may be null) for resumption.
-  Status open(const Options& options, SSL_CTX* ctx, SSL_SESSION* session);
+  // (may be null) for resumption. `source` (may be null): the local address to bind to first
+  // (its port is chosen at connect time, so one address serves many destinations).
+  Status open(const Options& options, SSL_CTX* ctx, SSL_SESSION* session,
+              const sockaddr_in* source = nullptr);
   // Continues the connect / handshake. kOk: open; kAgain: wait; kError/kClosed: see error().
   Io connect_step();
   // One read into buf; *n bytes on kOk. kClosed: the server closed (EOF or close_notify).

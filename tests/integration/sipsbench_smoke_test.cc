@@ -1,6 +1,7 @@
 // sipsbench against the real sipsd for a couple of seconds: proves the load generator works
-// (replies matched, nothing lost, the server saw every request, resumption happens, failure is
-// reported by the exit status). Asserts on counts only, never on speed.
+// (replies matched, nothing lost, the server saw every request, resumption happens, idle
+// connections are held and answer pings, a ramp runs its steps, failure is reported by the exit
+// status). Asserts on counts only, never on speed.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -43,6 +44,21 @@ class BenchReport {
     return std::strtod(text_.c_str() + p + needle.size(), nullptr);
   }
   const std::string& text() const { return text_; }
+  // How many times "key": occurs (e.g. once per element of an array of objects).
+  size_t occurrences(const std::string& key) const {
+    std::string needle = "\"" + key + "\": ";
+    size_t n = 0;
+    for (size_t p = text_.find(needle); p != std::string::npos; p = text_.find(needle, p + 1)) ++n;
+    return n;
+  }
+  // Every number after "key": in order.
+  std::vector<double> nums(const std::string& key) const {
+    std::string needle = "\"" + key + "\": ";
+    std::vector<double> out;
+    for (size_t p = text_.find(needle); p != std::string::npos; p = text_.find(needle, p + 1))
+      out.push_back(std::strtod(text_.c_str() + p + needle.size(), nullptr));
+    return out;
+  }
 
  private:
   std::string text_;
@@ -53,12 +69,20 @@ struct BenchRun {
   BenchReport report;
 };
 
+BenchRun run_bench_as_given(const std::string& mode, const std::vector<std::string>& args);
+
 // Runs sipsbench MODE with the common short timing and a JSON report in a temporary directory.
 BenchRun run_bench(const std::string& mode, const std::vector<std::string>& args) {
+  std::vector<std::string> timing = {"--duration", "2", "--warmup", "0.5"};
+  timing.insert(timing.end(), args.begin(), args.end());
+  return run_bench_as_given(mode, timing);
+}
+
+// Runs sipsbench MODE with --timeout 3, a JSON report and `args`, nothing else.
+BenchRun run_bench_as_given(const std::string& mode, const std::vector<std::string>& args) {
   TempDir dir("sipsbench-smoke");
-  std::vector<std::string> argv = {
-      kSipsbench, mode,        "--duration", "2",      "--warmup",
-      "0.5",      "--timeout", "3",          "--json", dir.file("report.json")};
+  std::vector<std::string> argv = {kSipsbench, mode,     "--timeout",
+                                   "3",        "--json", dir.file("report.json")};
   argv.insert(argv.end(), args.begin(), args.end());
   RunOptions ro;
   ro.timeout = 20s;
@@ -150,6 +174,119 @@ TEST(SipsbenchSmoke, HandshakeModeResumesSessions) {
     EXPECT_GT(b.report.num("handshakes"), 0) << b.report.text();
     EXPECT_EQ(b.report.num("errors"), 0) << b.report.text();
     EXPECT_GT(b.report.num("resumed_ratio"), 0.5) << b.report.text();
+  }
+}
+
+// 50 connections held for 2 s with a ping every 0.5 s: all established, every ping answered,
+// the sample still answers OPTIONS, the server's memory was read before and after.
+TEST(SipsbenchSmoke, IdleHoldsConnectionsAndTheyAnswerPings) {
+  auto srv = start_server();
+  ASSERT_TRUE(srv);
+  BenchRun b = run_bench_as_given(
+      "idle", {"--target", tls_target(*srv), "--ca", test_cert("ca.pem"), "--connections", "50",
+               "--conns", "8", "--sources", "2", "--duration", "2", "--ping-interval", "0.5",
+               "--check", "10", "--server-pid", std::to_string(srv->pid())});
+  ASSERT_TRUE(b.result.ok()) << b.result.describe();
+  const BenchReport& r = b.report;
+  EXPECT_EQ(r.num("connections_requested"), 50) << r.text();
+  EXPECT_EQ(r.num("connections_established"), 50) << r.text() << b.result.out;
+  EXPECT_EQ(r.num("connections_failed"), 0) << r.text();
+  EXPECT_EQ(r.num("errors"), 0) << r.text();
+  EXPECT_GE(r.num("pings_sent"), 50) << r.text();  // each connection pinged at least once
+  EXPECT_EQ(r.num("pongs_received"), r.num("pings_sent")) << r.text();
+  EXPECT_EQ(r.num("checked"), 10) << r.text();
+  EXPECT_EQ(r.num("check_ok"), 10) << r.text();
+  EXPECT_GT(r.num("server_rss_before_kb"), 0) << r.text();
+  EXPECT_GT(r.num("server_rss_after_kb"), 0) << r.text();
+  EXPECT_GE(r.num("server_processes"), 2) << r.text();  // supervisor + workers
+  for (const char* key : {"server_pss_before_kb", "server_pss_after_kb", "rss_per_conn_bytes",
+                          "pss_per_conn_bytes", "server_cpu_s", "bench_cpu_s", "conns"})
+    EXPECT_FALSE(std::isnan(r.num(key))) << key << " missing: " << r.text();
+
+  // The server counted the pings as keep-alives and answered the check as requests.
+  auto pings = static_cast<uint64_t>(r.num("pings_sent"));
+  auto stats = srv->stats_until([&](const ServerStats& s) {
+    return s.sum("tls:crlf_pings") >= pings && s.sum("core:rcv_requests") >= 10;
+  });
+  ASSERT_TRUE(stats.ok()) << stats.message();
+  EXPECT_GE(stats->sum("core:rcv_requests"), 10u) << srv->log();
+}
+
+TEST(SipsbenchSmoke, IdleWithNoServerFails) {
+  BenchRun b =
+      run_bench_as_given("idle", {"--target", "tcp:127.0.0.1:" + std::to_string(free_tcp_port()),
+                                  "--connections", "5", "--duration", "0.2"});
+  ASSERT_TRUE(b.result.started) << b.result.describe();
+  ASSERT_FALSE(b.result.timed_out) << b.result.describe();
+  EXPECT_TRUE(b.result.status.exited && b.result.status.code == 1) << b.result.describe();
+  EXPECT_EQ(b.report.num("connections_established"), 0) << b.report.text();
+  EXPECT_EQ(b.report.num("connections_failed"), 5) << b.report.text();
+  EXPECT_GT(b.report.num("connect_failed"), 5) << b.report.text();  // with the retries
+}
+
+// Three short steps (200, 400, 800 req/s): every step reports offered, achieved and latency
+// percentiles, and the server received every request answered.
+TEST(SipsbenchSmoke, RampRunsItsSteps) {
+  auto srv = start_server();
+  ASSERT_TRUE(srv);
+  BenchRun b = run_bench_as_given("ramp", {"--target",
+                                           tls_target(*srv),
+                                           "--ca",
+                                           test_cert("ca.pem"),
+                                           "--conns",
+                                           "2",
+                                           "--rate-start",
+                                           "200",
+                                           "--rate-step",
+                                           "2",
+                                           "--rate-max",
+                                           "800",
+                                           "--step-duration",
+                                           "1",
+                                           "--warmup",
+                                           "0.3",
+                                           "--p99-cap",
+                                           "2000",
+                                           "--server-pid",
+                                           std::to_string(srv->pid())});
+  ASSERT_TRUE(b.result.ok()) << b.result.describe();
+  const BenchReport& r = b.report;
+  EXPECT_EQ(r.num("errors"), 0) << r.text();
+  // A step that did not keep up (a stall on a loaded machine) ends the ramp early; the first
+  // one always runs, and the steps run in order.
+  std::vector<double> offered = r.nums("offered_per_s");
+  ASSERT_GE(offered.size(), 1u) << r.text();
+  ASSERT_LE(offered.size(), 3u) << r.text();
+  const double expected[] = {200, 400, 800};
+  for (size_t i = 0; i < offered.size(); ++i) EXPECT_EQ(offered[i], expected[i]) << r.text();
+  if (offered.size() < 3) {
+    EXPECT_NE(r.text().find("did not keep up"), std::string::npos) << r.text();
+  }
+  EXPECT_EQ(r.occurrences("achieved_per_s"), offered.size()) << r.text();
+  EXPECT_EQ(r.occurrences("p99_9"), offered.size()) << r.text();
+  EXPECT_GT(r.nums("achieved_per_s").front(), 0) << r.text();
+  EXPECT_GT(r.num("max_sustained_per_s"), 0) << r.text();
+  EXPECT_EQ(r.occurrences("p99_over_1ms_at_offered"), 1u) << r.text();
+  EXPECT_EQ(r.occurrences("p99_over_10ms_at_offered"), 1u) << r.text();
+
+  auto answered = static_cast<uint64_t>(r.num("replies_total"));
+  EXPECT_GT(answered, 0u) << r.text();
+  auto stats = srv->stats_until(
+      [&](const ServerStats& s) { return s.sum("core:rcv_requests") >= answered; });
+  ASSERT_TRUE(stats.ok()) << stats.message();
+  EXPECT_GE(stats->sum("core:rcv_requests"), answered) << srv->log();
+}
+
+TEST(SipsbenchSmoke, RejectsOptionsOfAnotherMode) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"throughput", "--connections", "10"},
+        std::vector<std::string>{"idle", "--rate-start", "10"},
+        std::vector<std::string>{"ramp", "--duration", "10"}}) {
+    args.insert(args.begin(), kSipsbench);
+    args.insert(args.end(), {"--target", "tcp:127.0.0.1:5060"});
+    RunResult r = run(args);
+    ASSERT_TRUE(r.started) << r.describe();
+    EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.describe();
   }
 }
 

@@ -1,0 +1,77 @@
+// Idle mode: what one idle connection costs the server. Opens --connections connections
+// (--conns handshakes at a time, bound in turn to --sources loopback addresses), keeps each
+// alive with CRLFCRLF pings (RFC 5626) every --ping-interval, holds them for --duration, then
+// samples the server's memory again and asks --check of them for an OPTIONS.
+//
+//   baseline memory ─► connect phase (≤ 120 s) ─► hold (--duration) ─► await pongs (≤ --timeout)
+//     ─► memory after ─► check (≤ --timeout) ─► close all
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "bench/sipsbench/latency_histogram.h"
+#include "bench/sipsbench/options.h"
+#include "bench/sipsbench/proc_memory.h"
+#include "core/result.h"
+
+namespace sipsd::bench {
+
+// The connect phase never lasts longer than this, however many connections are asked for.
+inline constexpr double kIdleConnectLimitS = 120;
+// Attempts per connection before it counts as failed; every failed attempt is an error.
+inline constexpr int kIdleMaxAttempts = 3;
+
+struct IdleResult {
+  // Connections.
+  uint64_t requested = 0;
+  uint64_t established = 0;       // completed the handshake (on some attempt)
+  uint64_t failed = 0;            // never did: attempts exhausted or the connect phase ended
+  uint64_t connect_failed = 0;    // failed attempts: TCP connect refused or timed out
+  uint64_t handshake_failed = 0;  // failed attempts: TLS handshake failed or timed out
+  uint64_t closed = 0;            // established, then closed by the server before the end
+  uint64_t open_at_after = 0;     // open when the "after" memory sample was taken
+  // Keep-alives (whole run).
+  uint64_t pings_sent = 0;
+  uint64_t pongs_received = 0;
+  uint64_t unsolicited = 0;  // pongs with no ping outstanding, or bytes that are not CRLF
+  // The check at the end.
+  uint64_t checked = 0;
+  uint64_t check_ok = 0;  // answered 200
+  std::string first_check_error;
+
+  LatencyHistogram handshake;  // connect start → handshake done (per successful attempt)
+  LatencyHistogram pong;       // ping written → pong read
+  std::string first_error;
+
+  double connect_s = 0;  // length of the connect phase
+  double hold_s = 0;     // hold actually run after it
+  bool interrupted = false;
+
+  // Server memory (with --server-pid).
+  bool have_memory = false;
+  TreeMemory before;
+  TreeMemory after;
+  std::string memory_error;
+  // CPU over the whole run (baseline sample to after sample).
+  bool have_server_cpu = false;
+  double server_cpu_s = 0;
+  int server_procs = 0;
+  std::string server_cpu_error;
+  double bench_cpu_s = 0;
+
+  uint64_t errors() const { return connect_failed + handshake_failed + closed + unsolicited; }
+  // (after - before) / connections open at the after sample; 0 when unknown.
+  double rss_per_conn_bytes() const;
+  double pss_per_conn_bytes() const;
+  void note_error(const std::string& what) {
+    if (first_error.empty()) first_error = what;
+  }
+};
+
+// Runs in the calling thread. `interrupted` (set by a signal handler) ends the run early; what
+// was measured so far is reported.
+Result<IdleResult> run_idle(const Options& options, const std::atomic<bool>& interrupted);
+
+}  // namespace sipsd::bench
