@@ -116,4 +116,15 @@ double self_cpu_seconds() {
   return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 
+bool sample_tree_cpu(pid_t root, double* seconds, int* processes, std::string* error) {
+  Result<TreeCpu> c = process_tree_cpu(root);
+  if (!c.ok()) {
+    *error = c.message();
+    return false;
+  }
+  *seconds = c->seconds;
+  if (processes != nullptr) *processes = c->processes;
+  return true;
+}
+
 }  // namespace sipsd::bench

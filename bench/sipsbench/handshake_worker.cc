@@ -17,9 +17,7 @@ struct HandshakeWorker::Attempt {
   Attempt() : framer(client_framer_limits()) {}
 
   HandshakeWorker* owner = nullptr;
-  Stream stream;
-  EventPtr rev;
-  EventPtr wev;
+  LoopStream stream;
   bool active = false;
   bool requested = false;  // handshake done, request queued
   int64_t started = 0;
@@ -39,13 +37,7 @@ HandshakeWorker::HandshakeWorker(const Options& options, int index, int conns, c
                                  const std::atomic<bool>& interrupted)
     : LoopWorker(options, index, conns, plan, interrupted) {}
 
-HandshakeWorker::~HandshakeWorker() {
-  for (auto& a : attempts_) {
-    a->rev.reset();
-    a->wev.reset();
-    a->stream.close();
-  }
-}
+HandshakeWorker::~HandshakeWorker() = default;
 
 void HandshakeWorker::start() {
   for (int i = 0; i < conns_; ++i) {
@@ -70,15 +62,8 @@ void HandshakeWorker::begin(Attempt& a, int64_t now) {
   a.active = true;
   ++active_;
   SSL_SESSION* offer = options_.resume ? session_.get() : nullptr;
-  Status s = a.stream.open(options_, ctx(), offer);
-  if (!s.ok()) {
-    fail(a, &stats_.connect_failed, s.message());
-    return;
-  }
-  a.rev.reset(event_new(base(), a.stream.fd(), EV_READ | EV_PERSIST, &HandshakeWorker::io_cb, &a));
-  a.wev.reset(event_new(base(), a.stream.fd(), EV_WRITE, &HandshakeWorker::io_cb, &a));
-  event_add(a.rev.get(), nullptr);
-  event_add(a.wev.get(), nullptr);
+  Status s = a.stream.open(base(), &HandshakeWorker::io_cb, &a, options_, ctx(), offer);
+  if (!s.ok()) fail(a, &stats_.connect_failed, s.message());
 }
 
 void HandshakeWorker::io_cb(evutil_socket_t, short, void* arg) {
@@ -90,13 +75,10 @@ void HandshakeWorker::on_io(Attempt& a) {
   if (finished() || !a.active) return;
   if (!a.requested) {
     Io io = a.stream.connect_step();
-    if (io == Io::kAgain) {
-      if (a.stream.wants_write()) event_add(a.wev.get(), nullptr);
-      return;
-    }
+    if (io == Io::kAgain) return;
     if (io != Io::kOk) {
-      bool tls_phase = a.stream.phase() == Stream::Phase::kHandshaking;
-      fail(a, tls_phase ? &stats_.handshake_failed : &stats_.connect_failed, a.stream.error());
+      fail(a, a.stream.handshaking() ? &stats_.handshake_failed : &stats_.connect_failed,
+           a.stream.error());
       return;
     }
     on_handshake_done(a, now_ns());
@@ -107,35 +89,17 @@ void HandshakeWorker::on_io(Attempt& a) {
 
 void HandshakeWorker::on_handshake_done(Attempt& a, int64_t now) {
   a.handshake_done = now;
-  RequestSpec spec;
-  spec.transport = options_.target.transport;
-  spec.method = "OPTIONS";
-  spec.target_ip = options_.target.ip;
-  spec.target_port = options_.target.port;
-  spec.local_ip = options_.target.ip;
-  spec.local_port = a.stream.local_port();
-  spec.tag = a.tag;
-  a.tmpl = RequestTemplate(spec);
+  a.tmpl = RequestTemplate(target_request(options_, "OPTIONS", 0, a.stream.local_port(), a.tag));
   a.tmpl.append_to(&a.out, 0, 1);
   a.requested = true;
   ++stats_.sent;
 }
 
 bool HandshakeWorker::flush(Attempt& a) {
-  while (a.out_off < a.out.size()) {
-    size_t n = 0;
-    Io io = a.stream.write(a.out.data() + a.out_off, a.out.size() - a.out_off, &n);
-    if (io == Io::kOk) {
-      a.out_off += n;
-    } else if (io == Io::kAgain) {
-      if (a.stream.wants_write()) event_add(a.wev.get(), nullptr);
-      return true;
-    } else {
-      fail(a, &stats_.closed, a.stream.error());
-      return false;
-    }
-  }
-  return true;
+  Io io = a.stream.write_from(a.out, &a.out_off);
+  if (io == Io::kOk || io == Io::kAgain) return true;
+  fail(a, &stats_.closed, a.stream.error());
+  return false;
 }
 
 bool HandshakeWorker::read_reply(Attempt& a) {
@@ -143,10 +107,7 @@ bool HandshakeWorker::read_reply(Attempt& a) {
     if (a.in.size() - a.in_len < kReadChunk) a.in.resize(a.in_len + 2 * kReadChunk);
     size_t n = 0;
     Io io = a.stream.read(a.in.data() + a.in_len, a.in.size() - a.in_len, &n);
-    if (io == Io::kAgain) {
-      if (a.stream.wants_write()) event_add(a.wev.get(), nullptr);
-      return true;
-    }
+    if (io == Io::kAgain) return true;
     if (io != Io::kOk) {
       fail(a, &stats_.closed, a.stream.error());
       return false;
@@ -226,8 +187,6 @@ void HandshakeWorker::fail(Attempt& a, uint64_t* counter, const std::string& why
 }
 
 void HandshakeWorker::end(Attempt& a) {
-  a.rev.reset();
-  a.wev.reset();
   a.stream.close();
   if (a.active) --active_;
   a.active = false;
@@ -256,7 +215,7 @@ void HandshakeWorker::on_tick(int64_t now) {
     if (now < a.deadline) continue;
     if (a.requested) {
       fail(a, &stats_.timeouts, "no reply within the timeout");
-    } else if (a.stream.phase() == Stream::Phase::kHandshaking) {
+    } else if (a.stream.handshaking()) {
       fail(a, &stats_.handshake_failed, "TLS handshake timed out");
     } else {
       fail(a, &stats_.connect_failed, "connect timed out");

@@ -7,9 +7,9 @@
 #include <memory>
 #include <vector>
 
+#include "bench/sipsbench/loop_stream.h"
 #include "bench/sipsbench/loop_worker.h"
 #include "bench/sipsbench/request_template.h"
-#include "bench/sipsbench/stream.h"
 
 namespace sipsd::bench {
 

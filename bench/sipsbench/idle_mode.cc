@@ -14,26 +14,21 @@
 #include <vector>
 
 #include "bench/sipsbench/cpu_usage.h"
+#include "bench/sipsbench/loop_stream.h"
 #include "bench/sipsbench/loop_worker.h"
 #include "bench/sipsbench/reply_parser.h"
 #include "bench/sipsbench/report.h"
 #include "bench/sipsbench/request_template.h"
 #include "bench/sipsbench/runner.h"
-#include "bench/sipsbench/stream.h"
 
 namespace sipsd::bench {
 
 namespace {
 
-constexpr int64_t kSecondNs = 1000000000;
 constexpr int64_t kRetryDelayNs = 100 * 1000 * 1000;
 constexpr std::string_view kPing = "\r\n\r\n";
 constexpr size_t kMaxCheckReply = 65536;
 constexpr double kGoldenFraction = 0.6180339887498949;
-
-int64_t to_ns(double seconds) {
-  return static_cast<int64_t>(seconds * 1e9);
-}
 
 // The connection set, driven by one event loop. Holds no state the report needs: it counts
 // into the IdleResult it is given.
@@ -67,9 +62,7 @@ class IdleWorker : public LoopWorker {
     uint32_t index = 0;
     State state = State::kNew;
     int attempts = 0;
-    Stream stream;
-    EventPtr rev;
-    EventPtr wev;
+    LoopStream stream;
     int64_t started = 0;   // this attempt's start
     int64_t deadline = 0;  // this attempt's end
     int64_t retry_at = 0;
@@ -134,15 +127,8 @@ class IdleWorker : public LoopWorker {
     c.state = State::kConnecting;
     ++active_;
     const sockaddr_in& src = sources_[c.index % sources_.size()];
-    Status s = c.stream.open(options_, ctx(), nullptr, &src);
-    if (!s.ok()) {
-      attempt_failed(c, &r_.connect_failed, s.message(), now);
-      return;
-    }
-    c.rev.reset(event_new(base(), c.stream.fd(), EV_READ | EV_PERSIST, &IdleWorker::io_cb, &c));
-    c.wev.reset(event_new(base(), c.stream.fd(), EV_WRITE, &IdleWorker::io_cb, &c));
-    event_add(c.rev.get(), nullptr);
-    event_add(c.wev.get(), nullptr);
+    Status s = c.stream.open(base(), &IdleWorker::io_cb, &c, options_, ctx(), nullptr, &src);
+    if (!s.ok()) attempt_failed(c, &r_.connect_failed, s.message(), now);
   }
 
   void attempt_failed(Conn& c, uint64_t* counter, const std::string& why, int64_t now) {
@@ -161,8 +147,6 @@ class IdleWorker : public LoopWorker {
   }
 
   void drop(Conn& c) {
-    c.rev.reset();
-    c.wev.reset();
     c.stream.close();
     c.out.clear();
     outstanding_pings_ -= c.pings_out;
@@ -179,14 +163,10 @@ class IdleWorker : public LoopWorker {
     int64_t now = now_ns();
     if (c.state == State::kConnecting) {
       Io io = c.stream.connect_step();
-      if (io == Io::kAgain) {
-        if (c.stream.wants_write()) event_add(c.wev.get(), nullptr);
-        return;
-      }
+      if (io == Io::kAgain) return;
       if (io != Io::kOk) {
-        bool tls_phase = c.stream.phase() == Stream::Phase::kHandshaking;
-        attempt_failed(c, tls_phase ? &r_.handshake_failed : &r_.connect_failed, c.stream.error(),
-                       now);
+        attempt_failed(c, c.stream.handshaking() ? &r_.handshake_failed : &r_.connect_failed,
+                       c.stream.error(), now);
         launch(now);
         return;
       }
@@ -214,23 +194,11 @@ class IdleWorker : public LoopWorker {
   // Writes what is queued; false when the connection broke.
   bool flush(Conn& c) {
     size_t off = 0;
-    while (off < c.out.size()) {
-      size_t n = 0;
-      Io io = c.stream.write(c.out.data() + off, c.out.size() - off, &n);
-      if (io == Io::kOk) {
-        off += n;
-        continue;
-      }
-      c.out.erase(0, off);
-      if (io == Io::kAgain) {
-        if (c.stream.wants_write()) event_add(c.wev.get(), nullptr);
-        return true;
-      }
-      closed_by_server(c, c.stream.error());
-      return false;
-    }
-    c.out.clear();
-    return true;
+    Io io = c.stream.write_from(c.out, &off);
+    c.out.erase(0, off);
+    if (io == Io::kOk || io == Io::kAgain) return true;
+    closed_by_server(c, c.stream.error());
+    return false;
   }
 
   void read_all(Conn& c, int64_t now) {
@@ -238,10 +206,7 @@ class IdleWorker : public LoopWorker {
     for (;;) {
       size_t n = 0;
       Io io = c.stream.read(scratch_.data(), scratch_.size(), &n);
-      if (io == Io::kAgain) {
-        if (c.stream.wants_write()) event_add(c.wev.get(), nullptr);
-        return;
-      }
+      if (io == Io::kAgain) return;
       if (io != Io::kOk) {
         closed_by_server(c, c.stream.error());
         return;
@@ -361,9 +326,9 @@ class IdleWorker : public LoopWorker {
     for (size_t i = 0; i < next_new_; ++i) {
       Conn& c = *conns_list_[i];
       if (c.state != State::kConnecting || now < c.deadline) continue;
-      bool tls_phase = c.stream.phase() == Stream::Phase::kHandshaking;
-      attempt_failed(c, tls_phase ? &r_.handshake_failed : &r_.connect_failed,
-                     tls_phase ? "TLS handshake timed out" : "connect timed out", now);
+      bool tls = c.stream.handshaking();
+      attempt_failed(c, tls ? &r_.handshake_failed : &r_.connect_failed,
+                     tls ? "TLS handshake timed out" : "connect timed out", now);
     }
   }
 
@@ -430,15 +395,8 @@ class IdleWorker : public LoopWorker {
       ++r_.checked;
       c->check = std::make_unique<Check>();
       c->check->tag = conn_tag(c->index);
-      RequestSpec spec;
-      spec.transport = options_.target.transport;
-      spec.method = "OPTIONS";
-      spec.target_ip = options_.target.ip;
-      spec.target_port = options_.target.port;
-      spec.local_ip = options_.target.ip;
-      spec.local_port = c->stream.local_port();
-      spec.tag = c->check->tag;
-      RequestTemplate(spec).append_to(&c->out, 0, 1);
+      RequestTemplate(target_request(options_, "OPTIONS", 0, c->stream.local_port(), c->check->tag))
+          .append_to(&c->out, 0, 1);
       flush(*c);
     }
     if (checks_left_ == 0) end_run();
@@ -505,10 +463,7 @@ class IdleWorker : public LoopWorker {
 
   void close_all() {
     for (auto& c : conns_list_) {
-      if (!c) continue;
-      c->rev.reset();
-      c->wev.reset();
-      c->stream.close();  // close_notify, best effort
+      if (c) c->stream.close();  // close_notify, best effort
     }
   }
 

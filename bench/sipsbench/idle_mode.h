@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <string>
 
+#include "bench/sipsbench/cpu_usage.h"
 #include "bench/sipsbench/latency_histogram.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/proc_memory.h"
@@ -23,7 +24,8 @@ inline constexpr double kIdleConnectLimitS = 120;
 // Attempts per connection before it counts as failed; every failed attempt is an error.
 inline constexpr int kIdleMaxAttempts = 3;
 
-struct IdleResult {
+// CPU (CpuFigures) over the whole run: baseline sample to after sample.
+struct IdleResult : CpuFigures {
   // Connections.
   uint64_t requested = 0;
   uint64_t established = 0;       // completed the handshake (on some attempt)
@@ -54,12 +56,6 @@ struct IdleResult {
   TreeMemory before;
   TreeMemory after;
   std::string memory_error;
-  // CPU over the whole run (baseline sample to after sample).
-  bool have_server_cpu = false;
-  double server_cpu_s = 0;
-  int server_procs = 0;
-  std::string server_cpu_error;
-  double bench_cpu_s = 0;
 
   uint64_t errors() const { return connect_failed + handshake_failed + closed + unsolicited; }
   // (after - before) / connections open at the after sample; 0 when unknown.

@@ -9,6 +9,7 @@
 #include <cstdint>
 
 #include "bench/sipsbench/options.h"
+#include "bench/sipsbench/request_template.h"
 #include "bench/sipsbench/run_stats.h"
 #include "core/event_ptr.h"
 #include "core/result.h"
@@ -63,7 +64,7 @@ class LoopWorker {
     live_.errors.store(stats_.errors(), std::memory_order_relaxed);
   }
   // A connection tag: worker index in the top byte, connection number below.
-  uint32_t conn_tag(uint32_t n) const { return static_cast<uint32_t>(index_) << 24 | n; }
+  uint32_t conn_tag(uint32_t n) const { return make_conn_tag(index_, n); }
 
   event_base* base() const { return base_.get(); }
   SSL_CTX* ctx() const { return ctx_.get(); }  // null for a tcp: target

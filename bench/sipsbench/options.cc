@@ -58,7 +58,9 @@ Modes:
   ramp                  open-loop load over --conns connections: --rate-start req/s, raised by
                         --rate-step every --step-duration until --rate-max or until a step does
                         not keep up (achieved < 90% of offered, p99 > --p99-cap, any error);
-                        latency percentiles per step, and where p99 crossed 1 ms and 10 ms
+                        latency percentiles per step, and the offered rate from which p99
+                        stays over 1 ms (and 10 ms) for every later step: the start of the
+                        last run of steps over it, none if the last step is not over it
 
 Target and TLS:
   --target PROTO:IP:PORT   tls:127.0.0.1:5061 or tcp:127.0.0.1:5060 (127.0.0.0/8 only)

@@ -15,15 +15,10 @@ namespace sipsd::bench {
 
 namespace {
 
-constexpr int64_t kSecondNs = 1000000000;
 // A step starts this long after it is ordered, so every worker has seen the order by then.
 constexpr int64_t kStepLeadNs = 50 * 1000 * 1000;
 // How long past a step's end + --timeout the coordinator waits for a worker to report it.
 constexpr int64_t kStepSlackNs = 2 * kSecondNs;
-
-int64_t to_ns(double seconds) {
-  return static_cast<int64_t>(seconds * 1e9);
-}
 
 void nap(int64_t until) {
   int64_t left = std::min(until - now_ns(), kSecondNs / 10);
@@ -147,15 +142,8 @@ class Coordinator {
   }
 
   bool sample_cpu(double* seconds, int* procs) {
-    if (o_.server_pid == 0) return false;
-    Result<TreeCpu> c = process_tree_cpu(o_.server_pid);
-    if (!c.ok()) {
-      r_.server_cpu_error = c.message();
-      return false;
-    }
-    *seconds = c->seconds;
-    if (procs != nullptr) *procs = c->processes;
-    return true;
+    return o_.server_pid != 0 &&
+           sample_tree_cpu(o_.server_pid, seconds, procs, &r_.server_cpu_error);
   }
 
   uint64_t live_done() const {
@@ -201,13 +189,18 @@ void judge(const Options& o, RampStep* step) {
 
 }  // namespace
 
-std::optional<double> RampResult::p99_over_at(double ms) const {
+std::optional<double> RampResult::p99_stays_over_from(double ms) const {
+  std::optional<double> from;
   for (const RampStep& s : steps) {
-    if (s.stats.latency.count() > 0 &&
-        static_cast<double>(s.stats.latency.percentile(99)) > ms * 1e6)
-      return s.offered;
+    bool over = s.stats.latency.count() > 0 &&
+                static_cast<double>(s.stats.latency.percentile(99)) > ms * 1e6;
+    if (!over) {
+      from.reset();
+    } else if (!from) {
+      from = s.offered;
+    }
   }
-  return std::nullopt;
+  return from;
 }
 
 double RampResult::max_sustained() const {
@@ -225,12 +218,8 @@ uint64_t RampResult::replies() const {
 }
 
 Result<RampResult> run_ramp(const Options& o, const std::atomic<bool>& interrupted) {
-  Status limit = raise_fd_limit(o.conns, "--conns");
-  if (!limit.ok()) return make_error(limit.message());
-  if (o.server_pid != 0) {
-    Result<TreeCpu> probe = process_tree_cpu(o.server_pid);
-    if (!probe.ok()) return make_error("--server-pid: " + probe.message());
-  }
+  Status ready = prepare_load_run(o);
+  if (!ready.ok()) return make_error(ready.message());
   RampResult result;
   Coordinator co(o, interrupted, &result);
   Status s = co.start();

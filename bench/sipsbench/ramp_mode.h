@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/sipsbench/cpu_usage.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/ramp_worker.h"
 #include "bench/sipsbench/run_stats.h"
@@ -34,20 +35,18 @@ struct RampStep {
   }
 };
 
-struct RampResult {
+// CPU (CpuFigures): sums over the reported steps' sending windows.
+struct RampResult : CpuFigures {
   std::vector<RampStep> steps;  // reported steps, in order (the warm-up is not one)
   RunStats totals;              // the whole run, warm-up included
   int connected = 0;            // connections ready when the first step started
   bool interrupted = false;
   std::string stop_reason;  // why the ramp ended
-  bool have_server_cpu = false;
-  double server_cpu_s = 0;  // sum over the reported steps' windows
-  int server_procs = 0;
-  std::string server_cpu_error;
-  double bench_cpu_s = 0;  // the same windows
 
-  // The offered rate of the first step whose p99 exceeded `ms`.
-  std::optional<double> p99_over_at(double ms) const;
+  // The lowest offered rate from which p99 stays over `ms` for every later step: the first
+  // step of the final run of steps over it (an earlier blip does not count). None when the
+  // last step is not over it. A step with no reply has no p99 and is not over it.
+  std::optional<double> p99_stays_over_from(double ms) const;
   // The highest achieved rate among the steps that kept up; 0 if none did.
   double max_sustained() const;
   uint64_t replies() const;

@@ -112,6 +112,31 @@ std::string null_or(const std::optional<double>& v) {
   return v ? strprintf("%.3f", *v) : "null";
 }
 
+// One "name value" row of a summary, names padded to `width`.
+struct SummaryRow {
+  FILE* out;
+  int width;
+  void operator()(const char* name, const std::string& value) const {
+    fprintf(out, "  %-*s %s\n", width, name, value.c_str());
+  }
+};
+
+// The rows every summary ends with: the server's CPU (with --server-pid; `server_extra` after
+// its figure) and sipsbench's own, both over `span` (e.g. " over the steps"); then a blank line.
+void end_summary(const SummaryRow& row, const Options& o, const CpuFigures& c, const char* span,
+                 const std::string& server_extra) {
+  if (o.server_pid != 0) {
+    row("server CPU",
+        c.have_server_cpu
+            ? strprintf("%.2f s%s in %d processes (pid %d)%s", c.server_cpu_s, span, c.server_procs,
+                        static_cast<int>(o.server_pid), server_extra.c_str())
+            : "unknown: " + c.server_cpu_error);
+  }
+  row("sipsbench CPU", strprintf("%.2f s%s", c.bench_cpu_s, span));
+  fprintf(row.out, "\n");
+  fflush(row.out);
+}
+
 }  // namespace
 
 void print_progress(FILE* out, const Options& o, double elapsed_s, const char* phase, double rate,
@@ -137,9 +162,7 @@ void print_summary(FILE* out, const Options& o, const RunResult& r) {
   fprintf(out, "measured %.2f s after %.2f s warm-up%s\n\n", r.measured_s, o.warmup,
           r.interrupted ? " (interrupted)" : "");
 
-  auto row = [&](const char* name, const std::string& value) {
-    fprintf(out, "  %-18s %s\n", name, value.c_str());
-  };
+  SummaryRow row{out, 18};
   if (o.mode == Mode::kThroughput) {
     row("replies",
         strprintf("%llu   %.1f req/s", static_cast<unsigned long long>(s.measured), r.rate()));
@@ -178,19 +201,9 @@ void print_summary(FILE* out, const Options& o, const RunResult& r) {
     errors += strprintf("  late replies %llu", static_cast<unsigned long long>(s.late));
   row("errors", errors);
   if (!s.first_error.empty()) row("first error", s.first_error);
-  if (o.server_pid != 0) {
-    if (r.have_server_cpu) {
-      row("server CPU",
-          strprintf("%.2f s in %d processes (pid %d)  ->  %.0f %s per server-CPU-second",
-                    r.server_cpu_s, r.server_procs, static_cast<int>(o.server_pid),
-                    r.rate_per_server_cpu(), o.mode == Mode::kThroughput ? "req" : "conn"));
-    } else {
-      row("server CPU", "unknown: " + r.server_cpu_error);
-    }
-  }
-  row("sipsbench CPU", strprintf("%.2f s", r.bench_cpu_s));
-  fprintf(out, "\n");
-  fflush(out);
+  end_summary(row, o, r, "",
+              strprintf("  ->  %.0f %s per server-CPU-second", r.rate_per_server_cpu(),
+                        o.mode == Mode::kThroughput ? "req" : "conn"));
 }
 
 std::string render_json(const Options& o, const RunResult& r) {
@@ -287,9 +300,7 @@ void print_idle_summary(FILE* out, const Options& o, const IdleResult& r) {
           tls && o.ca_file.empty() ? ", server certificate not verified" : "");
   fprintf(out, "connected in %.2f s, held %.2f s%s\n\n", r.connect_s, r.hold_s,
           r.interrupted ? " (interrupted)" : "");
-  auto row = [&](const char* name, const std::string& value) {
-    fprintf(out, "  %-18s %s\n", name, value.c_str());
-  };
+  SummaryRow row{out, 18};
   auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
   row("connections",
       strprintf("%llu of %llu established, %llu failed; %llu closed by the server, %llu open "
@@ -334,15 +345,7 @@ void print_idle_summary(FILE* out, const Options& o, const IdleResult& r) {
   }
   row("errors", errors);
   if (!r.first_error.empty()) row("first error", r.first_error);
-  if (o.server_pid != 0) {
-    row("server CPU", r.have_server_cpu
-                          ? strprintf("%.2f s in %d processes (pid %d)", r.server_cpu_s,
-                                      r.server_procs, static_cast<int>(o.server_pid))
-                          : "unknown: " + r.server_cpu_error);
-  }
-  row("sipsbench CPU", strprintf("%.2f s", r.bench_cpu_s));
-  fprintf(out, "\n");
-  fflush(out);
+  end_summary(row, o, r, "", "");
 }
 
 std::string render_idle_json(const Options& o, const IdleResult& r) {
@@ -428,14 +431,12 @@ void print_ramp_summary(FILE* out, const Options& o, const RampResult& r) {
   fputs(kRampHeader, out);
   for (const RampStep& s : r.steps) fputs(ramp_row(s).c_str(), out);
   fputs("\n", out);
-  auto row = [&](const char* name, const std::string& value) {
-    fprintf(out, "  %-24s %s\n", name, value.c_str());
-  };
+  SummaryRow row{out, 25};
   auto at = [](const std::optional<double>& v) {
     return v ? strprintf("%.0f/s offered", *v) : std::string("never");
   };
-  row("p99 over 1 ms at", at(r.p99_over_at(1)));
-  row("p99 over 10 ms at", at(r.p99_over_at(10)));
+  row("p99 stays over 1 ms from", at(r.p99_stays_over_from(1)));
+  row("p99 stays over 10 ms from", at(r.p99_stays_over_from(10)));
   row("max sustained", strprintf("%.0f req/s", r.max_sustained()));
   for (const RampStep& s : r.steps) {
     if (!s.stats.first_error.empty()) {
@@ -444,16 +445,7 @@ void print_ramp_summary(FILE* out, const Options& o, const RampResult& r) {
     }
   }
   if (r.steps.empty() && !r.totals.first_error.empty()) row("first error", r.totals.first_error);
-  if (o.server_pid != 0) {
-    row("server CPU",
-        r.have_server_cpu
-            ? strprintf("%.2f s over the steps in %d processes (pid %d)", r.server_cpu_s,
-                        r.server_procs, static_cast<int>(o.server_pid))
-            : "unknown: " + r.server_cpu_error);
-  }
-  row("sipsbench CPU", strprintf("%.2f s over the steps", r.bench_cpu_s));
-  fprintf(out, "\n");
-  fflush(out);
+  end_summary(row, o, r, " over the steps", "");
 }
 
 std::string render_ramp_json(const Options& o, const RampResult& r) {
@@ -497,8 +489,8 @@ std::string render_ramp_json(const Options& o, const RampResult& r) {
   }
   steps += r.steps.empty() ? "]" : "\n  ]";
   j.raw("steps", steps);
-  j.raw("p99_over_1ms_at_offered", null_or(r.p99_over_at(1)))
-      .raw("p99_over_10ms_at_offered", null_or(r.p99_over_at(10)))
+  j.raw("p99_over_1ms_at_offered", null_or(r.p99_stays_over_from(1)))
+      .raw("p99_over_10ms_at_offered", null_or(r.p99_stays_over_from(10)))
       .num("max_sustained_per_s", r.max_sustained());
   const RunStats& t = r.totals;
   j.count("sent", t.sent)

@@ -53,6 +53,20 @@ bool get_dec(std::string_view s, uint32_t* out) {
 
 }  // namespace
 
+RequestSpec target_request(const Options& options, const std::string& method, int body_size,
+                           uint16_t local_port, uint32_t tag) {
+  RequestSpec spec;
+  spec.transport = options.target.transport;
+  spec.method = method;
+  spec.body_size = body_size;
+  spec.target_ip = options.target.ip;
+  spec.target_port = options.target.port;
+  spec.local_ip = options.target.ip;  // loopback: the same address family and host
+  spec.local_port = local_port;
+  spec.tag = tag;
+  return spec;
+}
+
 RequestTemplate::RequestTemplate(const RequestSpec& spec) : method_(spec.method), tag_(spec.tag) {
   char tag[9];
   put_hex(tag, spec.tag, 8);

@@ -20,6 +20,11 @@ namespace sipsd::bench {
 
 inline constexpr uint32_t kMaxSeq = 999999999;  // 9 digits; the counter wraps to 1 after it
 
+// A connection tag: the worker's index in the top byte, the connection's number below.
+inline uint32_t make_conn_tag(int worker_index, uint32_t n) {
+  return static_cast<uint32_t>(worker_index) << 24 | n;
+}
+
 struct RequestSpec {
   Transport transport = Transport::kTls;
   std::string method = "OPTIONS";  // OPTIONS, MESSAGE, REGISTER
@@ -30,6 +35,11 @@ struct RequestSpec {
   uint16_t local_port = 0;
   uint32_t tag = 0;  // names the connection in Call-ID and branch
 };
+
+// A request to --target from a connection whose local port is `local_port` (on loopback the
+// local address is the target's), its Call-IDs carrying `tag`.
+RequestSpec target_request(const Options& options, const std::string& method, int body_size,
+                           uint16_t local_port, uint32_t tag);
 
 class RequestTemplate {
  public:

@@ -20,12 +20,7 @@ namespace sipsd::bench {
 
 namespace {
 
-constexpr int64_t kSecondNs = 1000000000;
 constexpr int64_t kMaxDrainNs = 2 * kSecondNs;
-
-int64_t to_ns(double seconds) {
-  return static_cast<int64_t>(seconds * 1e9);
-}
 
 void sleep_until(int64_t t) {
   int64_t left = t - now_ns();
@@ -69,13 +64,19 @@ double RunResult::rate_per_server_cpu() const {
                                              : 0.0;
 }
 
-Result<RunResult> run_benchmark(const Options& o, const std::atomic<bool>& interrupted) {
+Status prepare_load_run(const Options& o) {
   Status limit = raise_fd_limit(o.conns, "--conns");
-  if (!limit.ok()) return make_error(limit.message());
+  if (!limit.ok()) return limit;
   if (o.server_pid != 0) {
     Result<TreeCpu> probe = process_tree_cpu(o.server_pid);
     if (!probe.ok()) return make_error("--server-pid: " + probe.message());
   }
+  return Status::Ok();
+}
+
+Result<RunResult> run_benchmark(const Options& o, const std::atomic<bool>& interrupted) {
+  Status ready = prepare_load_run(o);
+  if (!ready.ok()) return make_error(ready.message());
 
   RunPlan plan;
   plan.timeout = to_ns(o.timeout);
@@ -118,14 +119,7 @@ Result<RunResult> run_benchmark(const Options& o, const std::atomic<bool>& inter
   double server_cpu0 = 0;
   double bench_cpu0 = 0;
   auto sample_server = [&](double* seconds, int* procs) {
-    Result<TreeCpu> c = process_tree_cpu(o.server_pid);
-    if (!c.ok()) {
-      result.server_cpu_error = c.message();
-      return false;
-    }
-    *seconds = c->seconds;
-    if (procs != nullptr) *procs = c->processes;
-    return true;
+    return sample_tree_cpu(o.server_pid, seconds, procs, &result.server_cpu_error);
   };
   auto start_measuring = [&] {
     cpu_started = true;

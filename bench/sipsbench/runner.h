@@ -6,22 +6,18 @@
 #include <atomic>
 #include <string>
 
+#include "bench/sipsbench/cpu_usage.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/run_stats.h"
 #include "core/result.h"
 
 namespace sipsd::bench {
 
-struct RunResult {
+// CPU (CpuFigures) over the measured period.
+struct RunResult : CpuFigures {
   RunStats stats;
   double measured_s = 0;     // length of the measured period actually run
   bool interrupted = false;  // SIGINT/SIGTERM cut the run short
-  // CPU over the measured period.
-  bool have_server_cpu = false;
-  double server_cpu_s = 0;
-  int server_procs = 0;
-  std::string server_cpu_error;  // why server CPU is missing (e.g. the server exited)
-  double bench_cpu_s = 0;
 
   // Successful requests (throughput) or connections (handshake) per second / per server-CPU-s.
   uint64_t successes() const;
@@ -32,6 +28,10 @@ struct RunResult {
 // Raises the soft RLIMIT_NOFILE to the hard limit; an error naming `what` (the option that
 // asks for `needed` connections) when they and a margin do not fit under it.
 Status raise_fd_limit(int needed, const char* what);
+
+// What a load mode (throughput, handshake, ramp) checks before it starts: the fd limit for
+// --conns connections, and that --server-pid (if given) names a live process.
+Status prepare_load_run(const Options& options);
 
 // `interrupted` is set from a signal handler; the run then stops early and reports what it has.
 Result<RunResult> run_benchmark(const Options& options, const std::atomic<bool>& interrupted);

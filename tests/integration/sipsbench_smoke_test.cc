@@ -6,6 +6,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -50,6 +51,14 @@ class BenchReport {
     size_t n = 0;
     for (size_t p = text_.find(needle); p != std::string::npos; p = text_.find(needle, p + 1)) ++n;
     return n;
+  }
+  // The text after "key": up to the next comma or line end (e.g. "null"); "" when missing.
+  std::string token(const std::string& key) const {
+    std::string needle = "\"" + key + "\": ";
+    size_t p = text_.find(needle);
+    if (p == std::string::npos) return "";
+    p += needle.size();
+    return text_.substr(p, text_.find_first_of(",\n", p) - p);
   }
   // Every number after "key": in order.
   std::vector<double> nums(const std::string& key) const {
@@ -268,6 +277,26 @@ TEST(SipsbenchSmoke, RampRunsItsSteps) {
   EXPECT_GT(r.num("max_sustained_per_s"), 0) << r.text();
   EXPECT_EQ(r.occurrences("p99_over_1ms_at_offered"), 1u) << r.text();
   EXPECT_EQ(r.occurrences("p99_over_10ms_at_offered"), 1u) << r.text();
+  // Where p99 stays over 1 ms / 10 ms: the offered rate of the first step of the final run of
+  // steps whose p99 is over it; null when the last step is not (the steps' p99 is in us).
+  std::vector<double> p99_us = r.nums("p99");
+  ASSERT_EQ(p99_us.size(), offered.size()) << r.text();
+  auto stays_over_from = [&](double limit_us) {
+    std::string from = "null";
+    for (size_t i = 0; i < offered.size(); ++i) {
+      if (p99_us[i] <= limit_us) {
+        from = "null";
+      } else if (from == "null") {
+        char text[32];
+        snprintf(text, sizeof text, "%.3f", offered[i]);
+        from = text;
+      }
+    }
+    return from;
+  };
+  EXPECT_EQ(r.token("p99_over_1ms_at_offered"), stays_over_from(1000)) << r.text();
+  EXPECT_EQ(r.token("p99_over_10ms_at_offered"), stays_over_from(10000)) << r.text();
+  EXPECT_NE(b.result.out.find("p99 stays over 1 ms from"), std::string::npos) << b.result.out;
 
   auto answered = static_cast<uint64_t>(r.num("replies_total"));
   EXPECT_GT(answered, 0u) << r.text();
