@@ -468,12 +468,7 @@ TEST(MiTlsReload, ServesTheNewCertificateAndRefusesABrokenOne) {
   copy_private_file(test_cert("cert.pem"), cert);  // ECDSA
   copy_private_file(test_cert("ckey.pem"), key);
   SipsdOptions o;
-  o.tls_domain = {
-      "modparam(\"tls_mgm\", \"certificate\", \"[default]" + cert + "\")",
-      "modparam(\"tls_mgm\", \"private_key\", \"[default]" + key + "\")",
-      "modparam(\"tls_mgm\", \"verify_cert\", \"[default]0\")",
-      "modparam(\"tls_mgm\", \"require_cert\", \"[default]0\")",
-  };
+  o.tls_domain = default_domain_with(cert, key);
   auto srv = start_with_mi(o);
   ASSERT_TRUE(srv);
   auto before = SipTestClient::connect_tls("127.0.0.1", srv->tls_port(), default_tls_options());

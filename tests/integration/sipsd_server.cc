@@ -173,6 +173,15 @@ Result<Json> SipsdServer::mi_result(const std::string& method, const Json& param
   return make_error(method + ": " + mi_error_text(*response));
 }
 
+std::vector<std::string> default_domain_with(const std::string& cert, const std::string& key) {
+  return {
+      "modparam(\"tls_mgm\", \"certificate\", \"[default]" + cert + "\")",
+      "modparam(\"tls_mgm\", \"private_key\", \"[default]" + key + "\")",
+      "modparam(\"tls_mgm\", \"verify_cert\", \"[default]0\")",
+      "modparam(\"tls_mgm\", \"require_cert\", \"[default]0\")",
+  };
+}
+
 TlsClientOptions default_tls_options() {
   TlsClientOptions o;
   o.ca_file = test_cert("ca.pem");

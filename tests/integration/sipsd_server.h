@@ -62,6 +62,10 @@ struct ServerStats {
   std::vector<pid_t> worker_pids() const;
 };
 
+// SipsdOptions::tls_domain for the "default" server domain with these certificate and key
+// files, no client certificate asked for.
+std::vector<std::string> default_domain_with(const std::string& cert, const std::string& key);
+
 // TLS options for a client of SipsdServer: verify the server against the test CA.
 TlsClientOptions default_tls_options();
 // Sends an OPTIONS on c and returns the reply's status, or -1 (send failed, no reply in time).

@@ -21,9 +21,12 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "core/mi_rpc.h"
+#include "tests/unit/mi_test_command.h"
 
 namespace sipsd {
 namespace {
+
+using test::command;
 
 class TempDir {
  public:
@@ -70,15 +73,6 @@ class StderrCapture {
   std::string file_;
   int saved_ = -1;
 };
-
-MiCommand command(std::string name, std::vector<std::vector<std::string>> recipes,
-                  MiHandler handler) {
-  MiCommand c;
-  c.name = std::move(name);
-  c.recipes = std::move(recipes);
-  c.handler = std::move(handler);
-  return c;
-}
 
 constexpr const char* kOkReply = R"({"jsonrpc":"2.0","result":"OK","id":"1"})";
 

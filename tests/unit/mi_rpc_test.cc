@@ -1,4 +1,5 @@
 #include "core/mi_rpc.h"
+#include "tests/unit/mi_test_command.h"
 
 #include <gtest/gtest.h>
 
@@ -8,14 +9,7 @@
 namespace sipsd {
 namespace {
 
-MiCommand command(std::string name, std::vector<std::vector<std::string>> recipes,
-                  MiHandler handler) {
-  MiCommand c;
-  c.name = std::move(name);
-  c.recipes = std::move(recipes);
-  c.handler = std::move(handler);
-  return c;
-}
+using test::command;
 
 // A registry shaped like OpenSIPS's: log_level's recipes, an array parameter, a command-
 // specific error, an alias, and handlers that misbehave.
