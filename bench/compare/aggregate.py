@@ -59,8 +59,8 @@ METRICS = [
     ("idle", "rss_per_conn_bytes", "idle RSS per connection", "bytes", "lower"),
     ("idle", "pss_per_conn_bytes", "idle PSS per connection", "bytes", "lower"),
     ("ramp", "max_sustained_per_s", "ramp max sustained", "req/s", "higher"),
-    ("ramp", "p99_over_1ms_at_offered", "ramp p99 > 1 ms at offered", "req/s", "higher"),
-    ("ramp", "p99_over_10ms_at_offered", "ramp p99 > 10 ms at offered", "req/s", "higher"),
+    ("ramp", "p99_over_1ms_at_offered", "ramp p99 stays > 1 ms from", "req/s", "higher"),
+    ("ramp", "p99_over_10ms_at_offered", "ramp p99 stays > 10 ms from", "req/s", "higher"),
 ]
 
 
@@ -105,7 +105,7 @@ def one_line(path):
             fmt(get(j, "rss_per_conn_bytes")), fmt(get(j, "pss_per_conn_bytes")),
             j.get("check_ok"))
     elif mode == "ramp":
-        s = "max sustained %s req/s, p99>1ms at %s, p99>10ms at %s, %d steps" % (
+        s = "max sustained %s req/s, p99 stays >1ms from %s, >10ms from %s, %d steps" % (
             fmt(get(j, "max_sustained_per_s")), fmt(get(j, "p99_over_1ms_at_offered")),
             fmt(get(j, "p99_over_10ms_at_offered")), len(j.get("steps") or []))
     else:
