@@ -463,35 +463,25 @@ TEST(MiLogLevel, ChangesWhatWorkersLogGloballyAndPerPid) {
 // ---- tls_reload --------------------------------------------------------------------------------
 
 TEST(MiTlsReload, ServesTheNewCertificateAndRefusesABrokenOne) {
-  TempDir files("sipsd-mi-reload");
-  std::string cert = files.file("cert.pem"), key = files.file("key.pem");
-  copy_private_file(test_cert("cert.pem"), cert);  // ECDSA
-  copy_private_file(test_cert("ckey.pem"), key);
+  ReloadableCertFiles files;  // ECDSA
   SipsdOptions o;
-  o.tls_domain = default_domain_with(cert, key);
+  o.tls_domain = files.tls_domain();
   auto srv = start_with_mi(o);
   ASSERT_TRUE(srv);
   auto before = SipTestClient::connect_tls("127.0.0.1", srv->tls_port(), default_tls_options());
   ASSERT_TRUE(before.ok()) << before.message();
   EXPECT_EQ((*before)->peer_key_type(), EVP_PKEY_EC);
 
-  copy_private_file(test_cert("server-rsa.pem"), cert);
-  copy_private_file(test_cert("server-rsa-key.pem"), key);
+  files.install("server-rsa.pem", "server-rsa-key.pem");
   auto ok = srv->mi_result("tls_reload");
   ASSERT_TRUE(ok.ok()) << ok.message();
   EXPECT_EQ(ok->dump(), "\"OK\"");
-  bool rsa = false;
-  for (int i = 0; i < 50 && !rsa; ++i) {
-    auto after = SipTestClient::connect_tls("127.0.0.1", srv->tls_port(), default_tls_options());
-    ASSERT_TRUE(after.ok()) << after.message();
-    rsa = (*after)->peer_key_type() == EVP_PKEY_RSA;
-    if (!rsa) std::this_thread::sleep_for(20ms);
-  }
-  EXPECT_TRUE(rsa) << "new handshakes still present the old certificate";
+  EXPECT_TRUE(eventually_serves_key_type(*srv, EVP_PKEY_RSA))
+      << "new handshakes still present the old certificate";
   EXPECT_EQ(options_status(**before), 200) << "the connection made before the reload was dropped";
 
   // A key that does not match: a 500 that says why; still serving the RSA certificate.
-  copy_private_file(test_cert("other-key.pem"), key);
+  files.install_key("other-key.pem");
   auto refused = srv->mi("tls_reload");
   ASSERT_TRUE(refused.ok()) << refused.message();
   const Json* error = refused->find("error");

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace sipsd::test {
 
@@ -180,6 +181,29 @@ std::vector<std::string> default_domain_with(const std::string& cert, const std:
       "modparam(\"tls_mgm\", \"verify_cert\", \"[default]0\")",
       "modparam(\"tls_mgm\", \"require_cert\", \"[default]0\")",
   };
+}
+
+ReloadableCertFiles::ReloadableCertFiles()
+    : dir_("sipsd-reload"), cert_(dir_.file("cert.pem")), key_(dir_.file("key.pem")) {
+  install("cert.pem", "ckey.pem");
+}
+
+void ReloadableCertFiles::install(std::string_view cert_name, std::string_view key_name) {
+  copy_private_file(test_cert(cert_name), cert_);
+  install_key(key_name);
+}
+
+void ReloadableCertFiles::install_key(std::string_view key_name) {
+  copy_private_file(test_cert(key_name), key_);
+}
+
+bool eventually_serves_key_type(const SipsdServer& srv, int key_type) {
+  for (int i = 0; i < 50; ++i) {
+    auto c = SipTestClient::connect_tls("127.0.0.1", srv.tls_port(), default_tls_options());
+    if (c.ok() && (*c)->peer_key_type() == key_type) return options_status(**c) == 200;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
 }
 
 TlsClientOptions default_tls_options() {

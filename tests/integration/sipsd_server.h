@@ -16,6 +16,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/mi_client.h"
@@ -65,6 +66,21 @@ struct ServerStats {
 // SipsdOptions::tls_domain for the "default" server domain with these certificate and key
 // files, no client certificate asked for.
 std::vector<std::string> default_domain_with(const std::string& cert, const std::string& key);
+
+// Certificate and key files of the "default" domain that a reload test replaces: they start as
+// the ECDSA test certificate; install() copies other test files (test_cert names) over them.
+class ReloadableCertFiles {
+ public:
+  ReloadableCertFiles();
+  void install(std::string_view cert_name, std::string_view key_name);
+  void install_key(std::string_view key_name);
+  std::vector<std::string> tls_domain() const { return default_domain_with(cert_, key_); }
+
+ private:
+  TempDir dir_;
+  std::string cert_;
+  std::string key_;
+};
 
 // TLS options for a client of SipsdServer: verify the server against the test CA.
 TlsClientOptions default_tls_options();
@@ -121,6 +137,11 @@ class SipsdServer {
   uint16_t tls_port_ = 0;
   uint16_t tcp_port_ = 0;
 };
+
+// New handshakes until one presents a certificate whose key has `key_type` (EVP_PKEY_RSA, …):
+// workers take a new TLS generation from their channel a moment after it is published. False
+// when none did within about a second.
+bool eventually_serves_key_type(const SipsdServer& srv, int key_type);
 
 template <class Pred>
 Result<ServerStats> SipsdServer::stats_until(Pred pred, std::chrono::milliseconds timeout) {

@@ -20,12 +20,9 @@ using namespace std::chrono_literals;
 // Replace a domain's files and send SIGHUP: new handshakes get the new certificate, a connection
 // made before keeps working; a reload with a key that does not match keeps the old generation.
 TEST(TlsMgm, SighupReloadsCertificatesWithoutDroppingConnections) {
-  TempDir files("sipsd-reload");
-  std::string cert = files.file("cert.pem"), key = files.file("key.pem");
-  copy_private_file(test_cert("cert.pem"), cert);  // ECDSA
-  copy_private_file(test_cert("ckey.pem"), key);
+  ReloadableCertFiles files;  // ECDSA
   SipsdOptions o;
-  o.tls_domain = default_domain_with(cert, key);
+  o.tls_domain = files.tls_domain();
   auto srv = SipsdServer::start(o);
   ASSERT_TRUE(srv.ok()) << srv.message();
 
@@ -34,28 +31,16 @@ TEST(TlsMgm, SighupReloadsCertificatesWithoutDroppingConnections) {
   EXPECT_EQ((*before)->peer_key_type(), EVP_PKEY_EC);
   ASSERT_EQ(options_status(**before), 200);
 
-  copy_private_file(test_cert("server-rsa.pem"), cert);
-  copy_private_file(test_cert("server-rsa-key.pem"), key);
+  files.install("server-rsa.pem", "server-rsa-key.pem");
   ASSERT_TRUE((*srv)->child().signal(SIGHUP));
   ASSERT_TRUE((*srv)->wait_for_log("as generation 2")) << (*srv)->log();
 
-  // Workers pick the new generation up from their channel; give them a moment.
-  bool rsa = false;
-  for (int i = 0; i < 50 && !rsa; ++i) {
-    auto after = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
-    ASSERT_TRUE(after.ok()) << after.message();
-    rsa = (*after)->peer_key_type() == EVP_PKEY_RSA;
-    if (rsa) {
-      EXPECT_EQ(options_status(**after), 200);
-    } else {
-      std::this_thread::sleep_for(20ms);
-    }
-  }
-  EXPECT_TRUE(rsa) << "new handshakes still present the old certificate";
+  EXPECT_TRUE(eventually_serves_key_type(**srv, EVP_PKEY_RSA))
+      << "new handshakes still present the old certificate";
   EXPECT_EQ(options_status(**before), 200) << "the connection made before the reload was dropped";
 
   // A broken reload: the key no longer matches. Nothing changes, and the log says why.
-  copy_private_file(test_cert("other-key.pem"), key);
+  files.install_key("other-key.pem");
   ASSERT_TRUE((*srv)->child().signal(SIGHUP));
   ASSERT_TRUE((*srv)->wait_for_log("reload refused, still serving generation 2"));
   EXPECT_NE((*srv)->log().find("does not match the certificate"), std::string::npos);
