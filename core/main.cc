@@ -7,9 +7,9 @@
 #include <cstring>
 #include <string>
 
-#include "core/config.h"
-#include "core/log.h"
-#include "core/supervisor.h"
+#include "core/cfg/config.h"
+#include "core/base/log.h"
+#include "core/supervisor/supervisor.h"
 #include "tls_mgm/ticket_keys.h"
 #include "tls_mgm/tls_domain_config.h"
 #include "tls_mgm/tls_loader.h"

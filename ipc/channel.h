@@ -7,8 +7,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "core/result.h"
-#include "core/unique_fd.h"
+#include "core/base/result.h"
+#include "core/base/unique_fd.h"
 #include "ipc/ipc.pb.h"
 
 namespace sipsd::ipc {

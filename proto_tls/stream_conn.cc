@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/clock.h"
-#include "core/stats.h"
+#include "core/base/clock.h"
+#include "core/shm/stats.h"
 
 namespace sipsd {
 

@@ -19,11 +19,11 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
-#include "core/conn_table.h"
-#include "core/event_ptr.h"
-#include "core/log.h"
-#include "core/unique_fd.h"
+#include "core/cfg/config.h"
+#include "core/shm/conn_table.h"
+#include "core/base/event_ptr.h"
+#include "core/base/log.h"
+#include "core/base/unique_fd.h"
 #include "proto_tls/stream_framer.h"
 #include "proto_tls/stream_io.h"
 

@@ -7,7 +7,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/conn_table.h"
+#include "core/shm/conn_table.h"
 #include "tls_mgm/tls_vars.h"
 
 namespace sipsd {

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "core/clock.h"
+#include "core/base/clock.h"
 #include "proto_tls/tcp_io.h"
 #include "proto_tls/tls_io.h"
 #include "tls_mgm/openssl_errors.h"

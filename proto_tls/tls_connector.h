@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "core/config.h"
-#include "core/result.h"
+#include "core/cfg/config.h"
+#include "core/base/result.h"
 #include "proto_tls/stream_conn.h"
 
 namespace sipsd {

@@ -6,8 +6,8 @@
 #include <cstdio>
 #include <cstring>
 
-#include "core/result.h"
-#include "core/stats.h"
+#include "core/base/result.h"
+#include "core/shm/stats.h"
 #include "tls_mgm/openssl_errors.h"
 
 namespace sipsd {

@@ -14,7 +14,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/result.h"
+#include "core/base/result.h"
 #include "tls_mgm/domain_matcher.h"
 #include "tls_mgm/openssl_ptr.h"
 #include "tls_mgm/ticket_keys.h"

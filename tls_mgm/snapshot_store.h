@@ -6,8 +6,8 @@
 
 #include <cstdint>
 
-#include "core/result.h"
-#include "core/shm_region.h"
+#include "core/base/result.h"
+#include "core/shm/shm_region.h"
 #include "tls_mgm/tls_snapshot.pb.h"
 
 namespace sipsd {

@@ -9,7 +9,7 @@
 // released when idle, partial writes from a moving buffer.
 #pragma once
 
-#include "core/result.h"
+#include "core/base/result.h"
 #include "tls_mgm/openssl_ptr.h"
 #include "tls_mgm/tls_snapshot.pb.h"
 

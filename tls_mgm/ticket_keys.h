@@ -16,8 +16,8 @@
 #include <optional>
 #include <string>
 
-#include "core/result.h"
-#include "core/shm_region.h"
+#include "core/base/result.h"
+#include "core/shm/shm_region.h"
 
 namespace sipsd {
 

@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/config.h"
-#include "core/result.h"
+#include "core/cfg/config.h"
+#include "core/base/result.h"
 
 namespace sipsd {
 

@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "core/result.h"
+#include "core/base/result.h"
 #include "tls_mgm/tls_domain_config.h"
 #include "tls_mgm/tls_snapshot.pb.h"
 

@@ -33,7 +33,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/script.h"
+#include "core/cfg/script.h"
 
 namespace sipsd {
 

@@ -21,11 +21,11 @@
 #include <vector>
 
 #include "bench/micro/sample_messages.h"
-#include "core/config.h"
-#include "core/log.h"
-#include "core/script.h"
-#include "core/sip_msg.h"
-#include "core/sip_receiver.h"
+#include "core/cfg/config.h"
+#include "core/base/log.h"
+#include "core/cfg/script.h"
+#include "core/sip/message.h"
+#include "core/worker/sip_receiver.h"
 
 #ifndef SIPSD_SOURCE_DIR
 #error "SIPSD_SOURCE_DIR must name the source tree (bench/CMakeLists.txt sets it)"

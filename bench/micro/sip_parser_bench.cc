@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "bench/micro/sample_messages.h"
-#include "core/sip_msg.h"
-#include "core/sl_reply.h"
+#include "core/sip/message.h"
+#include "core/sip/sl_reply.h"
 
 namespace sipsd::bench {
 namespace {

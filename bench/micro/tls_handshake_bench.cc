@@ -29,7 +29,7 @@
 #include <memory>
 #include <string>
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 #include "tls_mgm/openssl_ptr.h"
 #include "tls_mgm/ssl_ctx_builder.h"
 #include "tls_mgm/ticket_keys.h"

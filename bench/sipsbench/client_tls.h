@@ -3,7 +3,7 @@
 #pragma once
 
 #include "bench/sipsbench/options.h"
-#include "core/result.h"
+#include "core/base/result.h"
 #include "tls_mgm/openssl_ptr.h"
 
 namespace sipsd::bench {

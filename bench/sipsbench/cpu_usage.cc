@@ -12,7 +12,7 @@
 #include <utility>
 #include <vector>
 
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 
 namespace sipsd::bench {
 

@@ -15,7 +15,7 @@
 #include "bench/sipsbench/latency_histogram.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/proc_memory.h"
-#include "core/result.h"
+#include "core/base/result.h"
 
 namespace sipsd::bench {
 

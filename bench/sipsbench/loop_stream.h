@@ -9,7 +9,7 @@
 #include <string>
 
 #include "bench/sipsbench/stream.h"
-#include "core/event_ptr.h"
+#include "core/base/event_ptr.h"
 
 namespace sipsd::bench {
 

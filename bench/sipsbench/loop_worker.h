@@ -11,8 +11,8 @@
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/request_template.h"
 #include "bench/sipsbench/run_stats.h"
-#include "core/event_ptr.h"
-#include "core/result.h"
+#include "core/base/event_ptr.h"
+#include "core/base/result.h"
 #include "proto_tls/stream_framer.h"
 #include "tls_mgm/openssl_ptr.h"
 

@@ -10,7 +10,7 @@
 #include <string_view>
 
 #include "bench/sipsbench/cpu_usage.h"
-#include "core/unique_fd.h"
+#include "core/base/unique_fd.h"
 
 namespace sipsd::bench {
 

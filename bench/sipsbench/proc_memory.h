@@ -7,7 +7,7 @@
 
 #include <cstdint>
 
-#include "core/result.h"
+#include "core/base/result.h"
 
 namespace sipsd::bench {
 

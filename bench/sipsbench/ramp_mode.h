@@ -13,7 +13,7 @@
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/ramp_worker.h"
 #include "bench/sipsbench/run_stats.h"
-#include "core/result.h"
+#include "core/base/result.h"
 
 namespace sipsd::bench {
 

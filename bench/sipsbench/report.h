@@ -10,7 +10,7 @@
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/ramp_mode.h"
 #include "bench/sipsbench/runner.h"
-#include "core/result.h"
+#include "core/base/result.h"
 
 namespace sipsd::bench {
 

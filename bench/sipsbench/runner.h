@@ -9,7 +9,7 @@
 #include "bench/sipsbench/cpu_usage.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/run_stats.h"
-#include "core/result.h"
+#include "core/base/result.h"
 
 namespace sipsd::bench {
 

@@ -12,8 +12,8 @@
 #include <string>
 
 #include "bench/sipsbench/options.h"
-#include "core/result.h"
-#include "core/unique_fd.h"
+#include "core/base/result.h"
+#include "core/base/unique_fd.h"
 #include "tls_mgm/openssl_ptr.h"
 
 namespace sipsd::bench {

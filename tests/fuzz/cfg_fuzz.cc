@@ -7,8 +7,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "core/config.h"
-#include "core/script.h"
+#include "core/cfg/config.h"
+#include "core/cfg/script.h"
 
 namespace {
 

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "core/mi_client.h"
-#include "core/unique_fd.h"
+#include "core/ctl/mi_client.h"
+#include "core/base/unique_fd.h"
 
 namespace sipsd::test {
 

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "core/mi_json.h"
-#include "core/result.h"
+#include "core/mi/json.h"
+#include "core/base/result.h"
 
 namespace sipsd::test {
 

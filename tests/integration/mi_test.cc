@@ -14,8 +14,8 @@
 #include <thread>
 #include <vector>
 
-#include "core/mi_client.h"
-#include "core/mi_json.h"
+#include "core/ctl/mi_client.h"
+#include "core/mi/json.h"
 #include "gtest/gtest.h"
 #include "tests/integration/mi_cli_test_client.h"
 #include "tests/integration/sip_test_client.h"

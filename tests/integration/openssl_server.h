@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "core/result.h"
+#include "core/base/result.h"
 #include "tests/integration/subprocess.h"
 
 namespace sipsd::test {

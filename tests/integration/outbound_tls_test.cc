@@ -5,8 +5,8 @@
 
 #include <chrono>
 
-#include "core/event_ptr.h"
-#include "core/shm_region.h"
+#include "core/base/event_ptr.h"
+#include "core/shm/shm_region.h"
 #include "proto_tls/outbound_table.h"
 #include "proto_tls/tls_connector.h"
 #include "tests/integration/openssl_server.h"

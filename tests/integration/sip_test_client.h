@@ -29,7 +29,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/result.h"
+#include "core/base/result.h"
 #include "proto_tls/stream_framer.h"
 #include "tls_mgm/openssl_ptr.h"
 

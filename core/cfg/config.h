@@ -1,0 +1,121 @@
+// The validated configuration: what the cfg file (core/cfg_*) produces and the rest of the
+// server consumes. Everything here has been type- and range-checked; positions are kept so
+// later checks (tls_mgm file loading, binding) can still name file:line:col.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "core/base/result.h"
+
+namespace sipsd {
+
+class Script;
+
+// A place in a cfg file. Lines and columns are 1-based; a tab counts as one column.
+struct CfgPos {
+  std::string file;
+  int line = 0;
+  int col = 0;
+  std::string str() const;  // "file:line:col"
+};
+
+enum class Proto : uint8_t { kUdp, kTcp, kTls };
+const char* proto_name(Proto p);  // "udp", "tcp", "tls"
+
+// listen= / socket= proto:host[:port]
+struct ListenSpec {
+  Proto proto = Proto::kTcp;
+  std::string host;         // as written, IPv6 without brackets; "*" = any
+  uint16_t port = 0;        // resolved: the proto's default port (tls_port/tcp_port) when omitted
+  bool port_given = false;  // the cfg wrote a port; port 0 then means "ephemeral" (tests)
+  CfgPos pos;
+};
+
+// proto_tls / proto_tcp modparams (OpenSIPS names and defaults).
+struct StreamProtoParams {
+  int port = 0;
+  bool crlf_pingpong = true;
+  bool crlf_drop = false;
+  int max_msg_chunks = 4;
+  // proto_tls only: reuse an outbound connection only if it was made with the same TLS client
+  // domain. OpenSIPS defaults to 0; sipsd to 1.
+  bool cert_check_on_conn_reusage = true;
+};
+
+using ModParamValue = std::variant<int64_t, std::string>;
+
+struct ModParam {
+  std::string module;
+  std::string name;
+  ModParamValue value;
+  CfgPos pos;
+};
+
+// mi_fifo modparams (reference B2). Defaults are OpenSIPS 3.x's except fifo_mode: 0600 here
+// (OpenSIPS: 0660), so only the owner can send management commands unless the cfg says so.
+struct MiFifoParams {
+  bool enabled = false;  // loadmodule "mi_fifo.so" seen
+  std::string fifo_name = "/tmp/opensips_fifo";
+  int fifo_mode = 0600;    // permission bits; 0 in the cfg means 0600
+  std::string fifo_user;   // user name or numeric uid as written ("" = the creator's)
+  std::string fifo_group;  // group name or numeric gid ("" = the creator's)
+  // A reply goes to reply_dir + name (plain concatenation: keep the trailing '/').
+  std::string reply_dir = "/tmp/";
+};
+
+// Core (global) parameters; defaults are OpenSIPS 3.x's.
+struct CoreParams {
+  int log_level = 2;
+  bool stderror_enabled = true;
+  int tcp_workers = 8;
+  int tcp_max_connections = 2048;
+  int tcp_connection_lifetime = 120;  // seconds
+  int tcp_max_msg_time = 4;           // seconds
+  int tcp_socket_backlog = 10;
+  bool tcp_keepalive = true;
+  int tcp_keepcount = 0;     // 0 = OS default
+  int tcp_keepidle = 0;      // seconds, 0 = OS default
+  int tcp_keepinterval = 0;  // seconds, 0 = OS default
+  std::string user;          // drop privileges to this user after binding ("" = don't)
+  std::string group;
+};
+
+struct Config {
+  std::string path;  // the file given to -f
+  CoreParams core;
+  std::vector<ListenSpec> listeners;
+  std::vector<std::string> modules;  // loaded modules, without ".so", in load order
+  StreamProtoParams tls{.port = 5061};
+  StreamProtoParams tcp{.port = 5060};
+  // modparam("tls_mgm", ...) lines in cfg order; tls_mgm interprets "[domain]value".
+  std::vector<ModParam> tls_mgm_params;
+  MiFifoParams mi_fifo;
+  // Warnings found while loading (deprecated names, ignored parameters), each prefixed with
+  // its position. The caller logs them.
+  std::vector<std::string> warnings;
+  // The compiled route script (never null after a successful load).
+  std::shared_ptr<const Script> script;
+
+  bool has_module(std::string_view name) const;
+};
+
+// Loads, flattens include_file, parses, type-checks and compiles a cfg file. On failure the
+// error message holds one line per error, each starting with "file:line:col: ", followed for
+// the first error by the offending source line and a caret line.
+Result<Config> load_config(const std::string& path);
+
+// The same, from text in memory; `name` is used as the file name in positions and relative
+// include_file paths are resolved against the current directory.
+Result<Config> load_config_text(std::string_view text, const std::string& name);
+
+// Resolves a path written in the cfg file at `pos`: absolute paths as is; relative ones
+// against the current directory first, then the directory of pos.file (the include_file rule).
+std::string resolve_cfg_path(const std::string& path, const CfgPos& pos);
+
+}  // namespace sipsd

@@ -1,0 +1,58 @@
+// Recursive-descent parser for the cfg subset (reference A13). It yields one top-level Item at a
+// time so the caller can apply each statement in file order — as OpenSIPS does, a modparam or a
+// function call is checked against the modules loaded *so far*.
+#pragma once
+
+#include "core/cfg/ast.h"
+#include "core/cfg/lexer.h"
+
+namespace sipsd::cfg {
+
+class Parser {
+ public:
+  Parser(const CfgSource& src, CfgDiag& diag);
+
+  // Parses the next top-level statement into *out. Returns false at the end of the input or
+  // after an error that stops parsing (then failed() is true). Unknown core parameters are
+  // reported and skipped (to the end of their line) so later errors are found too.
+  bool next(Item* out);
+  bool failed() const { return failed_; }
+
+ private:
+  const Token& peek();
+  Token take();
+  bool peek_is(Tok kind) { return peek().kind == kind; }
+  bool peek_word(std::string_view word) { return peek().kind == Tok::kId && peek().text == word; }
+  bool expect(Tok kind, const char* what, Token* out = nullptr);
+  bool fail(Loc loc, std::string_view message);
+  bool fail_unexpected(const char* expected);
+  Loc after_prev() const;
+  void skip_line();
+
+  bool parse_core_assign(Item* out, Token name, bool* skipped);
+  bool parse_socket(CoreAssign* a);
+  bool parse_value(Value* v, bool concat_strings);
+  bool parse_modparam(Item* out);
+  bool parse_route(Item* out);
+
+  bool parse_block(std::vector<Stmt>* body);
+  bool parse_stmt(std::vector<Stmt>* body);
+  bool parse_stm(std::vector<Stmt>* body);  // one statement or a { block }
+  bool parse_if(Stmt* s);
+  bool parse_call(Call* c);
+  bool parse_call_rest(Call* c, Token name);  // after the name was taken
+  bool parse_arg(const Call& c, Arg* a);
+  std::unique_ptr<Expr> parse_exp();
+  std::unique_ptr<Expr> parse_eterm();
+  bool parse_cond_rhs(Expr* e);
+
+  CfgDiag& diag_;
+  Lexer lexer_;
+  Token tok_;
+  bool have_tok_ = false;
+  Loc prev_end_;
+  bool failed_ = false;
+  int depth_ = 0;  // nesting of blocks and expressions (bounded: the fuzzer finds deep inputs)
+};
+
+}  // namespace sipsd::cfg

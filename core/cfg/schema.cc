@@ -1,0 +1,538 @@
+#include "core/cfg/schema.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace sipsd::cfg {
+
+namespace {
+
+constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+// clang-format off
+const CoreParamDef kCoreParams[] = {
+    {.name = "log_level", .type = CoreType::kInt, .min = -3, .max = 4,
+     .int_field = &CoreParams::log_level},
+    {.name = "stderror_enabled", .type = CoreType::kBool,
+     .bool_field = &CoreParams::stderror_enabled},
+    {.name = "log_stderror", .type = CoreType::kBool,
+     .bool_field = &CoreParams::stderror_enabled, .use_instead = "stderror_enabled"},
+    {.name = "tcp_workers", .type = CoreType::kInt, .min = 1, .max = 256,
+     .int_field = &CoreParams::tcp_workers},
+    {.name = "tcp_children", .type = CoreType::kInt, .min = 1, .max = 256,
+     .int_field = &CoreParams::tcp_workers, .use_instead = "tcp_workers"},
+    {.name = "socket", .type = CoreType::kSocket},
+    {.name = "listen", .type = CoreType::kSocket, .use_instead = "socket"},
+    {.name = "tcp_max_connections", .type = CoreType::kInt, .min = 1, .max = kIntMax,
+     .int_field = &CoreParams::tcp_max_connections},
+    {.name = "tcp_connection_lifetime", .type = CoreType::kInt, .min = 1, .max = kIntMax,
+     .int_field = &CoreParams::tcp_connection_lifetime},
+    {.name = "tcp_max_msg_time", .type = CoreType::kInt, .min = 1, .max = kIntMax,
+     .int_field = &CoreParams::tcp_max_msg_time},
+    {.name = "tcp_socket_backlog", .type = CoreType::kInt, .min = 1, .max = kIntMax,
+     .int_field = &CoreParams::tcp_socket_backlog},
+    {.name = "tcp_keepalive", .type = CoreType::kBool, .bool_field = &CoreParams::tcp_keepalive},
+    {.name = "tcp_keepcount", .type = CoreType::kInt, .min = 0, .max = kIntMax,
+     .int_field = &CoreParams::tcp_keepcount},
+    {.name = "tcp_keepidle", .type = CoreType::kInt, .min = 0, .max = kIntMax,
+     .int_field = &CoreParams::tcp_keepidle},
+    {.name = "tcp_keepinterval", .type = CoreType::kInt, .min = 0, .max = kIntMax,
+     .int_field = &CoreParams::tcp_keepinterval},
+    {.name = "user", .type = CoreType::kString, .str_field = &CoreParams::user},
+    {.name = "group", .type = CoreType::kString, .str_field = &CoreParams::group},
+};
+
+// OpenSIPS 3.x (and a few 2.x) core keywords sipsd does not implement.
+constexpr std::string_view kUnsupportedCore[] = {
+    "syslog_enabled", "syslog_facility", "syslog_name", "log_facility", "log_name",
+    "log_prefix", "stderror_log_format", "syslog_log_format", "stderror_level_filter",
+    "syslog_level_filter", "xlog_level", "xlog_buf_size", "xlog_force_color",
+    "xlog_print_level", "debug_mode", "debug", "udp_workers", "children", "timer_workers",
+    "port", "alias", "auto_aliases", "advertised_address", "advertised_port",
+    "tcp_connect_timeout", "tcp_threshold", "tcpthreshold", "tcp_accept_aliases",
+    "tcp_no_new_conn_bflag", "tcp_no_new_conn_rplflag", "tcp_parallel_read_on_workers",
+    "tcp_listen_backlog", "tcp_async", "tcp_async_max_postponed_chunks",
+    "tcp_async_local_connect_timeout", "tcp_async_local_write_timeout", "open_files_limit",
+    "chroot", "workdir", "wdir", "fork", "uid", "gid", "dns", "rev_dns", "dns_try_ipv6",
+    "dns_retr_time", "dns_retr_no", "dns_servers_no", "dns_use_search_list", "disable_dns_blacklist",
+    "dst_blacklist", "server_header", "server_signature", "user_agent_header", "maxbuffer",
+    "mhomed", "disable_tcp", "disable_tls", "check_via", "memlog", "mem_log", "memdump",
+    "mem_dump", "shm_hash_split_percentage", "shm_secondary_hash_size", "mem_warming",
+    "mem_warming_percentage", "mem_warming_pattern_file", "shm_memlog_size",
+    "max_while_loops", "sip_warning", "db_version_table", "db_default_url", "db_max_async_connections",
+    "exec_dns_threshold", "exec_msg_threshold", "event_pkg_threshold", "event_shm_threshold",
+    "query_buffer_size", "query_flush_time", "abort_on_assert", "enable_asserts",
+    "restart_persistency_cache_id", "include_file", "import_file",
+};
+
+const ModParamDef kProtoTlsParams[] = {
+    {.name = "tls_port", .type = ParamType::kInt, .min = 0, .max = 65535},
+    {.name = "tls_crlf_pingpong", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "tls_crlf_drop", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "tls_max_msg_chunks", .type = ParamType::kInt, .min = 1, .max = kIntMax},
+    {.name = "cert_check_on_conn_reusage", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "tls_handshake_timeout", .type = ParamType::kInt, .min = std::numeric_limits<int64_t>::min(),
+     .max = std::numeric_limits<int64_t>::max(),
+     .no_effect = "sipsd never blocks (handshakes are bounded by tcp_max_msg_time)"},
+    {.name = "tls_send_timeout", .type = ParamType::kInt, .min = std::numeric_limits<int64_t>::min(),
+     .max = std::numeric_limits<int64_t>::max(),
+     .no_effect = "sipsd never blocks (writes are non-blocking)"},
+};
+
+const ModParamDef kProtoTcpParams[] = {
+    {.name = "tcp_port", .type = ParamType::kInt, .min = 0, .max = 65535},
+    {.name = "tcp_crlf_pingpong", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "tcp_crlf_drop", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "tcp_max_msg_chunks", .type = ParamType::kInt, .min = 1, .max = kIntMax},
+    {.name = "tcp_send_timeout", .type = ParamType::kInt, .min = std::numeric_limits<int64_t>::min(),
+     .max = std::numeric_limits<int64_t>::max(),
+     .no_effect = "sipsd never blocks (writes are non-blocking)"},
+};
+
+#define SIPSD_TLS_MGM_PARAM(n) {.name = n, .type = ParamType::kStr, .accumulates = true}
+const ModParamDef kTlsMgmParams[] = {
+    SIPSD_TLS_MGM_PARAM("server_domain"),    SIPSD_TLS_MGM_PARAM("client_domain"),
+    SIPSD_TLS_MGM_PARAM("match_ip_address"), SIPSD_TLS_MGM_PARAM("match_sip_domain"),
+    SIPSD_TLS_MGM_PARAM("certificate"),      SIPSD_TLS_MGM_PARAM("private_key"),
+    SIPSD_TLS_MGM_PARAM("ca_list"),          SIPSD_TLS_MGM_PARAM("ca_dir"),
+    SIPSD_TLS_MGM_PARAM("crl_dir"),          SIPSD_TLS_MGM_PARAM("crl_check_all"),
+    SIPSD_TLS_MGM_PARAM("verify_cert"),      SIPSD_TLS_MGM_PARAM("require_cert"),
+    SIPSD_TLS_MGM_PARAM("ciphers_list"),     SIPSD_TLS_MGM_PARAM("tls_method"),
+    SIPSD_TLS_MGM_PARAM("dh_params"),        SIPSD_TLS_MGM_PARAM("ec_curve"),
+    SIPSD_TLS_MGM_PARAM("ciphersuites"),     SIPSD_TLS_MGM_PARAM("verify_depth"),
+    // Module-wide (no "[domain]"); they accumulate too, so that tls_mgm sees them in order.
+    {.name = "ticket_key_file", .type = ParamType::kStr, .accumulates = true},
+    {.name = "ticket_key_interval", .type = ParamType::kInt, .min = 60, .max = 604800,
+     .accumulates = true},
+};
+#undef SIPSD_TLS_MGM_PARAM
+
+const ModParamDef kMiFifoParams[] = {
+    {.name = "fifo_name", .type = ParamType::kStr},
+    // At most 0777: config.cc checks it and says so in octal.
+    {.name = "fifo_mode", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "fifo_user", .type = ParamType::kIntOrStr, .min = 0, .max = kIntMax},
+    {.name = "fifo_group", .type = ParamType::kIntOrStr, .min = 0, .max = kIntMax},
+    {.name = "reply_dir", .type = ParamType::kStr},
+    {.name = "pretty_printing", .type = ParamType::kInt, .min = 0, .max = 1,
+     .no_effect = "replies are always one line of compact JSON (opensips-cli reads one line)"},
+};
+
+const FuncDef kSlFuncs[] = {{"sl_send_reply", 2, 2}};
+const FuncDef kSipmsgopsFuncs[] = {{"is_method", 1, 1}};
+const FuncDef kCoreFuncs[] = {{"xlog", 1, 2}};
+const FuncDef kTlsMgmFuncs[] = {{"is_peer_verified", 0, 0}};
+
+const ModuleDef kModules[] = {
+    {"proto_tls", kProtoTlsParams, {}},
+    {"proto_tcp", kProtoTcpParams, {}},
+    {"tls_mgm", kTlsMgmParams, kTlsMgmFuncs},
+    {"tls_openssl", {}, {}},
+    {"sl", {}, kSlFuncs},
+    {"sipmsgops", {}, kSipmsgopsFuncs},
+    {"mi_fifo", kMiFifoParams, {}},
+};
+
+constexpr std::string_view kUnsupportedModules[] = {
+    "mi_http", "mi_datagram", "mi_script", "httpd", "tm", "rr", "maxfwd",
+    "registrar", "usrloc", "signaling", "textops", "proto_udp", "proto_ws", "proto_wss",
+    "proto_sctp", "proto_bin", "proto_bins", "proto_hep", "proto_smpp", "proto_msrp",
+    "tls_wolfssl", "dialog", "auth", "auth_db", "db_mysql", "db_postgres", "db_text",
+    "db_sqlite", "dispatcher", "load_balancer", "drouting", "nathelper", "rtpproxy",
+    "rtpengine", "acc", "uac", "uac_auth", "permissions", "pike", "siptrace", "tracer",
+    "statistics", "cfgutils", "avpops", "exec", "json", "sqlops", "topology_hiding",
+    "event_route", "event_routing", "b2b_entities", "b2b_logic", "presence", "pua",
+    "alias_db", "domain", "uri", "enum", "dialplan", "ratelimit", "cachedb_local",
+    "clusterer", "freeswitch", "mediaproxy",
+};
+
+struct UnsupportedFunc {
+  std::string_view name;
+  std::string_view module;
+};
+constexpr UnsupportedFunc kUnsupportedFuncs[] = {
+    {"t_relay", "tm"},
+    {"t_check_trans", "tm"},
+    {"t_newtran", "tm"},
+    {"t_reply", "tm"},
+    {"t_on_failure", "tm"},
+    {"t_on_reply", "tm"},
+    {"t_on_branch", "tm"},
+    {"send_reply", "signaling"},
+    {"loose_route", "rr"},
+    {"record_route", "rr"},
+    {"mf_process_maxfwd_header", "maxfwd"},
+    {"save", "registrar"},
+    {"lookup", "registrar"},
+    {"append_hf", "sipmsgops"},
+    {"remove_hf", "sipmsgops"},
+    {"is_present_hf", "sipmsgops"},
+    {"has_totag", "sipmsgops"},
+    {"forward", "core"},
+    {"is_myself", "core"},
+    {"setflag", "core"},
+    {"resetflag", "core"},
+    {"isflagset", "core"},
+    {"force_rport", "core"},
+    {"force_send_socket", "core"},
+    {"set_advertised_address", "core"},
+    {"log", "core"},
+    {"xdbg", "core"},
+    {"assert", "core"},
+};
+
+struct PvDef {
+  std::string_view name;
+  PvId id;
+  std::string_view module = {};  // "" = core
+};
+#define SIPSD_TLS_PV(n, id) {n, PvId::id, "tls_mgm"}
+constexpr PvDef kPvs[] = {
+    {"rm", PvId::kRm}, {"ru", PvId::kRu},       {"si", PvId::kSi}, {"sp", PvId::kSp},
+    {"proto", PvId::kProto}, {"ci", PvId::kCi}, {"ua", PvId::kUa},
+    SIPSD_TLS_PV("tls_version", kTlsVersion),
+    SIPSD_TLS_PV("tls_description", kTlsDescription),
+    SIPSD_TLS_PV("tls_cipher_info", kTlsCipherInfo),
+    SIPSD_TLS_PV("tls_cipher_bits", kTlsCipherBits),
+    SIPSD_TLS_PV("tls_peer_version", kTlsPeerVersion),
+    SIPSD_TLS_PV("tls_my_version", kTlsMyVersion),
+    SIPSD_TLS_PV("tls_peer_serial", kTlsPeerSerial),
+    SIPSD_TLS_PV("tls_my_serial", kTlsMySerial),
+    SIPSD_TLS_PV("tls_peer_subject", kTlsPeerSubject),
+    SIPSD_TLS_PV("tls_peer_subject_cn", kTlsPeerSubjectCn),
+    SIPSD_TLS_PV("tls_peer_subject_locality", kTlsPeerSubjectLocality),
+    SIPSD_TLS_PV("tls_peer_subject_country", kTlsPeerSubjectCountry),
+    SIPSD_TLS_PV("tls_peer_subject_state", kTlsPeerSubjectState),
+    SIPSD_TLS_PV("tls_peer_subject_organization", kTlsPeerSubjectOrganization),
+    SIPSD_TLS_PV("tls_peer_subject_unit", kTlsPeerSubjectUnit),
+    SIPSD_TLS_PV("tls_peer_subject_serial", kTlsPeerSubjectSerial),
+    SIPSD_TLS_PV("tls_peer_issuer", kTlsPeerIssuer),
+    SIPSD_TLS_PV("tls_peer_issuer_cn", kTlsPeerIssuerCn),
+    SIPSD_TLS_PV("tls_peer_issuer_locality", kTlsPeerIssuerLocality),
+    SIPSD_TLS_PV("tls_peer_issuer_country", kTlsPeerIssuerCountry),
+    SIPSD_TLS_PV("tls_peer_issuer_state", kTlsPeerIssuerState),
+    SIPSD_TLS_PV("tls_peer_issuer_organization", kTlsPeerIssuerOrganization),
+    SIPSD_TLS_PV("tls_peer_issuer_unit", kTlsPeerIssuerUnit),
+    SIPSD_TLS_PV("tls_my_subject", kTlsMySubject),
+    SIPSD_TLS_PV("tls_my_subject_cn", kTlsMySubjectCn),
+    SIPSD_TLS_PV("tls_my_subject_locality", kTlsMySubjectLocality),
+    SIPSD_TLS_PV("tls_my_subject_country", kTlsMySubjectCountry),
+    SIPSD_TLS_PV("tls_my_subject_state", kTlsMySubjectState),
+    SIPSD_TLS_PV("tls_my_subject_organization", kTlsMySubjectOrganization),
+    SIPSD_TLS_PV("tls_my_subject_unit", kTlsMySubjectUnit),
+    SIPSD_TLS_PV("tls_my_subject_serial", kTlsMySubjectSerial),
+    SIPSD_TLS_PV("tls_my_issuer", kTlsMyIssuer),
+    SIPSD_TLS_PV("tls_my_issuer_cn", kTlsMyIssuerCn),
+    SIPSD_TLS_PV("tls_my_issuer_locality", kTlsMyIssuerLocality),
+    SIPSD_TLS_PV("tls_my_issuer_country", kTlsMyIssuerCountry),
+    SIPSD_TLS_PV("tls_my_issuer_state", kTlsMyIssuerState),
+    SIPSD_TLS_PV("tls_my_issuer_organization", kTlsMyIssuerOrganization),
+    SIPSD_TLS_PV("tls_my_issuer_unit", kTlsMyIssuerUnit),
+    SIPSD_TLS_PV("tls_peer_san_email", kTlsPeerSanEmail),
+    SIPSD_TLS_PV("tls_peer_san_hostname", kTlsPeerSanHostname),
+    SIPSD_TLS_PV("tls_peer_san_uri", kTlsPeerSanUri),
+    SIPSD_TLS_PV("tls_peer_san_ip", kTlsPeerSanIp),
+    SIPSD_TLS_PV("tls_my_san_email", kTlsMySanEmail),
+    SIPSD_TLS_PV("tls_my_san_hostname", kTlsMySanHostname),
+    SIPSD_TLS_PV("tls_my_san_uri", kTlsMySanUri),
+    SIPSD_TLS_PV("tls_my_san_ip", kTlsMySanIp),
+    SIPSD_TLS_PV("tls_peer_verified", kTlsPeerVerified),
+    SIPSD_TLS_PV("tls_peer_revoked", kTlsPeerRevoked),
+    SIPSD_TLS_PV("tls_peer_expired", kTlsPeerExpired),
+    SIPSD_TLS_PV("tls_peer_selfsigned", kTlsPeerSelfsigned),
+    SIPSD_TLS_PV("tls_peer_notBefore", kTlsPeerNotBefore),
+    SIPSD_TLS_PV("tls_peer_notAfter", kTlsPeerNotAfter),
+    SIPSD_TLS_PV("tls_sni", kTlsSni),
+    SIPSD_TLS_PV("tls_domain", kTlsDomain),
+    SIPSD_TLS_PV("tls_peer_fingerprint", kTlsPeerFingerprint),
+};
+#undef SIPSD_TLS_PV
+// clang-format on
+
+template <class T, size_t N>
+bool contains(const T (&arr)[N], std::string_view name) {
+  for (const auto& e : arr) {
+    if (std::string_view(e) == name) return true;
+  }
+  return false;
+}
+
+const char* type_word(ParamType t) {
+  return t == ParamType::kInt ? "an integer" : "a string";
+}
+
+const char* value_word(const Value& v) {
+  switch (v.kind) {
+    case Value::Kind::kNumber:
+      return "an integer";
+    case Value::Kind::kString:
+      return "a string";
+    case Value::Kind::kId:
+      return "a bare word";
+  }
+  return "a value";
+}
+
+std::string range_text(int64_t min, int64_t max) {
+  if (max == kIntMax || max == std::numeric_limits<int64_t>::max()) {
+    return strprintf("at least %lld", static_cast<long long>(min));
+  }
+  return strprintf("%lld..%lld", static_cast<long long>(min), static_cast<long long>(max));
+}
+
+}  // namespace
+
+const CoreParamDef* find_core_param(std::string_view name) {
+  for (const auto& p : kCoreParams) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const std::vector<std::string_view>& core_param_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v;
+    for (const auto& p : kCoreParams) {
+      if (p.use_instead.empty() || p.name == "listen") v.push_back(p.name);
+    }
+    return v;
+  }();
+  return names;
+}
+
+bool is_unsupported_core_param(std::string_view name) {
+  return contains(kUnsupportedCore, name);
+}
+
+std::string check_core_value(const CoreParamDef& def, const Value& value) {
+  const std::string name(def.name);
+  switch (def.type) {
+    case CoreType::kInt:
+      if (value.kind != Value::Kind::kNumber) {
+        return strprintf("number expected for '%s', got %s", name.c_str(), value_word(value));
+      }
+      if (def.int_field == &CoreParams::log_level && value.num == 0) {
+        return "log_level = 0 is not a valid level (allowed: -3..4 except 0: -3 ALERT, "
+               "-2 CRIT, -1 ERR, 1 WARN, 2 NOTICE, 3 INFO, 4 DBG)";
+      }
+      if (value.num < def.min || value.num > def.max) {
+        return strprintf("%s = %lld is out of range (allowed: %s)", name.c_str(),
+                         static_cast<long long>(value.num), range_text(def.min, def.max).c_str());
+      }
+      return {};
+    case CoreType::kBool:
+      if (value.kind != Value::Kind::kNumber || (value.num != 0 && value.num != 1)) {
+        return strprintf("boolean value expected for '%s' (yes/no, true/false, on/off, 1/0)",
+                         name.c_str());
+      }
+      return {};
+    case CoreType::kString:
+      if (value.kind == Value::Kind::kNumber) {
+        if (value.num < 0) return strprintf("'%s' expects a name or an id", name.c_str());
+        return {};
+      }
+      if (value.str.empty()) return strprintf("'%s' must not be empty", name.c_str());
+      return {};
+    case CoreType::kSocket:
+      return strprintf("'%s' expects a socket definition", name.c_str());
+  }
+  return {};
+}
+
+const ModuleDef* find_module(std::string_view name) {
+  for (const auto& m : kModules) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+const std::vector<std::string_view>& module_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v;
+    for (const auto& m : kModules) v.push_back(m.name);
+    return v;
+  }();
+  return names;
+}
+
+bool is_unsupported_module(std::string_view name) {
+  return contains(kUnsupportedModules, name);
+}
+
+const ModParamDef* find_mod_param(const ModuleDef& module, std::string_view name) {
+  for (const auto& p : module.params) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+std::vector<std::string_view> mod_param_names(const ModuleDef& module) {
+  std::vector<std::string_view> v;
+  for (const auto& p : module.params) v.push_back(p.name);
+  return v;
+}
+
+std::string check_mod_param_value(const ModuleDef& module, const ModParamDef& def,
+                                  const Value& value) {
+  const std::string who =
+      strprintf("modparam: parameter '%.*s' of module '%.*s'", static_cast<int>(def.name.size()),
+                def.name.data(), static_cast<int>(module.name.size()), module.name.data());
+  const bool is_int = value.kind == Value::Kind::kNumber;
+  if (def.type != ParamType::kIntOrStr && is_int != (def.type == ParamType::kInt)) {
+    return strprintf("%s expects %s, got %s", who.c_str(), type_word(def.type), value_word(value));
+  }
+  if (is_int && (value.num < def.min || value.num > def.max)) {
+    return strprintf("%s must be %s, got %lld", who.c_str(), range_text(def.min, def.max).c_str(),
+                     static_cast<long long>(value.num));
+  }
+  return {};
+}
+
+FuncInfo find_function(std::string_view name) {
+  for (const auto& f : kCoreFuncs) {
+    if (f.name == name) return FuncInfo{&f, nullptr};
+  }
+  for (const auto& m : kModules) {
+    for (const auto& f : m.funcs) {
+      if (f.name == name) return FuncInfo{&f, &m};
+    }
+  }
+  return {};
+}
+
+const std::vector<std::string_view>& function_names() {
+  static const std::vector<std::string_view> names = [] {
+    std::vector<std::string_view> v = {"route", "exit", "drop", "return"};
+    for (const auto& f : kCoreFuncs) v.push_back(f.name);
+    for (const auto& m : kModules) {
+      for (const auto& f : m.funcs) v.push_back(f.name);
+    }
+    return v;
+  }();
+  return names;
+}
+
+std::string_view unsupported_function_module(std::string_view name) {
+  for (const auto& f : kUnsupportedFuncs) {
+    if (f.name == name) return f.module;
+  }
+  return {};
+}
+
+bool find_pv(std::string_view name, PvId* id) {
+  for (const auto& p : kPvs) {
+    if (p.name == name) {
+      *id = p.id;
+      return true;
+    }
+  }
+  return false;
+}
+
+std::string_view pv_module(PvId id) {
+  for (const auto& p : kPvs) {
+    if (p.id == id) return p.module;
+  }
+  return {};
+}
+
+const std::vector<std::string_view>& pv_names() {
+  static const std::vector<std::string> spelled = [] {
+    std::vector<std::string> v;
+    for (const auto& p : kPvs) v.push_back("$" + std::string(p.name));
+    return v;
+  }();
+  static const std::vector<std::string_view> names(spelled.begin(), spelled.end());
+  return names;
+}
+
+std::string regex_problem(std::string_view pattern) {
+  // glibc's regcomp copies the repeated subexpression for `+` and `{n,m}`, so "(a{99}){99}" or
+  // "a++++++..." grow a tree exponentially. Estimate the tree size over a rough ERE grammar:
+  // concatenation and alternation add, `+` doubles, `{n,m}` multiplies by max(n, m, 1).
+  constexpr size_t kMaxLen = 1024;
+  constexpr int64_t kBudget = 5000;
+  if (pattern.size() > kMaxLen) {
+    return strprintf("regular expression is too long (at most %zu characters)", kMaxLen);
+  }
+  struct Frame {
+    int64_t total = 0;  // committed size
+    int64_t last = 0;   // the most recent atom (what a postfix operator applies to)
+  };
+  std::vector<Frame> stack(1);
+  auto cap = [](int64_t v) { return std::min(v, kBudget + 1); };
+  auto atom = [&](int64_t size) {
+    Frame& f = stack.back();
+    f.total = cap(f.total + f.last);
+    f.last = size;
+  };
+  const size_t n = pattern.size();
+  for (size_t i = 0; i < n; ++i) {
+    const char c = pattern[i];
+    if (c == '\\') {
+      ++i;
+      atom(1);
+    } else if (c == '[') {
+      size_t j = i + 1;
+      if (j < n && pattern[j] == '^') ++j;
+      if (j < n && pattern[j] == ']') ++j;
+      while (j < n && pattern[j] != ']') {
+        if (pattern[j] == '[' && j + 1 < n &&
+            (pattern[j + 1] == ':' || pattern[j + 1] == '.' || pattern[j + 1] == '=')) {
+          size_t close = pattern.find(std::string{pattern[j + 1], ']'}, j + 2);
+          j = close == std::string_view::npos ? n : close + 2;
+        } else {
+          ++j;
+        }
+      }
+      i = j;
+      atom(1);
+    } else if (c == '(') {
+      atom(0);
+      stack.emplace_back();
+    } else if (c == ')' && stack.size() > 1) {
+      Frame inner = stack.back();
+      stack.pop_back();
+      atom(cap(inner.total + inner.last));
+    } else if (c == '|') {
+      atom(0);
+    } else if (c == '*' || c == '?') {
+      // no copy
+    } else if (c == '+') {
+      stack.back().last = cap(stack.back().last * 2);
+    } else if (c == '{') {
+      int64_t biggest = 0, cur = 0;
+      bool unbounded = false;
+      size_t j = i + 1;
+      for (; j < n && ((pattern[j] >= '0' && pattern[j] <= '9') || pattern[j] == ','); ++j) {
+        if (pattern[j] == ',') {
+          unbounded = true;
+          cur = 0;
+        } else {
+          unbounded = false;
+          cur = cap(cur * 10 + (pattern[j] - '0'));
+          biggest = std::max(biggest, cur);
+        }
+      }
+      if (j < n && pattern[j] == '}') {
+        int64_t mult = std::max<int64_t>(biggest + (unbounded ? 1 : 0), 1);
+        stack.back().last = cap(stack.back().last * mult);
+        i = j;
+      } else {
+        atom(1);
+      }
+    } else {
+      atom(1);
+    }
+    const Frame& f = stack.back();
+    if (f.total + f.last > kBudget)
+      return "regular expression is too complex (its repetitions "
+             "expand too much)";
+  }
+  int64_t total = 0;
+  for (const Frame& f : stack) total = cap(total + f.total + f.last);
+  if (total > kBudget) return "regular expression is too complex (its repetitions expand too much)";
+  return {};
+}
+
+}  // namespace sipsd::cfg

@@ -1,0 +1,105 @@
+// The shared-memory region: one anonymous MAP_SHARED mapping made by the supervisor before it
+// forks, so only its own children can see it (private keys live here). Its layout is versioned
+// like a wire format: a header with magic, layout version and the offset and size of each part;
+// a process that finds an unexpected header refuses to run.
+//
+//   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | TicketKeySlot | TlsSlot[2]
+#pragma once
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+#include "core/shm/conn_table.h"
+#include "core/base/result.h"
+#include "core/shm/stats.h"
+
+namespace sipsd {
+
+inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
+inline constexpr uint32_t kShmLayoutVersion = 3;
+
+enum class ProcRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2 };
+
+// One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
+// except pid/role, which the supervisor sets before forking.
+struct ProcSlot {
+  std::atomic<int32_t> pid;
+  std::atomic<int32_t> role;  // ProcRole
+  std::atomic<int64_t> started_ms;
+  std::atomic<int32_t> log_level;  // the process's Logger follows it (MI log_level)
+  ProcStats stats;
+};
+
+// A serialized TLS snapshot: seqlock-protected bytes (tls_mgm/snapshot_store.h).
+struct TlsSlot {
+  std::atomic<uint64_t> seq;
+  std::atomic<uint64_t> generation;
+  std::atomic<uint64_t> size;
+  // followed by `tls_slot_size` bytes of data
+};
+
+// TLS session-ticket keys, written by the supervisor (tls_mgm/ticket_keys.h) and read by every
+// worker under a seqlock: the key new tickets are sealed with, and the previous one, still
+// accepted.
+struct TicketKeySlot {
+  std::atomic<uint64_t> seq;
+  std::atomic<uint64_t> generation;  // 0 = no keys published (tickets then stay per worker)
+  unsigned char current[80];         // name(16) | aes-256 key(32) | hmac-sha256 key(32)
+  unsigned char previous[80];
+  uint8_t has_previous;
+};
+
+struct ShmHeader {
+  char magic[8];
+  uint32_t layout_version;
+  uint32_t header_size;
+  uint64_t total_size;
+  uint32_t max_procs;
+  uint32_t proc_slot_size;
+  uint64_t proc_off;
+  uint32_t conn_capacity;
+  uint32_t conn_slot_size;
+  uint64_t conn_off;
+  uint64_t ticket_off;
+  uint64_t tls_slot_size;  // data bytes per slot
+  uint64_t tls_off;
+  // The generation of the TLS snapshot currently published (0 = none yet).
+  std::atomic<uint64_t> tls_generation;
+};
+
+class ShmRegion {
+ public:
+  struct Layout {
+    uint32_t max_procs = 1;
+    uint32_t conn_capacity = 1;
+    uint64_t tls_slot_size = 1 << 20;
+  };
+
+  static Result<std::unique_ptr<ShmRegion>> create(const Layout& layout);
+  ~ShmRegion();
+  ShmRegion(const ShmRegion&) = delete;
+  ShmRegion& operator=(const ShmRegion&) = delete;
+
+  // Checks magic, layout version and sizes; a process refuses to run on a mismatch.
+  Status validate() const;
+
+  ShmHeader& header() const { return *header_; }
+  size_t size() const { return size_; }
+  uint32_t max_procs() const { return header_->max_procs; }
+  ProcSlot& proc(int index) const;
+  ConnTable conn_table() const;
+  TicketKeySlot& ticket_keys() const;
+  TlsSlot& tls_slot(int index) const;
+  char* tls_data(int index) const;
+
+ private:
+  ShmRegion(void* base, size_t size);
+
+  char* base_;
+  size_t size_;
+  ShmHeader* header_;
+};
+
+}  // namespace sipsd

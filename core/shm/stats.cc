@@ -1,0 +1,103 @@
+#include "core/shm/stats.h"
+
+namespace sipsd {
+
+namespace {
+
+StatInfo transport_info(TStat t, const char* group) {
+  switch (t) {
+    case TStat::kConnsAccepted:
+      return {group, "conns_accepted", true};
+    case TStat::kConnsRefused:
+      return {group, "conns_refused", true};
+    case TStat::kConnsHandled:
+      return {group, "conns_handled", true};
+    case TStat::kConnsClosed:
+      return {group, "conns_closed", true};
+    case TStat::kHandshakesOk:
+      return {group, "handshakes_ok", true};
+    case TStat::kHandshakesFailed:
+      return {group, "handshakes_failed", true};
+    case TStat::kHandshakeTimeouts:
+      return {group, "handshake_timeouts", true};
+    case TStat::kSniUnmatched:
+      return {group, "sni_unmatched", true};
+    case TStat::kVerifyFailed:
+      return {group, "verify_failed", true};
+    case TStat::kResumed:
+      return {group, "resumed", true};
+    case TStat::kConnectsFailed:
+      return {group, "connects_failed", true};
+    case TStat::kCrlfPings:
+      return {group, "crlf_pings", true};
+    case TStat::kChunksExceeded:
+      return {group, "chunks_exceeded", true};
+    case TStat::kMsgTimeouts:
+      return {group, "msg_timeouts", true};
+    case TStat::kOversized:
+      return {group, "oversized", true};
+    case TStat::kFramingErrors:
+      return {group, "framing_errors", true};
+    case TStat::kIdleTimeouts:
+      return {group, "idle_timeouts", true};
+    case TStat::kWritesQueued:
+      return {group, "writes_queued", true};
+    case TStat::kWriteOverflows:
+      return {group, "write_overflows", true};
+    case TStat::kBytesIn:
+      return {group, "bytes_in", true};
+    case TStat::kBytesOut:
+      return {group, "bytes_out", true};
+    case TStat::kQueuedBytes:
+      return {group, "queued_bytes", false};
+    case TStat::kCount:
+      break;
+  }
+  return {"", "?", false};
+}
+
+}  // namespace
+
+StatInfo stat_info(Stat s) {
+  switch (s) {
+    case Stat::kRcvRequests:
+      return {"core", "rcv_requests", true};
+    case Stat::kRcvReplies:
+      return {"core", "rcv_replies", true};
+    case Stat::kDropRequests:
+      return {"core", "drop_requests", true};
+    case Stat::kErrRequests:
+      return {"core", "err_requests", true};
+    case Stat::kBadMsgHdr:
+      return {"core", "bad_msg_hdr", true};
+    case Stat::kSlSentReplies:
+      return {"sl", "sent_replies", true};
+    case Stat::kSlSentErrReplies:
+      return {"sl", "sent_err_replies", true};
+    case Stat::kSl1xx:
+      return {"sl", "1xx_replies", true};
+    case Stat::kSl2xx:
+      return {"sl", "2xx_replies", true};
+    case Stat::kSl3xx:
+      return {"sl", "3xx_replies", true};
+    case Stat::kSl4xx:
+      return {"sl", "4xx_replies", true};
+    case Stat::kSl5xx:
+      return {"sl", "5xx_replies", true};
+    case Stat::kSl6xx:
+      return {"sl", "6xx_replies", true};
+    case Stat::kHandoffFailed:
+      return {"core", "handoff_failed", true};
+    case Stat::kWorkerRespawns:
+      return {"core", "worker_respawns", true};
+    case Stat::kBusyUs:
+      return {"", "busy_us", false};
+    default:
+      break;
+  }
+  int i = static_cast<int>(s) - static_cast<int>(Stat::kTransportBase);
+  if (i < 0 || i >= 2 * kTStatCount) return {"", "?", false};
+  return transport_info(static_cast<TStat>(i % kTStatCount), i < kTStatCount ? "tcp" : "tls");
+}
+
+}  // namespace sipsd

@@ -1,0 +1,125 @@
+// Statistics: per-process counters in shared memory. Each process writes only its own
+// counters (plain relaxed load+store, no lock, no read-modify-write bus lock); readers sum
+// them across processes. Names follow OpenSIPS's "group:name" (core:rcv_requests), with a
+// tcp: and a tls: group for the transports (OpenSIPS has neither).
+#pragma once
+
+#include <time.h>
+
+#include <atomic>
+#include <cstdint>
+
+#include "core/cfg/config.h"
+#include "core/base/process_context.h"
+
+namespace sipsd {
+
+// Per-transport counters: one block for TCP, one for TLS, in this order.
+enum class TStat : uint16_t {
+  kConnsAccepted,      // supervisor
+  kConnsRefused,       // supervisor: tcp_max_connections reached
+  kConnsHandled,       // worker: received from the supervisor, or opened outbound
+  kConnsClosed,        // worker
+  kHandshakesOk,       // TLS
+  kHandshakesFailed,   // TLS, all reasons (the next three are some of them)
+  kHandshakeTimeouts,  // TLS: not done within tcp_max_msg_time
+  kSniUnmatched,       // TLS: no server domain for the SNI
+  kVerifyFailed,       // TLS: the peer's certificate did not verify
+  kResumed,            // TLS: handshakes that resumed a session
+  kConnectsFailed,     // outbound connects that failed
+  kCrlfPings,
+  kChunksExceeded,
+  kMsgTimeouts,
+  kOversized,
+  kFramingErrors,  // missing/bad Content-Length
+  kIdleTimeouts,
+  kWritesQueued,    // writes the socket did not take at once
+  kWriteOverflows,  // peer not reading: write queue over its cap
+  kBytesIn,
+  kBytesOut,
+  kQueuedBytes,  // gauge: bytes waiting in connection output queues (net:waiting_*)
+  kCount
+};
+inline constexpr int kTStatCount = static_cast<int>(TStat::kCount);
+
+enum class Stat : uint16_t {
+  // core: (workers)
+  kRcvRequests,
+  kRcvReplies,
+  kDropRequests,  // dropped by the script (`drop`)
+  kErrRequests,   // invalid requests answered with 400
+  kBadMsgHdr,     // unparsable messages (connection closed)
+  // sl: (workers)
+  kSlSentReplies,
+  kSlSentErrReplies,  // >= 300
+  kSl1xx,
+  kSl2xx,
+  kSl3xx,
+  kSl4xx,
+  kSl5xx,
+  kSl6xx,
+  // core: (supervisor)
+  kHandoffFailed,
+  kWorkerRespawns,
+  // bookkeeping: microseconds a worker spent handling events (load:)
+  kBusyUs,
+  kTransportBase,
+  kCount = kTransportBase + 2 * kTStatCount
+};
+inline constexpr int kStatCount = static_cast<int>(Stat::kCount);
+
+// The counter of transport statistic t for protocol p.
+inline Stat tstat(Proto p, TStat t) {
+  int base = static_cast<int>(Stat::kTransportBase) + (p == Proto::kTls ? kTStatCount : 0);
+  return static_cast<Stat>(base + static_cast<int>(t));
+}
+
+struct StatInfo {
+  const char* group;  // "core", "sl", "tcp", "tls", "" for internal bookkeeping
+  const char* name;
+  bool incremental;  // a counter reset_statistics may reset (not a gauge)
+};
+StatInfo stat_info(Stat s);
+
+struct ProcStats {
+  std::atomic<uint64_t> v[kStatCount];
+
+  uint64_t get(Stat s) const { return v[static_cast<int>(s)].load(std::memory_order_relaxed); }
+  // Only the owning process calls these.
+  void add(Stat s, uint64_t n) {
+    auto& a = v[static_cast<int>(s)];
+    a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
+  void reset() {
+    for (auto& a : v) a.store(0, std::memory_order_relaxed);
+  }
+};
+
+// Counts into this process's statistics (a no-op in tools and unit tests). n may be negative
+// for gauges (the sum across processes stays right; a single process's value may wrap).
+inline void stat_add(Stat s, uint64_t n = 1) {
+  if (ProcStats* st = process_context().stats) st->add(s, n);
+}
+inline void stat_add(Proto p, TStat t, uint64_t n = 1) {
+  stat_add(tstat(p, t), n);
+}
+
+// Counts the time until the end of the scope as busy (load:), around each event callback of a
+// worker. Two vDSO clock reads per event.
+class BusyScope {
+ public:
+  BusyScope() : start_us_(now_us()) {}
+  ~BusyScope() { stat_add(Stat::kBusyUs, now_us() - start_us_); }
+  BusyScope(const BusyScope&) = delete;
+  BusyScope& operator=(const BusyScope&) = delete;
+
+ private:
+  static uint64_t now_us() {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return static_cast<uint64_t>(ts.tv_sec) * 1000000 + static_cast<uint64_t>(ts.tv_nsec) / 1000;
+  }
+  uint64_t start_us_;
+};
+
+}  // namespace sipsd

@@ -1,0 +1,829 @@
+#include "core/sip/message.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace sipsd::sip {
+namespace {
+
+// ---- character classes ------------------------------------------------------------------------
+
+enum : uint8_t {
+  kTokenChar = 1,    // RFC 3261 token
+  kHostChar = 2,     // hostname / IPv4 characters (alphanum - . _)
+  kValueChar = 8,    // unquoted generic-param value: token / host (incl. IPv6 ':' '[' ']')
+  kSchemeChar = 16,  // URI scheme after the first letter: alphanum + - .
+};
+
+constexpr std::array<uint8_t, 256> make_classes() {
+  std::array<uint8_t, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+    const bool digit = c >= '0' && c <= '9';
+    uint8_t f = 0;
+    if (alpha || digit) f |= kTokenChar | kHostChar | kValueChar | kSchemeChar;
+    switch (c) {
+      case '-':
+      case '.':
+        f |= kTokenChar | kHostChar | kValueChar | kSchemeChar;
+        break;
+      case '_':
+        f |= kTokenChar | kHostChar | kValueChar;
+        break;
+      case '+':
+        f |= kTokenChar | kValueChar | kSchemeChar;
+        break;
+      case '!':
+      case '%':
+      case '*':
+      case '`':
+      case '\'':
+      case '~':
+        f |= kTokenChar | kValueChar;
+        break;
+      case ':':
+      case '[':
+      case ']':
+        f |= kValueChar;
+        break;
+      default:
+        break;
+    }
+    t[c] = f;
+  }
+  return t;
+}
+
+constexpr std::array<uint8_t, 256> kClass = make_classes();
+
+inline bool has_class(char c, uint8_t f) {
+  return (kClass[static_cast<unsigned char>(c)] & f) != 0;
+}
+inline bool is_token(char c) {
+  return has_class(c, kTokenChar);
+}
+inline bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+inline bool is_ws(char c) {
+  return c == ' ' || c == '\t';
+}
+inline char lower(char c) {
+  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (lower(a[i]) != lower(b[i])) return false;
+  }
+  return true;
+}
+
+void skip_ws(std::string_view s, size_t* i) {
+  while (*i < s.size() && is_ws(s[*i])) ++*i;
+}
+
+std::string_view trim(std::string_view s) {
+  size_t b = 0;
+  size_t e = s.size();
+  while (b < e && is_ws(s[b])) ++b;
+  while (e > b && is_ws(s[e - 1])) --e;
+  return s.substr(b, e - b);
+}
+
+size_t scan_token(std::string_view s, size_t i) {
+  while (i < s.size() && is_token(s[i])) ++i;
+  return i;
+}
+
+// s[*i] == '"'. Moves *i past the closing quote; false when unterminated. quoted-pair escapes
+// any character (RFC 3261 §25.1).
+bool skip_quoted(std::string_view s, size_t* i) {
+  size_t j = *i + 1;
+  while (j < s.size()) {
+    const char c = s[j];
+    if (c == '\\') {
+      if (j + 1 >= s.size()) return false;
+      j += 2;
+      continue;
+    }
+    ++j;
+    if (c == '"') {
+      *i = j;
+      return true;
+    }
+  }
+  return false;
+}
+
+// Decimal digits only (already trimmed). *out saturates at `cap` + 1 (cap < UINT64_MAX / 10), so
+// huge values (CSeq 36893488147419103232, CVE-2017-9372) can neither overflow nor wrap into range.
+bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out) {
+  if (s.empty()) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+    if (v > cap) continue;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > cap) v = cap + 1;
+  }
+  *out = v;
+  return true;
+}
+
+// "SIP/2.0" (case-insensitive, RFC 3261 §7.1).
+enum class VersionKind { kSip20, kOtherSip, kNotSip };
+
+VersionKind classify_version(std::string_view v) {
+  if (v.size() < 4 || !iequals(v.substr(0, 4), "SIP/")) return VersionKind::kNotSip;
+  const std::string_view num = v.substr(4);
+  const size_t dot = num.find('.');
+  if (dot == std::string_view::npos || dot == 0 || dot + 1 == num.size()) {
+    return VersionKind::kNotSip;
+  }
+  for (size_t i = 0; i < num.size(); ++i) {
+    if (i != dot && !is_digit(num[i])) return VersionKind::kNotSip;
+  }
+  return num == "2.0" ? VersionKind::kSip20 : VersionKind::kOtherSip;
+}
+
+// Request-URI (RFC 3261 §25.1 absoluteURI / SIP-URI): a scheme, a colon, no whitespace or
+// control characters. The URI itself is parsed by whoever routes on it.
+bool plausible_request_uri(std::string_view u) {
+  if (u.empty()) return false;
+  const char c0 = u[0];
+  if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z'))) return false;
+  size_t i = 1;
+  while (i < u.size() && has_class(u[i], kSchemeChar)) ++i;
+  if (i >= u.size() || u[i] != ':' || i + 1 == u.size()) return false;
+  for (char c : u) {
+    const auto uc = static_cast<unsigned char>(c);
+    if (uc <= 0x20 || uc == 0x7f || c == '<' || c == '>' || c == '"') return false;
+  }
+  return true;
+}
+
+// ---- Via ----------------------------------------------------------------------------------------
+
+bool valid_ipv6(std::string_view s) {
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (s.empty() || s.size() >= sizeof(buf)) return false;
+  memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  in6_addr a;
+  return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+// One generic-param (after its ';'): token [ EQUAL ( token / host / quoted-string ) ].
+// *i is on the first character after ';'. Returns false on a syntax error.
+bool parse_param(std::string_view s, size_t* i, std::string_view* name, std::string_view* value,
+                 bool* has_value) {
+  skip_ws(s, i);
+  const size_t ns = *i;
+  *i = scan_token(s, *i);
+  if (*i == ns) return false;
+  *name = s.substr(ns, *i - ns);
+  *value = {};
+  *has_value = false;
+  size_t j = *i;
+  skip_ws(s, &j);
+  if (j < s.size() && s[j] == '=') {
+    ++j;
+    skip_ws(s, &j);
+    const size_t vs = j;
+    if (j < s.size() && s[j] == '"') {
+      if (!skip_quoted(s, &j)) return false;
+    } else {
+      while (j < s.size() && has_class(s[j], kValueChar)) ++j;
+    }
+    if (j == vs) return false;
+    *value = s.substr(vs, j - vs);
+    *has_value = true;
+    *i = j;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool parse_via(std::string_view s, Via* v, std::string_view* rest) {
+  *v = Via{};
+  size_t i = 0;
+  skip_ws(s, &i);
+  const size_t start = i;
+
+  // sent-protocol = protocol-name SLASH protocol-version SLASH transport (SLASH = SWS "/" SWS)
+  std::string_view parts[3];
+  for (int k = 0; k < 3; ++k) {
+    if (k > 0) {
+      skip_ws(s, &i);
+      if (i >= s.size() || s[i] != '/') return false;
+      ++i;
+      skip_ws(s, &i);
+    }
+    const size_t ts = i;
+    i = scan_token(s, i);
+    if (i == ts) return false;
+    parts[k] = s.substr(ts, i - ts);
+  }
+  v->protocol_name = parts[0];
+  v->protocol_version = parts[1];
+  v->transport = parts[2];
+
+  // LWS sent-by
+  if (i >= s.size() || !is_ws(s[i])) return false;
+  skip_ws(s, &i);
+  const size_t sb = i;
+  if (i < s.size() && s[i] == '[') {
+    const size_t close = s.find(']', i + 1);
+    if (close == std::string_view::npos) return false;
+    v->host = s.substr(i + 1, close - i - 1);
+    if (!valid_ipv6(v->host)) return false;
+    v->host_is_ipv6 = true;
+    i = close + 1;
+  } else {
+    const size_t hs = i;
+    while (i < s.size() && has_class(s[i], kHostChar)) ++i;
+    if (i == hs) return false;
+    v->host = s.substr(hs, i - hs);
+  }
+  size_t sb_end = i;
+  size_t j = i;
+  skip_ws(s, &j);
+  if (j < s.size() && s[j] == ':') {
+    ++j;
+    skip_ws(s, &j);
+    const size_t ps = j;
+    while (j < s.size() && is_digit(s[j])) ++j;
+    uint64_t port = 0;
+    if (j == ps || j - ps > 5 || !parse_decimal(s.substr(ps, j - ps), 65535, &port) || port == 0 ||
+        port > 65535) {
+      return false;
+    }
+    v->port = static_cast<uint16_t>(port);
+    i = sb_end = j;
+  }
+  v->sent_by = s.substr(sb, sb_end - sb);
+
+  // *( SEMI via-params )
+  size_t end = i;  // end of the last element, before any whitespace
+  size_t params_start = std::string_view::npos;
+  for (;;) {
+    size_t k = i;
+    skip_ws(s, &k);
+    if (k >= s.size() || s[k] == ',') {
+      i = k;
+      break;
+    }
+    if (s[k] != ';') return false;
+    const size_t pstart = k;
+    ++k;
+    std::string_view name;
+    std::string_view value;
+    bool has_value = false;
+    if (!parse_param(s, &k, &name, &value, &has_value)) return false;
+    const std::string_view whole = s.substr(pstart, k - pstart);
+    if (params_start == std::string_view::npos) params_start = pstart;
+    if (iequals(name, "branch")) {
+      if (v->branch.empty()) v->branch = value;
+    } else if (iequals(name, "received")) {
+      if (v->has_received) return false;  // two would make the rewrite ambiguous
+      v->has_received = true;
+      v->received = value;
+      v->received_param = whole;
+    } else if (iequals(name, "rport")) {
+      if (v->has_rport) return false;
+      if (has_value) {
+        uint64_t port = 0;
+        if (value.size() > 5 || !parse_decimal(value, 65535, &port) || port > 65535) return false;
+      }
+      v->has_rport = true;
+      v->rport = value;
+      v->rport_param = whole;
+    } else if (iequals(name, "alias")) {
+      v->has_alias = true;
+    }
+    i = end = k;
+  }
+  v->value = s.substr(start, end - start);
+  if (params_start != std::string_view::npos) {
+    v->params = s.substr(params_start, end - params_start);
+  }
+  if (i < s.size()) {  // s[i] == ','
+    *rest = s.substr(i + 1);
+  } else {
+    *rest = {};
+  }
+  return true;
+}
+
+// ---- names ------------------------------------------------------------------------------------
+
+namespace {
+
+struct NameEntry {
+  std::string_view name;
+  HeaderType type;
+};
+
+constexpr NameEntry kHeaderNames[] = {
+    {"Via", HeaderType::kVia},
+    {"From", HeaderType::kFrom},
+    {"To", HeaderType::kTo},
+    {"Call-ID", HeaderType::kCallId},
+    {"CSeq", HeaderType::kCSeq},
+    {"Max-Forwards", HeaderType::kMaxForwards},
+    {"Content-Length", HeaderType::kContentLength},
+    {"User-Agent", HeaderType::kUserAgent},
+    {"Contact", HeaderType::kContact},
+    {"Content-Type", HeaderType::kContentType},
+    {"Route", HeaderType::kRoute},
+    {"Record-Route", HeaderType::kRecordRoute},
+    {"Supported", HeaderType::kSupported},
+    {"Require", HeaderType::kRequire},
+    {"Allow", HeaderType::kAllow},
+    {"Subject", HeaderType::kSubject},
+    {"Content-Encoding", HeaderType::kContentEncoding},
+    {"Proxy-Require", HeaderType::kProxyRequire},
+    {"Unsupported", HeaderType::kUnsupported},
+    {"Server", HeaderType::kServer},
+    {"Expires", HeaderType::kExpires},
+    {"Event", HeaderType::kEvent},
+    {"Refer-To", HeaderType::kReferTo},
+    {"Authorization", HeaderType::kAuthorization},
+    {"Proxy-Authorization", HeaderType::kProxyAuthorization},
+    {"WWW-Authenticate", HeaderType::kWwwAuthenticate},
+    {"Proxy-Authenticate", HeaderType::kProxyAuthenticate},
+    {"Alert-Info", HeaderType::kAlertInfo},
+};
+
+struct MethodEntry {
+  std::string_view name;
+  Method id;
+};
+
+constexpr MethodEntry kMethods[] = {
+    {"INVITE", Method::kInvite},   {"ACK", Method::kAck},
+    {"OPTIONS", Method::kOptions}, {"BYE", Method::kBye},
+    {"CANCEL", Method::kCancel},   {"REGISTER", Method::kRegister},
+    {"INFO", Method::kInfo},       {"PRACK", Method::kPrack},
+    {"UPDATE", Method::kUpdate},   {"SUBSCRIBE", Method::kSubscribe},
+    {"NOTIFY", Method::kNotify},   {"MESSAGE", Method::kMessage},
+    {"REFER", Method::kRefer},     {"PUBLISH", Method::kPublish},
+};
+
+}  // namespace
+
+std::string_view header_type_name(HeaderType t) {
+  for (const NameEntry& e : kHeaderNames) {
+    if (e.type == t) return e.name;
+  }
+  return {};
+}
+
+HeaderType classify_header(std::string_view n) {
+  if (n.size() == 1) {
+    switch (lower(n[0])) {
+      case 'v':
+        return HeaderType::kVia;
+      case 'f':
+        return HeaderType::kFrom;
+      case 't':
+        return HeaderType::kTo;
+      case 'i':
+        return HeaderType::kCallId;
+      case 'l':
+        return HeaderType::kContentLength;
+      case 'm':
+        return HeaderType::kContact;
+      case 'c':
+        return HeaderType::kContentType;
+      case 'k':
+        return HeaderType::kSupported;
+      case 's':
+        return HeaderType::kSubject;
+      case 'e':
+        return HeaderType::kContentEncoding;
+      case 'o':
+        return HeaderType::kEvent;
+      case 'r':
+        return HeaderType::kReferTo;
+      default:
+        return HeaderType::kOther;
+    }
+  }
+  for (const NameEntry& e : kHeaderNames) {
+    if (e.name.size() == n.size() && iequals(e.name, n)) return e.type;
+  }
+  return HeaderType::kOther;
+}
+
+Method method_from_name(std::string_view name) {
+  for (const MethodEntry& e : kMethods) {
+    if (e.name == name) return e.id;
+  }
+  return Method::kOther;
+}
+
+// ---- Message ------------------------------------------------------------------------------------
+
+void Message::clear() {
+  raw_ = {};
+  is_request_ = false;
+  method_id_ = Method::kOther;
+  method_ = ruri_ = version_ = reason_ = {};
+  status_code_ = 0;
+  headers_.clear();  // keeps capacity
+  first_.fill(-1);
+  counts_.fill(0);
+  cseq_number_ = 0;
+  cseq_method_ = {};
+  max_forwards_ = -1;
+  has_top_via_ = false;
+  top_via_ = Via{};
+  from_tag_ = to_tag_ = {};
+  has_to_tag_ = false;
+  body_ = {};
+}
+
+const Header* Message::first(HeaderType t) const {
+  const int16_t i = first_[static_cast<size_t>(t)];
+  return i < 0 ? nullptr : &headers_[static_cast<size_t>(i)];
+}
+
+std::string_view Message::call_id() const {
+  const Header* h = first(HeaderType::kCallId);
+  return h ? h->value : std::string_view();
+}
+
+std::string_view Message::user_agent() const {
+  const Header* h = first(HeaderType::kUserAgent);
+  return h ? h->value : std::string_view();
+}
+
+// ---- the parser -------------------------------------------------------------------------------
+
+namespace {
+
+// From/To value (RFC 3261 §20.20, §20.39): ( name-addr / addr-spec ) *( SEMI param ). Finds the
+// tag parameter. Only the structure is checked (balanced quotes and angle brackets, well-formed
+// params, a single address); display names are not judged.
+bool parse_addr_tag(std::string_view v, std::string_view* tag, bool* has_tag) {
+  *tag = {};
+  *has_tag = false;
+  if (v.empty()) return false;
+  size_t i = 0;
+  size_t params = v.size();
+  while (i < v.size()) {
+    const char c = v[i];
+    if (c == '"') {
+      if (!skip_quoted(v, &i)) return false;
+      continue;
+    }
+    if (c == '<') {
+      const size_t gt = v.find('>', i + 1);
+      if (gt == std::string_view::npos || gt == i + 1) return false;
+      params = gt + 1;
+      break;
+    }
+    if (c == '>') return false;
+    if (c == ';') {
+      if (i == 0) return false;
+      params = i;
+      break;
+    }
+    ++i;
+  }
+  const std::string_view s = v.substr(params);
+  size_t k = 0;
+  for (;;) {
+    skip_ws(s, &k);
+    if (k >= s.size()) return true;
+    if (s[k] != ';') return false;  // e.g. a second address after a comma
+    ++k;
+    std::string_view name;
+    std::string_view value;
+    bool has_value = false;
+    if (!parse_param(s, &k, &name, &value, &has_value)) return false;
+    if (!*has_tag && iequals(name, "tag")) {
+      *has_tag = true;
+      *tag = value;
+    }
+  }
+}
+
+}  // namespace
+
+class MessageParser {
+ public:
+  MessageParser(char* d, size_t n, Message* m) : d_(d), n_(n), m_(m) {}
+
+  ParseResult run();
+
+ private:
+  enum class Line { kOk, kNoEnd, kTooLong, kBareCr };
+
+  // The line starting at pos: *content_end excludes CR LF / LF, *next is the next line's start.
+  Line read_line(size_t pos, size_t* content_end, size_t* next) const {
+    const size_t avail = n_ - pos;
+    const size_t scan = std::min(avail, Message::kMaxLineLength + 2);
+    const void* lf = memchr(d_ + pos, '\n', scan);
+    if (lf == nullptr) return avail > Message::kMaxLineLength + 1 ? Line::kTooLong : Line::kNoEnd;
+    size_t e = static_cast<size_t>(static_cast<const char*>(lf) - d_);
+    *next = e + 1;
+    if (e > pos && d_[e - 1] == '\r') --e;
+    if (e - pos > Message::kMaxLineLength) return Line::kTooLong;
+    if (memchr(d_ + pos, '\r', e - pos) != nullptr) return Line::kBareCr;
+    *content_end = e;
+    return Line::kOk;
+  }
+
+  static ParseResult unparseable(const char* why) {
+    return ParseResult{ParseStatus::kUnparseable, why, 0};
+  }
+  void defer(const char* why, int code = 400) {
+    if (deferred_ == nullptr) {
+      deferred_ = why;
+      deferred_code_ = code;
+    }
+  }
+
+  const char* parse_start_line(std::string_view l);
+  bool add_header();  // false: too many
+  const char* check_framing() const;
+  void analyse();
+
+  std::string_view view(size_t b, size_t e) const { return std::string_view(d_ + b, e - b); }
+
+  char* d_;
+  size_t n_;
+  Message* m_;
+  const char* deferred_ = nullptr;
+  int deferred_code_ = 0;
+  // The header being collected.
+  bool have_cur_ = false;
+  size_t name_b_ = 0, name_e_ = 0, val_b_ = 0, val_e_ = 0;
+  size_t blank_from_ = 0;  // the end of the header's last physical line
+};
+
+const char* MessageParser::parse_start_line(std::string_view l) {
+  if (l.size() >= 4 && iequals(l.substr(0, 4), "SIP/")) {
+    // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
+    size_t i = 0;
+    while (i < l.size() && !is_ws(l[i])) ++i;
+    const std::string_view version = l.substr(0, i);
+    if (classify_version(version) != VersionKind::kSip20) return "Bad status line";
+    if (i >= l.size()) return "Bad status line";
+    skip_ws(l, &i);
+    const size_t cs = i;
+    while (i < l.size() && is_digit(l[i])) ++i;
+    if (i - cs != 3 || (i < l.size() && !is_ws(l[i]))) return "Bad status line";
+    const int code = (l[cs] - '0') * 100 + (l[cs + 1] - '0') * 10 + (l[cs + 2] - '0');
+    if (code < 100 || code > 699) return "Bad status line";
+    skip_ws(l, &i);
+    m_->is_request_ = false;
+    m_->version_ = version;
+    m_->status_code_ = code;
+    m_->reason_ = trim(l.substr(i));
+    return nullptr;
+  }
+
+  // Request-Line = Method SP Request-URI SP SIP-Version. Extra whitespace between the elements
+  // and after the version is tolerated (RFC 4475 §3.1.1.8 lwsstart, §3.1.1.9 trws).
+  size_t i = scan_token(l, 0);
+  if (i == 0 || i >= l.size() || !is_ws(l[i])) return "Bad request line";
+  const std::string_view method = l.substr(0, i);
+  skip_ws(l, &i);
+  size_t end = l.size();
+  while (end > i && is_ws(l[end - 1])) --end;
+  size_t vs = end;
+  while (vs > i && !is_ws(l[vs - 1])) --vs;
+  if (vs == i) return "Bad request line";  // one element only: no URI or no version
+  const std::string_view version = l.substr(vs, end - vs);
+  const VersionKind vk = classify_version(version);
+  if (vk == VersionKind::kNotSip) return "Bad request line";
+  const std::string_view ruri = trim(l.substr(i, vs - i));
+  m_->is_request_ = true;
+  m_->method_ = method;
+  m_->method_id_ = method_from_name(method);
+  m_->ruri_ = ruri;
+  m_->version_ = version;
+  if (vk == VersionKind::kOtherSip) defer("Version Not Supported", 505);
+  // Whitespace inside it (lwsruri), <> around it (ltgtruri), no scheme: SIP, but malformed.
+  if (!plausible_request_uri(ruri)) defer("Malformed Request-URI");
+  return nullptr;
+}
+
+bool MessageParser::add_header() {
+  have_cur_ = false;
+  std::vector<Header>& hs = m_->headers_;
+  if (hs.size() >= Message::kMaxHeaders) return false;
+  const std::string_view name = view(name_b_, name_e_);
+  const HeaderType t = classify_header(name);
+  const auto ti = static_cast<size_t>(t);
+  if (m_->first_[ti] < 0) m_->first_[ti] = static_cast<int16_t>(hs.size());
+  if (m_->counts_[ti] < UINT16_MAX) ++m_->counts_[ti];
+  hs.push_back(Header{t, name, view(val_b_, val_e_)});
+  return true;
+}
+
+ParseResult MessageParser::run() {
+  if (d_ == nullptr || n_ == 0) return unparseable("Empty message");
+  size_t pos = 0;
+  // RFC 3261 §7.5: CRLFs before the start line are ignored on streams.
+  for (;;) {
+    if (pos < n_ && d_[pos] == '\n') {
+      ++pos;
+    } else if (pos + 1 < n_ && d_[pos] == '\r' && d_[pos + 1] == '\n') {
+      pos += 2;
+    } else {
+      break;
+    }
+  }
+  m_->raw_ = std::string_view(d_, n_);
+
+  size_t ce = 0;
+  size_t next = 0;
+  switch (read_line(pos, &ce, &next)) {
+    case Line::kOk:
+      break;
+    case Line::kNoEnd:
+      return unparseable("No end of start line");
+    case Line::kTooLong:
+      return unparseable("Start line too long");
+    case Line::kBareCr:
+      return unparseable("Bare CR in start line");
+  }
+  if (const char* why = parse_start_line(view(pos, ce))) return unparseable(why);
+  pos = next;
+
+  bool complete = false;
+  while (!complete) {
+    if (pos >= n_) return unparseable("No end of headers");
+    switch (read_line(pos, &ce, &next)) {
+      case Line::kOk:
+        break;
+      case Line::kNoEnd:
+        return unparseable("No end of headers");
+      case Line::kTooLong:
+        return unparseable("Header line too long");
+      case Line::kBareCr:
+        return unparseable("Bare CR in header");
+    }
+    if (ce == pos) {  // the empty line
+      if (have_cur_ && !add_header()) break;
+      m_->body_ = view(next, n_);
+      complete = true;
+      break;
+    }
+    if (is_ws(d_[pos])) {
+      // Continuation (RFC 3261 §7.3.1): the line break and leading whitespace become one SP,
+      // in place; the bytes freed at the end of the line become spaces, so the buffer still
+      // reads as the same message.
+      if (!have_cur_) return unparseable("Continuation line without a header");
+      if (ce - name_b_ > Message::kMaxLineLength) return unparseable("Header line too long");
+      size_t s = pos;
+      while (s < ce && is_ws(d_[s])) ++s;
+      size_t e = ce;
+      while (e > s && is_ws(d_[e - 1])) --e;
+      if (e > s) {
+        if (val_e_ > val_b_) d_[val_e_++] = ' ';
+        memmove(d_ + val_e_, d_ + s, e - s);
+        val_e_ += e - s;
+      }
+      // [val_e_, blank_from_) is already whitespace: blank only the new bytes, so a header
+      // folded over many lines costs linear, not quadratic, time.
+      const size_t from = std::max(val_e_, blank_from_);
+      memset(d_ + from, ' ', ce - from);
+      blank_from_ = ce;
+      pos = next;
+      continue;
+    }
+    if (have_cur_ && !add_header()) break;
+    // field-name *WSP ":" value (whitespace before the colon is allowed, §7.3.1).
+    size_t i = pos;
+    while (i < ce && is_token(d_[i])) ++i;
+    if (i == pos) return unparseable("Bad header name");
+    name_b_ = pos;
+    name_e_ = i;
+    while (i < ce && is_ws(d_[i])) ++i;
+    if (i >= ce || d_[i] != ':') return unparseable("Header without colon");
+    ++i;
+    while (i < ce && is_ws(d_[i])) ++i;
+    size_t e = ce;
+    while (e > i && is_ws(d_[e - 1])) --e;
+    val_b_ = i;
+    val_e_ = e;
+    blank_from_ = ce;
+    have_cur_ = true;
+    pos = next;
+  }
+
+  if (!complete) defer("Too many headers");
+  if (complete) {
+    if (const char* why = check_framing()) return unparseable(why);
+  }
+  analyse();
+  if (deferred_ != nullptr) return ParseResult{ParseStatus::kBadRequest, deferred_, deferred_code_};
+  return ParseResult{ParseStatus::kOk, "OK", 0};
+}
+
+// Content-Length, when present, must describe the body the framer cut: one header, digits only,
+// equal to the body length. Anything else means the framer and the parser disagree on where the
+// message ends (smuggling), so the connection is closed (RFC 4475 §3.1.2.3 ncl, §3.3.9 mcl01).
+const char* MessageParser::check_framing() const {
+  const size_t n = m_->count(HeaderType::kContentLength);
+  if (n == 0) return nullptr;
+  if (n > 1) return "Multiple Content-Length headers";
+  uint64_t cl = 0;
+  if (!parse_decimal(m_->first(HeaderType::kContentLength)->value, UINT32_MAX, &cl)) {
+    return "Bad Content-Length";
+  }
+  // cl saturates at 2^32: a length like 4294967328 never wraps to 32 (CVE-2026-23457).
+  if (cl != m_->body_.size()) return "Content-Length does not match the body";
+  return nullptr;
+}
+
+void MessageParser::analyse() {
+  Message& m = *m_;
+  // Mandatory (RFC 3261 §8.1.1): checked for replies too, which are unusable without them.
+  if (m.count(HeaderType::kVia) == 0) defer("Missing Via header");
+  if (m.count(HeaderType::kFrom) == 0) defer("Missing From header");
+  if (m.count(HeaderType::kTo) == 0) defer("Missing To header");
+  if (m.count(HeaderType::kCallId) == 0) defer("Missing Call-ID header");
+  if (m.count(HeaderType::kCSeq) == 0) defer("Missing CSeq header");
+  // Single-valued (RFC 4475 multi01).
+  if (m.count(HeaderType::kFrom) > 1) defer("Duplicate From header");
+  if (m.count(HeaderType::kTo) > 1) defer("Duplicate To header");
+  if (m.count(HeaderType::kCallId) > 1) defer("Duplicate Call-ID header");
+  if (m.count(HeaderType::kCSeq) > 1) defer("Duplicate CSeq header");
+  if (m.count(HeaderType::kMaxForwards) > 1) defer("Duplicate Max-Forwards header");
+
+  if (const Header* h = m.first(HeaderType::kVia)) {
+    std::string_view rest;
+    m.has_top_via_ = parse_via(h->value, &m.top_via_, &rest);
+    if (!m.has_top_via_) {
+      m.top_via_ = Via{};
+      defer("Bad Via header");
+    }
+  }
+  if (const Header* h = m.first(HeaderType::kFrom)) {
+    bool has_tag = false;
+    if (!parse_addr_tag(h->value, &m.from_tag_, &has_tag)) {
+      m.from_tag_ = {};
+      defer("Bad From header");
+    }
+  }
+  if (const Header* h = m.first(HeaderType::kTo)) {
+    if (!parse_addr_tag(h->value, &m.to_tag_, &m.has_to_tag_)) {
+      m.to_tag_ = {};
+      m.has_to_tag_ = false;
+      defer("Bad To header");
+    }
+  }
+  if (const Header* h = m.first(HeaderType::kCallId)) {
+    // callid = word [ "@" word ]: no whitespace inside.
+    const std::string_view v = h->value;
+    if (v.empty() || std::any_of(v.begin(), v.end(), is_ws)) defer("Bad Call-ID header");
+  }
+  if (const Header* h = m.first(HeaderType::kCSeq)) {
+    // CSeq = 1*DIGIT LWS Method, the number < 2**31 (§8.1.1.5).
+    const std::string_view v = h->value;
+    size_t i = 0;
+    while (i < v.size() && is_digit(v[i])) ++i;
+    uint64_t num = 0;
+    const size_t ms = [&] {
+      size_t k = i;
+      skip_ws(v, &k);
+      return k;
+    }();
+    const size_t me = scan_token(v, ms);
+    if (i == 0 || ms == i || me == ms || me != v.size() ||
+        !parse_decimal(v.substr(0, i), UINT32_MAX, &num) || num >= (uint64_t{1} << 31)) {
+      defer("Bad CSeq");
+    } else {
+      m.cseq_number_ = static_cast<uint32_t>(num);
+      m.cseq_method_ = v.substr(ms, me - ms);
+      if (m.is_request_ && m.cseq_method_ != m.method_) defer("CSeq method mismatch");
+    }
+  }
+  if (const Header* h = m.first(HeaderType::kMaxForwards)) {
+    uint64_t mf = 0;
+    if (!parse_decimal(h->value, 255, &mf) || mf > 255) {
+      defer("Bad Max-Forwards");
+    } else {
+      m.max_forwards_ = static_cast<int>(mf);
+    }
+  }
+}
+
+ParseResult parse_message(char* data, size_t len, Message* out) {
+  out->clear();
+  MessageParser p(data, len, out);
+  return p.run();
+}
+
+}  // namespace sipsd::sip

@@ -1,0 +1,68 @@
+#include "core/supervisor/worker_pool.h"
+
+#include <algorithm>
+
+namespace sipsd {
+
+WorkerPool::WorkerPool(int workers) : w_(static_cast<size_t>(workers)) {}
+
+void WorkerPool::on_spawned(int i, pid_t pid, int64_t now_ms) {
+  W& w = w_[i];
+  w.pid = pid;
+  w.ready = false;
+  w.handed = 0;  // the new process starts with fresh counters
+  w.started_ms = now_ms;
+}
+
+void WorkerPool::on_ready(int i) {
+  w_[i].ready = true;
+}
+
+int64_t WorkerPool::on_exited(int i, int64_t now_ms) {
+  W& w = w_[i];
+  w.pid = 0;
+  w.ready = false;
+  if (now_ms - w.started_ms < kFastFailureMs) {
+    ++w.fast_failures;
+  } else {
+    w.fast_failures = 0;
+  }
+  if (w.fast_failures == 0) return 0;
+  int64_t delay = int64_t{100} << std::min(w.fast_failures - 1, 10);
+  return std::min(delay, kMaxRespawnDelayMs);
+}
+
+int WorkerPool::pick(const std::vector<uint64_t>& closed, const std::vector<bool>* skip) {
+  int n = size();
+  int best = -1;
+  uint64_t best_load = 0;
+  for (int k = 0; k < n; ++k) {
+    int i = (next_ + k) % n;
+    if (!w_[i].ready || (skip != nullptr && (*skip)[i])) continue;
+    uint64_t l = load(i, closed[i]);
+    if (best < 0 || l < best_load) {
+      best = i;
+      best_load = l;
+    }
+  }
+  if (best >= 0) next_ = (best + 1) % n;
+  return best;
+}
+
+bool WorkerPool::all_ready() const {
+  return std::all_of(w_.begin(), w_.end(), [](const W& w) { return w.ready; });
+}
+
+int WorkerPool::index_of(pid_t pid) const {
+  for (int i = 0; i < size(); ++i)
+    if (w_[i].pid == pid) return i;
+  return -1;
+}
+
+uint64_t WorkerPool::total_open(const std::vector<uint64_t>& closed) const {
+  uint64_t total = 0;
+  for (int i = 0; i < size(); ++i) total += load(i, closed[i]);
+  return total;
+}
+
+}  // namespace sipsd

@@ -1,0 +1,95 @@
+#include "core/worker/sip_receiver.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace sipsd {
+namespace {
+
+struct Sink final : ReplySink {
+  void send_reply(std::string_view bytes) override { replies.emplace_back(bytes); }
+  std::vector<std::string> replies;
+};
+
+std::shared_ptr<const Script> script(const std::string& route) {
+  std::string cfg =
+      "socket=tls:127.0.0.1:5061\n"
+      "loadmodule \"proto_tls.so\"\nloadmodule \"tls_mgm.so\"\n"
+      "loadmodule \"sl.so\"\nloadmodule \"sipmsgops.so\"\n" +
+      route;
+  auto c = load_config_text(cfg, "test.cfg");
+  EXPECT_TRUE(c.ok()) << c.message();
+  return c.ok() ? c->script : nullptr;
+}
+
+const char* kDefaultRoute = R"(route {
+  if (is_method("OPTIONS") && $proto == "tls" && $si == "10.1.2.3" && $sp == 5099) {
+    sl_send_reply(200, "OK");
+    exit;
+  }
+  if (is_method("BYE")) drop;
+  sl_send_reply(501, "Not Implemented");
+})";
+
+std::string request(const std::string& method, bool with_call_id = true) {
+  std::string r = method +
+                  " sip:a@example.com SIP/2.0\r\n"
+                  "Via: SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bK1;rport\r\n"
+                  "From: <sip:b@example.com>;tag=7\r\n"
+                  "To: <sip:a@example.com>\r\n";
+  if (with_call_id) r += "Call-ID: c1\r\n";
+  r += "CSeq: 3 " + method + "\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+  return r;
+}
+
+class SipReceiverTest : public ::testing::Test {
+ protected:
+  ReceiveVerdict feed(std::string msg) {
+    return receiver_.receive(msg.data(), msg.size(), origin_, sink_);
+  }
+  SipReceiver receiver_{script(kDefaultRoute), "sipsd (test)"};
+  MessageOrigin origin_{Proto::kTls, "10.1.2.3", 5099, "tls:10.1.2.3:5099", {}};
+  Sink sink_;
+};
+
+TEST_F(SipReceiverTest, ScriptSeesTheMessageAndTheConnection) {
+  EXPECT_EQ(feed(request("OPTIONS")), ReceiveVerdict::kKeep);
+  ASSERT_EQ(sink_.replies.size(), 1u);
+  const std::string& r = sink_.replies[0];
+  EXPECT_EQ(r.rfind("SIP/2.0 200 OK\r\n", 0), 0u) << r;
+  EXPECT_NE(r.find("received=10.1.2.3"), std::string::npos) << r;
+  EXPECT_NE(r.find("rport=5099"), std::string::npos) << r;
+  EXPECT_NE(r.find("Server: sipsd (test)\r\n"), std::string::npos) << r;
+
+  origin_.src_port = 5100;  // the script's $sp test fails now
+  feed(request("OPTIONS"));
+  ASSERT_EQ(sink_.replies.size(), 2u);
+  EXPECT_EQ(sink_.replies[1].rfind("SIP/2.0 501 ", 0), 0u);
+}
+
+TEST_F(SipReceiverTest, DropAndAckSendNothing) {
+  feed(request("BYE"));
+  feed(request("ACK"));  // the script would answer 501; ACKs are never answered
+  EXPECT_TRUE(sink_.replies.empty());
+}
+
+TEST_F(SipReceiverTest, MissingMandatoryHeaderGets400WithTheReason) {
+  EXPECT_EQ(feed(request("OPTIONS", false)), ReceiveVerdict::kKeep);
+  ASSERT_EQ(sink_.replies.size(), 1u);
+  EXPECT_EQ(sink_.replies[0].rfind("SIP/2.0 400 Missing Call-ID", 0), 0u) << sink_.replies[0];
+}
+
+TEST_F(SipReceiverTest, RepliesAreNotRoutedAndGarbageClosesTheConnection) {
+  EXPECT_EQ(feed("SIP/2.0 200 OK\r\nVia: SIP/2.0/TLS 1.2.3.4;branch=z9hG4bKx\r\nFrom: <sip:a@b>;"
+                 "tag=1\r\nTo: <sip:c@d>;tag=2\r\nCall-ID: x\r\nCSeq: 1 OPTIONS\r\n"
+                 "Content-Length: 0\r\n\r\n"),
+            ReceiveVerdict::kKeep);
+  EXPECT_TRUE(sink_.replies.empty());
+  EXPECT_EQ(feed("\x16\x03\x01 not sip at all\r\n\r\n"), ReceiveVerdict::kClose);
+  EXPECT_TRUE(sink_.replies.empty());
+}
+
+}  // namespace
+}  // namespace sipsd
