@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "core/base/clock.h"
+#include "core/base/sockaddr_text.h"
 #include "core/shm/stats.h"
 
 namespace sipsd {
@@ -94,20 +95,10 @@ void StreamConn::connect_step() {
     close(strprintf("connect failed: %s", strerror(err)), LogLevel::kNotice, false);
     return;
   }
-  struct sockaddr_storage ss = {};
-  len = sizeof ss;
-  if (getsockname(fd_.get(), reinterpret_cast<struct sockaddr*>(&ss), &len) == 0) {
-    char ip[INET6_ADDRSTRLEN] = {};
-    if (ss.ss_family == AF_INET6) {
-      auto* a = reinterpret_cast<struct sockaddr_in6*>(&ss);
-      inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-      ends_.local_port = ntohs(a->sin6_port);
-    } else {
-      auto* a = reinterpret_cast<struct sockaddr_in*>(&ss);
-      inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-      ends_.local_port = ntohs(a->sin_port);
-    }
-    ends_.local_ip = ip;
+  IpPort local = local_ip_port(fd_.get());
+  if (!local.ip.empty()) {
+    ends_.local_ip = std::move(local.ip);
+    ends_.local_port = local.port;
   }
   if (!io_->is_tls()) {
     handshake_deadline_ = 0;
@@ -177,8 +168,7 @@ void StreamConn::arm_timer() {
   // last_activity_, it never touches the timer heap).
   if (timer_at_ != 0 && timer_at_ <= next) return;
   int64_t delay = std::max<int64_t>(next - monotonic_ms(), 1);
-  struct timeval tv = {static_cast<time_t>(delay / 1000),
-                       static_cast<suseconds_t>((delay % 1000) * 1000)};
+  struct timeval tv = ms_to_timeval(delay);
   evtimer_add(timer_ev_.get(), &tv);
   timer_at_ = next;
 }

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/base/ascii.h"
+
 namespace sipsd {
 
 const char* frame_error_text(FrameError e) {
@@ -29,17 +31,13 @@ bool is_space(char c) {
   return c == ' ' || c == '\t';
 }
 
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
 // "Content-Length" (also with '_', as OpenSIPS accepts) or the compact "l", any case.
 bool is_content_length_name(std::string_view name) {
-  if (name.size() == 1) return lower(name[0]) == 'l';
+  if (name.size() == 1) return ascii_lower(name[0]) == 'l';
   static constexpr std::string_view kName = "content-length";
   if (name.size() != kName.size()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
-    char c = lower(name[i]);
+    char c = ascii_lower(name[i]);
     if (c == '_') c = '-';
     if (c != kName[i]) return false;
   }

@@ -3,18 +3,10 @@
 #include <map>
 #include <utility>
 
+#include "core/base/ascii.h"
+
 namespace sipsd {
 namespace {
-
-char lower_ascii(char c) {
-  return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c;
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = lower_ascii(c);
-  return out;
-}
 
 // FNV-1a, 64 bits.
 uint64_t hash_bytes(std::string_view s) {
@@ -57,8 +49,8 @@ bool match_bracket(std::string_view pattern, size_t p, char c, size_t* end) {
       i += 2;
       if (hi == '\\' && i < pattern.size()) hi = pattern[i++];
     }
-    lo = lower_ascii(lo);
-    hi = lower_ascii(hi);
+    lo = ascii_lower(lo);
+    hi = ascii_lower(hi);
     if (static_cast<unsigned char>(lo) <= static_cast<unsigned char>(c) &&
         static_cast<unsigned char>(c) <= static_cast<unsigned char>(hi))
       found = true;
@@ -78,7 +70,7 @@ Status check_unique(const std::vector<DomainMatchRules>& domains, const char* ki
       return make_error(strprintf("tls_mgm: two %s domains are named '%s'", kind, d.name.c_str()));
     for (const std::string& key : d.ip_keys) {
       for (const std::string& raw : d.sip_domains) {
-        std::string pattern = lower(raw);
+        std::string pattern = ascii_to_lower(raw);
         if (pattern.empty())
           return make_error(strprintf("tls_mgm: %s domain '%s' has an empty SIP domain pattern",
                                       kind, d.name.c_str()));
@@ -103,7 +95,7 @@ bool glob_match(std::string_view pattern, std::string_view name) {
   size_t p = 0, n = 0;
   size_t star_p = std::string_view::npos, star_n = 0;
   while (n < name.size()) {
-    char c = lower_ascii(name[n]);
+    char c = ascii_lower(name[n]);
     if (p < pattern.size()) {
       char pc = pattern[p];
       if (pc == '*') {
@@ -132,7 +124,7 @@ bool glob_match(std::string_view pattern, std::string_view name) {
         }
       } else {
         if (pc == '\\' && p + 1 < pattern.size()) pc = pattern[++p];
-        if (lower_ascii(pc) == c) {
+        if (ascii_lower(pc) == c) {
           ++p;
           ++n;
           continue;
@@ -211,7 +203,7 @@ Result<DomainAddressIndex> DomainAddressIndex::build(const std::vector<DomainMat
       if (!p.domains.empty() && p.domains.back() == index) continue;  // key listed twice
       p.domains.push_back(index);
       for (const std::string& pattern : domains[i].sip_domains)
-        p.patterns.emplace_back(lower(pattern), index);
+        p.patterns.emplace_back(ascii_to_lower(pattern), index);
     }
   }
 
@@ -261,7 +253,7 @@ int DomainAddressIndex::match(const MatchCandidates& c, std::string_view name,
   if (name.empty()) return none_matches_empty && c.none_ >= 0 ? c.none_ : c.any_;
   if (name.size() > kMaxSniLength) return -1;
   char buf[kMaxSniLength];
-  for (size_t i = 0; i < name.size(); ++i) buf[i] = lower_ascii(name[i]);
+  for (size_t i = 0; i < name.size(); ++i) buf[i] = ascii_lower(name[i]);
   return c.match_lowered(std::string_view(buf, name.size()));
 }
 

@@ -9,9 +9,8 @@
 
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 
+#include "core/base/file_read.h"
 #include "tls_mgm/openssl_errors.h"
 
 namespace sipsd {
@@ -19,6 +18,7 @@ namespace sipsd {
 namespace {
 
 constexpr size_t kMinSecret = 32;
+constexpr size_t kMaxSecretFile = 64 * 1024;
 constexpr char kSalt[] = "sipsd session ticket keys v1";
 
 void to_bytes(const TicketKey& k, unsigned char out[80]) {
@@ -89,8 +89,10 @@ Result<TicketKeySource> TicketKeySource::create(const std::string& key_file, int
         strprintf("tls_mgm: ticket_key_file '%s' is readable by other users "
                   "(mode %04o); chmod 600 it",
                   key_file.c_str(), static_cast<unsigned>(st.st_mode & 07777)));
-  std::ifstream in(key_file, std::ios::binary);
-  s.secret_.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  Result<std::string> secret = read_small_file(key_file, kMaxSecretFile);
+  if (!secret.ok())
+    return make_error("tls_mgm: ticket_key_file '" + key_file + "': " + secret.message());
+  s.secret_ = std::move(secret).value();
   if (s.secret_.size() < kMinSecret)
     return make_error(
         strprintf("tls_mgm: ticket_key_file '%s' holds %zu bytes; it needs at "

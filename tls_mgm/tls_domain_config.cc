@@ -11,6 +11,7 @@
 #include <optional>
 #include <utility>
 
+#include "core/base/ascii.h"
 #include "tls_mgm/ip_key.h"
 
 namespace sipsd {
@@ -80,16 +81,6 @@ void push_unique(std::vector<std::string>* v, std::string s) {
   if (std::find(v->begin(), v->end(), s) == v->end()) v->push_back(std::move(s));
 }
 
-std::string lower(std::string s) {
-  for (char& c : s)
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  return s;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
-}
-
 int version_from_name(std::string_view name) {
   struct V {
     const char* name;
@@ -100,7 +91,7 @@ int version_from_name(std::string_view name) {
                                     {"TLSv1_1", TLS1_1_VERSION},
                                     {"TLSv1", TLS1_VERSION}};
   for (const V& v : kVersions)
-    if (iequals(name, v.name)) return v.version;
+    if (ascii_iequals(name, v.name)) return v.version;
   return -1;
 }
 
@@ -146,7 +137,7 @@ Result<std::vector<std::string>> parse_match_sip(const ModParam& p, const TlsDom
         return make_error(about(p, d) + "entry \"" + item +
                           "\" is not a domain pattern (spaces and non-ASCII characters are not "
                           "allowed)");
-    push_unique(&patterns, lower(item));
+    push_unique(&patterns, ascii_to_lower(item));
   }
   return patterns;
 }
@@ -225,7 +216,7 @@ bool is_tls_mgm_global_param(std::string_view name) {
 
 bool parse_tls_method(std::string_view value, int* min_version, int* max_version, bool* below_1_2) {
   *below_1_2 = false;
-  if (iequals(value, "SSLv23") || iequals(value, "TLSany")) {
+  if (ascii_iequals(value, "SSLv23") || ascii_iequals(value, "TLSany")) {
     *min_version = TLS1_2_VERSION;
     *max_version = 0;
     return true;

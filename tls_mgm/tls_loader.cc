@@ -11,9 +11,8 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "core/base/file_read.h"
 #include "tls_mgm/domain_matcher.h"
 #include "tls_mgm/openssl_errors.h"
 #include "tls_mgm/openssl_ptr.h"
@@ -23,7 +22,7 @@ namespace sipsd {
 
 namespace {
 
-constexpr off_t kMaxPemFile = 16 * 1024 * 1024;
+constexpr size_t kMaxPemFile = 16 * 1024 * 1024;
 
 using X509CrlPtr = std::unique_ptr<X509_CRL, OpenSslDeleter<&X509_CRL_free>>;
 using X509StorePtr = std::unique_ptr<X509_STORE, OpenSslDeleter<&X509_STORE_free>>;
@@ -49,19 +48,9 @@ std::string about_file(const TlsDomainConfig& d, const char* param, const CfgPat
 
 Result<std::string> read_file(const TlsDomainConfig& d, const char* param, const CfgPath& p,
                               const std::string& file) {
-  struct stat st;
-  if (stat(file.c_str(), &st) != 0)
-    return make_error(about_file(d, param, p, file) + ": " + strerror(errno));
-  if (!S_ISREG(st.st_mode))
-    return make_error(about_file(d, param, p, file) + ": not a regular file");
-  if (st.st_size > kMaxPemFile)
-    return make_error(about_file(d, param, p, file) + ": file too large");
-  std::ifstream in(file, std::ios::binary);
-  if (!in) return make_error(about_file(d, param, p, file) + ": cannot open: " + strerror(errno));
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) return make_error(about_file(d, param, p, file) + ": read error");
-  return ss.str();
+  Result<std::string> data = read_small_file(file, kMaxPemFile);
+  if (!data.ok()) return make_error(about_file(d, param, p, file) + ": " + data.message());
+  return data;
 }
 Result<std::string> read_file(const TlsDomainConfig& d, const char* param, const CfgPath& p) {
   return read_file(d, param, p, p.path);

@@ -33,7 +33,7 @@
 #include <string>
 #include <string_view>
 
-#include "core/cfg/script.h"
+#include "core/cfg/pv.h"
 
 namespace sipsd {
 

@@ -2,6 +2,7 @@
 // the real-time clock.
 #pragma once
 
+#include <sys/time.h>
 #include <time.h>
 
 #include <cstdint>
@@ -25,6 +26,11 @@ inline int64_t realtime_ms() {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   return int64_t{ts.tv_sec} * 1000 + ts.tv_nsec / 1000000;
+}
+
+// A duration in milliseconds as the struct timeval libevent timers take.
+inline struct timeval ms_to_timeval(int64_t ms) {
+  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
 }
 
 }  // namespace sipsd

@@ -9,57 +9,24 @@
 #include <algorithm>
 #include <type_traits>
 
+#include "core/base/ascii.h"
 #include "core/cfg/ast.h"
+#include "core/cfg/did_you_mean.h"
 #include "core/cfg/lexer.h"
 #include "core/cfg/parser.h"
 #include "core/cfg/schema.h"
-#include "core/cfg/did_you_mean.h"
 #include "core/cfg/script.h"
 
 namespace sipsd {
 
-std::string CfgPos::str() const {
-  return strprintf("%s:%d:%d", file.c_str(), line, col);
-}
-
-const char* proto_name(Proto p) {
-  switch (p) {
-    case Proto::kUdp:
-      return "udp";
-    case Proto::kTcp:
-      return "tcp";
-    case Proto::kTls:
-      return "tls";
-  }
-  return "?";
-}
-
 bool Config::has_module(std::string_view name) const {
   return std::find(modules.begin(), modules.end(), name) != modules.end();
-}
-
-std::string resolve_cfg_path(const std::string& path, const CfgPos& pos) {
-  if (path.empty() || path.front() == '/') return path;
-  if (access(path.c_str(), F_OK) == 0) return path;
-  size_t slash = pos.file.rfind('/');
-  if (slash == std::string::npos) return path;  // the including file is in the current directory
-  std::string candidate = pos.file.substr(0, slash + 1) + path;
-  if (access(candidate.c_str(), F_OK) == 0) return candidate;
-  return path;
 }
 
 namespace {
 
 using cfg::CfgDiag;
 using cfg::Loc;
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
-}
 
 // OpenSIPS transport protocols sipsd does not implement.
 constexpr std::string_view kOtherProtos[] = {"ws",    "wss",     "sctp",    "bin",
@@ -123,7 +90,7 @@ class Loader {
 
   void apply_socket(const cfg::CoreAssign& a) {
     const cfg::SocketSpec& s = a.socket;
-    const std::string proto = lower(s.proto);
+    const std::string proto = ascii_to_lower(s.proto);
     ListenSpec ls;
     if (proto == "tls") {
       ls.proto = Proto::kTls;
@@ -237,7 +204,8 @@ class Loader {
         });
     if (plain) {
       for (const std::string& name : cfg_.modules) {
-        if (lower(name) == lower(m.module)) out->push_back(cfg::find_module(name));
+        if (ascii_to_lower(name) == ascii_to_lower(m.module))
+          out->push_back(cfg::find_module(name));
       }
       return true;
     }

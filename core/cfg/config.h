@@ -12,21 +12,12 @@
 #include <vector>
 
 #include "core/base/result.h"
+#include "core/base/transport.h"
+#include "core/cfg/source.h"
 
 namespace sipsd {
 
 class Script;
-
-// A place in a cfg file. Lines and columns are 1-based; a tab counts as one column.
-struct CfgPos {
-  std::string file;
-  int line = 0;
-  int col = 0;
-  std::string str() const;  // "file:line:col"
-};
-
-enum class Proto : uint8_t { kUdp, kTcp, kTls };
-const char* proto_name(Proto p);  // "udp", "tcp", "tls"
 
 // listen= / socket= proto:host[:port]
 struct ListenSpec {
@@ -113,9 +104,5 @@ Result<Config> load_config(const std::string& path);
 // The same, from text in memory; `name` is used as the file name in positions and relative
 // include_file paths are resolved against the current directory.
 Result<Config> load_config_text(std::string_view text, const std::string& name);
-
-// Resolves a path written in the cfg file at `pos`: absolute paths as is; relative ones
-// against the current directory first, then the directory of pos.file (the include_file rule).
-std::string resolve_cfg_path(const std::string& path, const CfgPos& pos);
 
 }  // namespace sipsd

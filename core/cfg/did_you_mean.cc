@@ -2,13 +2,11 @@
 
 #include <algorithm>
 
+#include "core/base/ascii.h"
+
 namespace sipsd {
 
 namespace {
-
-char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-}
 
 int threshold(std::string_view word) {
   return word.size() <= 4 ? 1 : 2;
@@ -51,10 +49,10 @@ int edit_distance(std::string_view a, std::string_view b, int max_dist) {
     cur[0] = static_cast<int>(i);
     int row_min = cur[0];
     for (size_t j = 1; j <= m; ++j) {
-      const bool same = lower(a[i - 1]) == lower(b[j - 1]);
+      const bool same = ascii_lower(a[i - 1]) == ascii_lower(b[j - 1]);
       int v = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (same ? 0 : 1)});
-      if (i > 1 && j > 1 && lower(a[i - 1]) == lower(b[j - 2]) &&
-          lower(a[i - 2]) == lower(b[j - 1])) {
+      if (i > 1 && j > 1 && ascii_lower(a[i - 1]) == ascii_lower(b[j - 2]) &&
+          ascii_lower(a[i - 2]) == ascii_lower(b[j - 1])) {
         v = std::min(v, prev2[j - 2] + 1);
       }
       cur[j] = v;

@@ -2,8 +2,9 @@
 
 #include <algorithm>
 
-#include "core/cfg/schema.h"
+#include "core/base/ascii.h"
 #include "core/cfg/did_you_mean.h"
+#include "core/cfg/schema.h"
 
 namespace sipsd::cfg {
 
@@ -38,14 +39,6 @@ constexpr std::string_view kSocketOptions[] = {
 
 bool one_of(std::string_view word, std::span<const std::string_view> set) {
   return std::find(set.begin(), set.end(), word) != set.end();
-}
-
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-  }
-  return out;
 }
 
 bool is_comparison(Tok k) {
@@ -236,7 +229,7 @@ bool Parser::parse_socket(CoreAssign* a) {
     return false;
   }
   while (peek().kind == Tok::kId) {
-    std::string opt = lower(peek().text);
+    std::string opt = ascii_to_lower(peek().text);
     if (!one_of(opt, kSocketOptions)) break;
     Token o = take();
     a->socket_options.push_back(SocketOption{opt, o.loc});

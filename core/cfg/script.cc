@@ -18,8 +18,8 @@
 #include <vector>
 
 #include "core/cfg/ast.h"
-#include "core/cfg/schema.h"
 #include "core/cfg/did_you_mean.h"
+#include "core/cfg/schema.h"
 
 namespace sipsd {
 

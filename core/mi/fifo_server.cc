@@ -25,14 +25,9 @@ constexpr const char* kMod = "mi_fifo";
 constexpr size_t kMaxReplyPath = 128;  // reply_dir + name must be shorter (OpenSIPS)
 constexpr size_t kMaxNameScan = 255;   // no ':' after this many name bytes: not a request
 constexpr size_t kReadChunk = 16 * 1024;
-// Deeper requests are refused before parsing: protobuf's JSON parser takes time quadratic in
-// the depth (seconds for a 64 KiB "[[[[…") and rejects ~50 levels anyway; MI requests use 3.
+// Deeper requests are refused before parsing, so that a 64 KiB "[[[[…" never reaches the JSON
+// parser (RapidJSON's reader recurses per level); MI requests use 3 levels.
 constexpr int kMaxDepth = 32;
-
-struct timeval ms_to_tv(int64_t ms) {
-  if (ms < 0) ms = 0;
-  return timeval{static_cast<time_t>(ms / 1000), static_cast<suseconds_t>((ms % 1000) * 1000)};
-}
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
@@ -198,7 +193,7 @@ Result<std::unique_ptr<MiFifoServer>> MiFifoServer::start(struct event_base* bas
   s->retry_ev_.reset(evtimer_new(base, on_retry_timer, s.get()));
   if (!s->check_ev_ || !s->partial_ev_ || !s->retry_ev_)
     return make_error("mi_fifo: cannot create events");
-  struct timeval every = ms_to_tv(limits.check_interval_ms);
+  struct timeval every = ms_to_timeval(limits.check_interval_ms);
   if (event_add(s->check_ev_.get(), &every) != 0) return make_error("mi_fifo: event_add failed");
   if (Status st = s->arm_reader(); !st.ok()) return make_error(st.message());
   LOG_INFO(kMod, "serving MI commands on FIFO %s (mode 0%o), replies in %s",
@@ -467,7 +462,7 @@ void MiFifoServer::update_partial_timer() {
     return;
   }
   if (evtimer_pending(partial_ev_.get(), nullptr)) return;
-  struct timeval tv = ms_to_tv(partial_since_ms_ + limits_.partial_request_ms - monotonic_ms());
+  struct timeval tv = ms_to_timeval(partial_since_ms_ + limits_.partial_request_ms - monotonic_ms());
   evtimer_add(partial_ev_.get(), &tv);
 }
 
@@ -536,7 +531,7 @@ void MiFifoServer::try_open_reply() {
   if (fd < 0) {
     if (errno == ENXIO && r.attempts < limits_.reply_open_retries) {
       ++r.attempts;
-      struct timeval tv = ms_to_tv(limits_.reply_open_interval_ms);
+      struct timeval tv = ms_to_timeval(limits_.reply_open_interval_ms);
       evtimer_add(retry_ev_.get(), &tv);
       return;
     }
@@ -608,7 +603,7 @@ void MiFifoServer::write_reply() {
       return;
     }
   }
-  struct timeval tv = ms_to_tv(wait);
+  struct timeval tv = ms_to_timeval(wait);
   event_add(write_ev_.get(), &tv);
 }
 

@@ -9,7 +9,7 @@
 #include <atomic>
 #include <cstdint>
 
-#include "core/cfg/config.h"
+#include "core/base/transport.h"
 #include "core/base/process_context.h"
 
 namespace sipsd {

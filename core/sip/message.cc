@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/base/ascii.h"
+
 namespace sipsd::sip {
 namespace {
 
@@ -70,17 +72,6 @@ inline bool is_digit(char c) {
 inline bool is_ws(char c) {
   return c == ' ' || c == '\t';
 }
-inline char lower(char c) {
-  return (c >= 'A' && c <= 'Z') ? static_cast<char>(c + 32) : c;
-}
-
-bool iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    if (lower(a[i]) != lower(b[i])) return false;
-  }
-  return true;
-}
 
 void skip_ws(std::string_view s, size_t* i) {
   while (*i < s.size() && is_ws(s[*i])) ++*i;
@@ -138,7 +129,7 @@ bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out) {
 enum class VersionKind { kSip20, kOtherSip, kNotSip };
 
 VersionKind classify_version(std::string_view v) {
-  if (v.size() < 4 || !iequals(v.substr(0, 4), "SIP/")) return VersionKind::kNotSip;
+  if (v.size() < 4 || !ascii_iequals(v.substr(0, 4), "SIP/")) return VersionKind::kNotSip;
   const std::string_view num = v.substr(4);
   const size_t dot = num.find('.');
   if (dot == std::string_view::npos || dot == 0 || dot + 1 == num.size()) {
@@ -287,14 +278,14 @@ bool parse_via(std::string_view s, Via* v, std::string_view* rest) {
     if (!parse_param(s, &k, &name, &value, &has_value)) return false;
     const std::string_view whole = s.substr(pstart, k - pstart);
     if (params_start == std::string_view::npos) params_start = pstart;
-    if (iequals(name, "branch")) {
+    if (ascii_iequals(name, "branch")) {
       if (v->branch.empty()) v->branch = value;
-    } else if (iequals(name, "received")) {
+    } else if (ascii_iequals(name, "received")) {
       if (v->has_received) return false;  // two would make the rewrite ambiguous
       v->has_received = true;
       v->received = value;
       v->received_param = whole;
-    } else if (iequals(name, "rport")) {
+    } else if (ascii_iequals(name, "rport")) {
       if (v->has_rport) return false;
       if (has_value) {
         uint64_t port = 0;
@@ -303,7 +294,7 @@ bool parse_via(std::string_view s, Via* v, std::string_view* rest) {
       v->has_rport = true;
       v->rport = value;
       v->rport_param = whole;
-    } else if (iequals(name, "alias")) {
+    } else if (ascii_iequals(name, "alias")) {
       v->has_alias = true;
     }
     i = end = k;
@@ -386,7 +377,7 @@ std::string_view header_type_name(HeaderType t) {
 
 HeaderType classify_header(std::string_view n) {
   if (n.size() == 1) {
-    switch (lower(n[0])) {
+    switch (ascii_lower(n[0])) {
       case 'v':
         return HeaderType::kVia;
       case 'f':
@@ -416,7 +407,7 @@ HeaderType classify_header(std::string_view n) {
     }
   }
   for (const NameEntry& e : kHeaderNames) {
-    if (e.name.size() == n.size() && iequals(e.name, n)) return e.type;
+    if (e.name.size() == n.size() && ascii_iequals(e.name, n)) return e.type;
   }
   return HeaderType::kOther;
 }
@@ -508,7 +499,7 @@ bool parse_addr_tag(std::string_view v, std::string_view* tag, bool* has_tag) {
     std::string_view value;
     bool has_value = false;
     if (!parse_param(s, &k, &name, &value, &has_value)) return false;
-    if (!*has_tag && iequals(name, "tag")) {
+    if (!*has_tag && ascii_iequals(name, "tag")) {
       *has_tag = true;
       *tag = value;
     }
@@ -570,7 +561,7 @@ class MessageParser {
 };
 
 const char* MessageParser::parse_start_line(std::string_view l) {
-  if (l.size() >= 4 && iequals(l.substr(0, 4), "SIP/")) {
+  if (l.size() >= 4 && ascii_iequals(l.substr(0, 4), "SIP/")) {
     // Status-Line = SIP-Version SP Status-Code SP Reason-Phrase
     size_t i = 0;
     while (i < l.size() && !is_ws(l[i])) ++i;

@@ -6,6 +6,8 @@
 #include <cstring>
 #include <utility>
 
+#include "core/base/ascii.h"
+
 namespace sipsd::sip {
 namespace {
 
@@ -62,18 +64,6 @@ Addr to_addr(std::string_view s) {
     }
   }
   return a;
-}
-
-bool ascii_iequals(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i];
-    char y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x + 32);
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y + 32);
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // RFC 3261 §18.2.1: is the sent-by host the address the request came from?

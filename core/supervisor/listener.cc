@@ -8,6 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "core/base/sockaddr_text.h"
+
 namespace sipsd {
 
 std::string BoundListener::name() const {
@@ -42,20 +44,9 @@ Result<BoundListener> bind_listener(const ListenSpec& spec, int backlog) {
     return make_error(where + strprintf(":%u: cannot bind: %s", spec.port, strerror(errno)));
   if (listen(l.fd.get(), backlog) != 0) return make_error(where + ": listen: " + strerror(errno));
 
-  struct sockaddr_storage ss = {};
-  socklen_t len = sizeof ss;
-  getsockname(l.fd.get(), reinterpret_cast<struct sockaddr*>(&ss), &len);
-  char buf[INET6_ADDRSTRLEN] = {};
-  if (ss.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<struct sockaddr_in6*>(&ss);
-    inet_ntop(AF_INET6, &a->sin6_addr, buf, sizeof buf);
-    l.port = ntohs(a->sin6_port);
-  } else {
-    auto* a = reinterpret_cast<struct sockaddr_in*>(&ss);
-    inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-    l.port = ntohs(a->sin_port);
-  }
-  l.ip = buf;
+  IpPort bound = local_ip_port(l.fd.get());
+  l.ip = std::move(bound.ip);
+  l.port = bound.port;
   return l;
 }
 

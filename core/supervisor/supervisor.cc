@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "core/base/clock.h"
+#include "core/base/sockaddr_text.h"
 #include "core/base/event_ptr.h"
 #include "core/supervisor/listener.h"
 #include "core/mi/core_commands.h"
@@ -191,8 +192,7 @@ Status Supervisor::start_ticket_keys() {
 
 void Supervisor::arm_ticket_rotation(int64_t delay_ms) {
   if (!ticket_ev_) ticket_ev_.reset(evtimer_new(base_.get(), on_ticket_rotation, this));
-  struct timeval tv = {static_cast<time_t>(delay_ms / 1000),
-                       static_cast<suseconds_t>((delay_ms % 1000) * 1000)};
+  struct timeval tv = ms_to_timeval(delay_ms);
   evtimer_add(ticket_ev_.get(), &tv);
 }
 
@@ -380,17 +380,9 @@ void Supervisor::on_resume_accept(evutil_socket_t, short, void* arg) {
 
 void Supervisor::hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storage& peer) {
   stat_add(l.bound.spec.proto, TStat::kConnsAccepted);
-  char ip[INET6_ADDRSTRLEN] = {};
-  uint16_t port = 0;
-  if (peer.ss_family == AF_INET6) {
-    auto* a = reinterpret_cast<const struct sockaddr_in6*>(&peer);
-    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-    port = ntohs(a->sin6_port);
-  } else {
-    auto* a = reinterpret_cast<const struct sockaddr_in*>(&peer);
-    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-    port = ntohs(a->sin_port);
-  }
+  const IpPort remote = sockaddr_to_ip_port(peer);
+  const char* ip = remote.ip.c_str();
+  const uint16_t port = remote.port;
   const char* proto = proto_name(l.bound.spec.proto);
 
   std::vector<uint64_t> closed = closed_counts();
@@ -418,15 +410,8 @@ void Supervisor::hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storag
   std::string local_ip = l.bound.ip;
   uint16_t local_port = l.bound.port;
   if (l.bound.wildcard) {
-    struct sockaddr_storage ss = {};
-    socklen_t len = sizeof ss;
-    if (getsockname(fd.get(), reinterpret_cast<struct sockaddr*>(&ss), &len) == 0 &&
-        ss.ss_family == AF_INET) {
-      auto* a = reinterpret_cast<struct sockaddr_in*>(&ss);
-      char buf[INET_ADDRSTRLEN];
-      inet_ntop(AF_INET, &a->sin_addr, buf, sizeof buf);
-      local_ip = buf;
-    }
+    IpPort local = local_ip_port(fd.get());
+    if (!local.ip.empty()) local_ip = std::move(local.ip);
   }
 
   uint32_t id = next_conn_id_++;
@@ -536,8 +521,7 @@ void Supervisor::reap() {
     } else {
       LOG_WARN("core", "worker %d keeps dying at start; respawning in %lld ms", i + 1,
                static_cast<long long>(delay));
-      struct timeval tv = {static_cast<time_t>(delay / 1000),
-                           static_cast<suseconds_t>((delay % 1000) * 1000)};
+      struct timeval tv = ms_to_timeval(delay);
       workers_[i].respawn_ev.reset(evtimer_new(base_.get(), on_respawn, &channel_args_[i]));
       evtimer_add(workers_[i].respawn_ev.get(), &tv);
     }
