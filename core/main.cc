@@ -7,12 +7,10 @@
 #include <cstring>
 #include <string>
 
-#include "core/cfg/config.h"
 #include "core/base/log.h"
+#include "core/cfg/config.h"
 #include "core/supervisor/supervisor.h"
-#include "tls_mgm/ticket_keys.h"
-#include "tls_mgm/tls_domain_config.h"
-#include "tls_mgm/tls_loader.h"
+#include "tls_mgm/tls_setup.h"
 
 namespace {
 
@@ -89,24 +87,10 @@ int main(int argc, char** argv) {
 
   if (check_only) {
     std::vector<std::string> warnings;
-    auto domains = sipsd::parse_tls_domains(*cfg, &warnings);
-    if (domains.ok()) {
-      auto snap = sipsd::load_tls_snapshot(*domains, &warnings);
-      if (!snap.ok()) domains = snap.error();
-    }
-    if (domains.ok()) {
-      auto globals = sipsd::parse_tls_globals(*cfg);
-      if (!globals.ok()) {
-        domains = globals.error();
-      } else {
-        auto keys =
-            sipsd::TicketKeySource::create(globals->ticket_key_file, globals->ticket_key_interval);
-        if (!keys.ok()) domains = keys.error();
-      }
-    }
+    sipsd::Result<sipsd::TlsSetup> tls = sipsd::load_tls_setup(*cfg, &warnings);
     for (const std::string& w : warnings) LOG_WARN("tls_mgm", "%s", w.c_str());
-    if (!domains.ok()) {
-      log_lines(sipsd::LogLevel::kErr, domains.message());
+    if (!tls.ok()) {
+      log_lines(sipsd::LogLevel::kErr, tls.message());
       return 1;
     }
     LOG_NOTICE("core", "config file %s ok, exiting", cfg_file.c_str());

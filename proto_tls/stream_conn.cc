@@ -40,19 +40,18 @@ const char* max_chunks_param(Proto p) {
 
 }  // namespace
 
-StreamConn::StreamConn(struct event_base* base, UniqueFd fd, std::unique_ptr<StreamIo> io,
-                       ConnEndpoints ends, const StreamConnParams& params, StreamConnOwner& owner,
-                       ReadScratch& scratch, ConnTable table, int owner_index,
+StreamConn::StreamConn(const StreamConnContext& ctx, UniqueFd fd, std::unique_ptr<StreamIo> io,
+                       ConnEndpoints ends, const StreamConnParams& params,
                        std::shared_ptr<const void> keep_alive)
-    : base_(base),
+    : base_(ctx.base),
       fd_(std::move(fd)),
       io_(std::move(io)),
       ends_(std::move(ends)),
       params_(params),
-      owner_(owner),
-      scratch_(scratch),
-      table_(table),
-      owner_index_(owner_index),
+      owner_(*ctx.owner),
+      scratch_(*ctx.scratch),
+      table_(ctx.table),
+      owner_index_(ctx.owner_index),
       keep_alive_(std::move(keep_alive)),
       label_(make_label(ends_)),
       framer_(params.framer) {}
@@ -92,7 +91,7 @@ void StreamConn::connect_step() {
   if (err == EINPROGRESS || err == EALREADY) return;
   if (err != 0) {
     stat_add(ends_.proto, TStat::kConnectsFailed);
-    close(strprintf("connect failed: %s", strerror(err)), LogLevel::kNotice, false);
+    close(strprintf("connect failed: %s", strerror(err)), LogLevel::kNotice, CloseNotify::kSkip);
     return;
   }
   IpPort local = local_ip_port(fd_.get());
@@ -138,7 +137,7 @@ void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
     c->close(strprintf("%s not completed within %lld ms (tcp_max_msg_time)",
                        c->ends_.outbound ? "connect and TLS handshake" : "TLS handshake",
                        static_cast<long long>(c->params_.handshake_timeout_ms)),
-             LogLevel::kNotice, false);
+             LogLevel::kNotice, CloseNotify::kSkip);
     return;
   }
   if (c->msg_deadline_ != 0 && now >= c->msg_deadline_) {
@@ -221,7 +220,7 @@ void StreamConn::handshake_step() {
     case IoStatus::kError:
       stat_add(ends_.proto, TStat::kHandshakesFailed);
       if (io_->peer_verify_failed()) stat_add(ends_.proto, TStat::kVerifyFailed);
-      close("TLS handshake failed: " + io_->error(), LogLevel::kNotice, false);
+      close("TLS handshake failed: " + io_->error(), LogLevel::kNotice, CloseNotify::kSkip);
       return;
   }
 }
@@ -311,10 +310,10 @@ void StreamConn::read_step() {
         return;
       case IoStatus::kClosed:
         close(framer_.in_message() ? "closed by peer in the middle of a message" : "closed by peer",
-              LogLevel::kInfo, false);
+              LogLevel::kInfo, CloseNotify::kSkip);
         return;
       case IoStatus::kError:
-        close(io_->error(), LogLevel::kNotice, false);
+        close(io_->error(), LogLevel::kNotice, CloseNotify::kSkip);
         return;
     }
   }
@@ -396,7 +395,7 @@ void StreamConn::send(std::string_view bytes) {
       if (r.status == IoStatus::kWantRead) write_wants_read_ = true;
       if (r.status == IoStatus::kWantWrite || r.status == IoStatus::kWantRead) break;
       close(r.status == IoStatus::kClosed ? "closed by peer" : io_->error(), LogLevel::kInfo,
-            false);
+            CloseNotify::kSkip);
       return;
     }
     if (bytes.empty()) {
@@ -407,7 +406,7 @@ void StreamConn::send(std::string_view bytes) {
   if (out_.size() - out_off_ + bytes.size() > params_.max_output_bytes) {
     stat_add(ends_.proto, TStat::kWriteOverflows);
     close(strprintf("peer is not reading: more than %zu bytes queued", params_.max_output_bytes),
-          LogLevel::kWarn, false);
+          LogLevel::kWarn, CloseNotify::kSkip);
     return;
   }
   if (out_off_ == out_.size()) {
@@ -439,10 +438,10 @@ void StreamConn::flush_step() {
         write_wants_read_ = true;  // the next read event retries the write first
         return;
       case IoStatus::kClosed:
-        close("closed by peer", LogLevel::kInfo, false);
+        close("closed by peer", LogLevel::kInfo, CloseNotify::kSkip);
         return;
       case IoStatus::kError:
-        close(io_->error(), LogLevel::kNotice, false);
+        close(io_->error(), LogLevel::kNotice, CloseNotify::kSkip);
         return;
     }
   }
@@ -456,14 +455,14 @@ void StreamConn::flush_step() {
   }
 }
 
-void StreamConn::close(std::string_view reason, LogLevel level, bool notify_peer) {
+void StreamConn::close(std::string_view reason, LogLevel level, CloseNotify notify) {
   if (closed_) return;
   closed_ = true;
   if (logger().enabled(level)) {
     logger().write(level, "proto_tls", "%s (id %u): closed: %.*s", label_.c_str(), ends_.id,
                    static_cast<int>(reason.size()), reason.data());
   }
-  if (notify_peer && established_) io_->shutdown();
+  if (notify == CloseNotify::kSend && established_) io_->shutdown();
   read_ev_.reset();
   write_ev_.reset();
   timer_ev_.reset();

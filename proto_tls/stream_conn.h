@@ -19,11 +19,11 @@
 #include <string_view>
 #include <vector>
 
-#include "core/cfg/config.h"
-#include "core/shm/conn_table.h"
 #include "core/base/event_ptr.h"
 #include "core/base/log.h"
 #include "core/base/unique_fd.h"
+#include "core/cfg/config.h"
+#include "core/shm/conn_table.h"
 #include "proto_tls/stream_framer.h"
 #include "proto_tls/stream_io.h"
 
@@ -66,11 +66,26 @@ struct ReadScratch {
   std::vector<char> buf;
 };
 
+// What every connection of one worker shares: its loop, the owner its messages go to, the read
+// buffer, the shm connection table and the worker's process index.
+struct StreamConnContext {
+  struct event_base* base = nullptr;
+  StreamConnOwner* owner = nullptr;
+  ReadScratch* scratch = nullptr;
+  ConnTable table;
+  int owner_index = 0;
+};
+
+// Whether close() sends a TLS close_notify first. kSkip when the peer is gone or the TLS state
+// failed (an alert written into a broken session helps nobody).
+enum class CloseNotify : uint8_t { kSend, kSkip };
+
 class StreamConn {
  public:
-  StreamConn(struct event_base* base, UniqueFd fd, std::unique_ptr<StreamIo> io, ConnEndpoints ends,
-             const StreamConnParams& params, StreamConnOwner& owner, ReadScratch& scratch,
-             ConnTable table, int owner_index, std::shared_ptr<const void> keep_alive);
+  // `keep_alive` is held for the connection's life (e.g. the SSL_CTX set it started with).
+  StreamConn(const StreamConnContext& ctx, UniqueFd fd, std::unique_ptr<StreamIo> io,
+             ConnEndpoints ends, const StreamConnParams& params,
+             std::shared_ptr<const void> keep_alive);
   ~StreamConn();
   StreamConn(const StreamConn&) = delete;
   StreamConn& operator=(const StreamConn&) = delete;
@@ -79,8 +94,8 @@ class StreamConn {
   Status start();
   // Queues bytes for the peer and writes what the socket takes now.
   void send(std::string_view bytes);
-  // Closes the connection (idempotent). `notify_peer`: send TLS close_notify first.
-  void close(std::string_view reason, LogLevel level, bool notify_peer = true);
+  // Closes the connection (idempotent), logging `reason` at `level`.
+  void close(std::string_view reason, LogLevel level, CloseNotify notify = CloseNotify::kSend);
 
   bool closed() const { return closed_; }
   bool established() const { return established_; }

@@ -24,8 +24,10 @@ bool is_ip(const std::string& s) {
 
 }  // namespace
 
-Result<std::unique_ptr<StreamConn>> start_outbound(OutboundEnv& env, const OutboundTarget& target,
-                                                   SSL_CTX* ctx, uint32_t conn_id,
+Result<std::unique_ptr<StreamConn>> start_outbound(const StreamConnContext& conn_ctx,
+                                                   const StreamConnParams& params,
+                                                   const OutboundTarget& target, SSL_CTX* ssl_ctx,
+                                                   uint32_t conn_id,
                                                    std::shared_ptr<const void> keep_alive) {
   std::string where = strprintf("%s:%s:%u", proto_name(target.proto), target.ip.c_str(),
                                 static_cast<unsigned>(target.port));
@@ -46,7 +48,7 @@ Result<std::unique_ptr<StreamConn>> start_outbound(OutboundEnv& env, const Outbo
   } else {
     return make_error(where + ": not a numeric address");
   }
-  if (target.proto == Proto::kTls && ctx == nullptr)
+  if (target.proto == Proto::kTls && ssl_ctx == nullptr)
     return make_error(where + ": no TLS client domain to connect with");
 
   UniqueFd fd(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
@@ -59,7 +61,7 @@ Result<std::unique_ptr<StreamConn>> start_outbound(OutboundEnv& env, const Outbo
   std::unique_ptr<StreamIo> io;
   if (target.proto == Proto::kTls) {
     openssl_clear_errors();
-    SslPtr ssl(SSL_new(ctx));
+    SslPtr ssl(SSL_new(ssl_ctx));
     if (!ssl || SSL_set_fd(ssl.get(), fd.get()) != 1)
       return make_error(where + ": SSL_new: " + openssl_drain_errors());
     SSL_set_connect_state(ssl.get());
@@ -80,11 +82,12 @@ Result<std::unique_ptr<StreamConn>> start_outbound(OutboundEnv& env, const Outbo
 
   ConnInfo info;
   info.id = conn_id;
-  info.owner = env.owner_index;
+  info.owner = conn_ctx.owner_index;
   info.proto = static_cast<uint8_t>(target.proto);
   info.remote_port = target.port;
   info.created_ms = realtime_ms();
-  std::optional<uint32_t> slot = env.table.allocate(info);
+  ConnTable table = conn_ctx.table;
+  std::optional<uint32_t> slot = table.allocate(info);
   if (!slot) return make_error(where + ": the connection table is full");
 
   ConnEndpoints ends;
@@ -95,9 +98,8 @@ Result<std::unique_ptr<StreamConn>> start_outbound(OutboundEnv& env, const Outbo
   ends.remote_port = target.port;
   ends.accepted_at_ms = info.created_ms;
   ends.outbound = true;
-  auto conn = std::make_unique<StreamConn>(env.base, std::move(fd), std::move(io), ends,
-                                           *env.params, *env.owner, *env.scratch, env.table,
-                                           env.owner_index, std::move(keep_alive));
+  auto conn = std::make_unique<StreamConn>(conn_ctx, std::move(fd), std::move(io), ends, params,
+                                           std::move(keep_alive));
   return conn;
 }
 

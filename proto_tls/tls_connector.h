@@ -10,8 +10,8 @@
 #include <memory>
 #include <string>
 
-#include "core/cfg/config.h"
 #include "core/base/result.h"
+#include "core/cfg/config.h"
 #include "proto_tls/stream_conn.h"
 
 namespace sipsd {
@@ -25,23 +25,16 @@ struct OutboundTarget {
   std::string server_name;
 };
 
-// What the worker provides for its outbound connections.
-struct OutboundEnv {
-  struct event_base* base = nullptr;
-  const StreamConnParams* params = nullptr;
-  StreamConnOwner* owner = nullptr;
-  ReadScratch* scratch = nullptr;
-  ConnTable table;
-  int owner_index = 0;
-};
-
-// Starts connecting. `ctx` is the client domain's context (null for plain TCP); `check_name`:
-// refuse a certificate that does not match the target (the default; a client domain with
-// verify_cert=0 records the result instead). `keep_alive` is held by the connection (the
-// context set it was made from). Errors here are local (no slot, bad address, socket); what
-// happens on the network later closes the returned connection with a logged reason.
-Result<std::unique_ptr<StreamConn>> start_outbound(OutboundEnv& env, const OutboundTarget& target,
-                                                   SSL_CTX* ctx, uint32_t conn_id,
+// Starts connecting from the worker described by `conn_ctx`. `ssl_ctx` is the client domain's
+// context (null for plain TCP); the server's certificate must match target.server_name (or the
+// address), unless the client domain has verify_cert=0, which records the result instead.
+// `keep_alive` is held by the connection (the context set it was made from). Errors here are local
+// (no slot, bad address, socket); what happens on the network later closes the returned connection
+// with a logged reason.
+Result<std::unique_ptr<StreamConn>> start_outbound(const StreamConnContext& conn_ctx,
+                                                   const StreamConnParams& params,
+                                                   const OutboundTarget& target, SSL_CTX* ssl_ctx,
+                                                   uint32_t conn_id,
                                                    std::shared_ptr<const void> keep_alive);
 
 }  // namespace sipsd

@@ -4,6 +4,8 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+
 #include "core/base/log.h"
 
 namespace sipsd {
@@ -11,11 +13,16 @@ namespace sipsd {
 class ShmRegion;
 struct ProcStats;
 
-enum class ProcessRole { kTool, kSupervisor, kWorker };
+// What a process is. Stored in the shm process table as an int32 (keep the values stable: they
+// are part of the shared-memory layout). kNone: a free process slot, or a tool / unit test.
+enum class ProcessRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2 };
+
+// "supervisor", "TCP worker", "" for kNone: what `ps` and the logs call the role.
+const char* process_role_name(ProcessRole role);
 
 struct ProcessContext {
   Logger log;
-  ProcessRole role = ProcessRole::kTool;
+  ProcessRole role = ProcessRole::kNone;
   // 0 = supervisor, 1..N = TCP/TLS workers (index into the shm process table).
   int proc_index = 0;
   ShmRegion* shm = nullptr;

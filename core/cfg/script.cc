@@ -370,11 +370,9 @@ class Runner {
 
 }  // namespace
 
-Script::Script(Impl* impl) : impl_(impl) {}
+Script::Script(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 
-Script::~Script() {
-  delete impl_;
-}
+Script::~Script() = default;
 
 ScriptOutcome Script::run_request(ScriptEnv& env) const {
   if (impl_->main < 0) return ScriptOutcome::kEnd;
@@ -958,7 +956,7 @@ std::shared_ptr<const Script> CfgScriptBuilder::finish() {
     st.diag.warning(Loc{}, "no main route (route { ... }) is defined: the script does nothing");
   }
   if (st.diag.error_count() > 0) return nullptr;
-  return std::shared_ptr<const Script>(new Script(st.impl.release()));
+  return std::shared_ptr<const Script>(new Script(std::move(st.impl)));
 }
 
 }  // namespace sipsd

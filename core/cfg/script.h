@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 
@@ -53,8 +54,8 @@ class Script {
 
  private:
   friend class CfgScriptBuilder;
-  explicit Script(Impl* impl);
-  Impl* impl_;
+  explicit Script(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
 };
 
 }  // namespace sipsd

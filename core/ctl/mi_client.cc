@@ -120,7 +120,7 @@ bool mi_reply_name_ok(const std::string& name) {
 
 // ---- server FIFO -----------------------------------------------------------------------------
 
-Result<int> mi_open_server_fifo(const std::string& path) {
+Result<UniqueFd> mi_open_server_fifo(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT)
@@ -128,14 +128,14 @@ Result<int> mi_open_server_fifo(const std::string& path) {
     return make_error("cannot access FIFO " + path + ": " + strerror(errno));
   }
   if (!S_ISFIFO(st.st_mode)) return make_error(path + " is not a FIFO");
-  int fd = open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
+  UniqueFd fd(open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC));
+  if (!fd) {
     if (errno == ENXIO) return make_error("sipsd is not running (no reader on FIFO " + path + ")");
     return make_error("cannot open FIFO " + path + " for writing: " + strerror(errno));
   }
-  UniqueFd owned(fd);
-  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) return make_error(path + " is not a FIFO");
-  return owned.release();
+  if (fstat(fd.get(), &st) != 0 || !S_ISFIFO(st.st_mode))
+    return make_error(path + " is not a FIFO");
+  return fd;
 }
 
 Status mi_write_all(int fd, const std::string& data, Clock::time_point deadline,
@@ -223,47 +223,45 @@ MiReplyFifo::~MiReplyFifo() {
 }
 
 MiReplyFifo::MiReplyFifo(MiReplyFifo&& o) noexcept
-    : name_(std::move(o.name_)), path_(std::exchange(o.path_, {})), fd_(std::exchange(o.fd_, -1)) {}
+    : name_(std::move(o.name_)), path_(std::exchange(o.path_, {})), fd_(std::move(o.fd_)) {}
 
 MiReplyFifo& MiReplyFifo::operator=(MiReplyFifo&& o) noexcept {
   if (this != &o) {
     remove();
     name_ = std::move(o.name_);
     path_ = std::exchange(o.path_, {});
-    fd_ = std::exchange(o.fd_, -1);
+    fd_ = std::move(o.fd_);
   }
   return *this;
 }
 
 void MiReplyFifo::remove() {
-  if (fd_ >= 0) close(std::exchange(fd_, -1));
+  fd_.reset();
   if (!path_.empty()) unlink(std::exchange(path_, {}).c_str());
 }
 
 Status MiReplyFifo::open_for_reading() {
   if (path_.empty()) return make_error("no reply FIFO");
-  if (fd_ >= 0) return Status::Ok();
+  if (fd_) return Status::Ok();
   // Non-blocking: a FIFO's read end opens at once, writer or not.
-  int fd = open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) return make_error("cannot open reply FIFO " + path_ + ": " + strerror(errno));
+  UniqueFd fd(open(path_.c_str(), O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC));
+  if (!fd) return make_error("cannot open reply FIFO " + path_ + ": " + strerror(errno));
   struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISFIFO(st.st_mode)) {
-    close(fd);
+  if (fstat(fd.get(), &st) != 0 || !S_ISFIFO(st.st_mode))
     return make_error("reply FIFO " + path_ + " was replaced by something else");
-  }
-  fd_ = fd;
+  fd_ = std::move(fd);
   return Status::Ok();
 }
 
 Result<std::string> MiReplyFifo::read_reply(Clock::time_point deadline, bool stop_at_newline,
                                             const volatile sig_atomic_t* interrupted) {
-  if (fd_ < 0) return make_error("reply FIFO not open");
+  if (!fd_) return make_error("reply FIFO not open");
   std::string out;
   char buf[16384];
   for (;;) {
     // poll() first: before any writer has opened the FIFO, read() would report EOF at once,
     // whereas poll() waits for a writer to come (and reports POLLHUP once it has gone).
-    pollfd p{fd_, POLLIN, 0};
+    pollfd p{fd_.get(), POLLIN, 0};
     int rc = poll(&p, 1, ms_left(deadline));
     if (rc < 0) {
       if (errno != EINTR) return make_error(std::string("poll failed: ") + strerror(errno));
@@ -272,7 +270,7 @@ Result<std::string> MiReplyFifo::read_reply(Clock::time_point deadline, bool sto
     }
     if (rc == 0) return make_error("timeout");
     for (;;) {
-      ssize_t n = read(fd_, buf, sizeof buf);
+      ssize_t n = read(fd_.get(), buf, sizeof buf);
       if (n > 0) {
         size_t old = out.size();
         out.append(buf, static_cast<size_t>(n));
@@ -304,9 +302,9 @@ Result<Json> mi_call(const MiClientOptions& options, const std::string& method,
   const std::string id = mi_random_id();
   const std::string body = mi_request(method, params, id).dump();
 
-  Result<int> server = mi_open_server_fifo(options.fifo);
+  Result<UniqueFd> server = mi_open_server_fifo(options.fifo);
   if (!server.ok()) return server.error();
-  UniqueFd server_fd(*server);
+  UniqueFd server_fd = std::move(server).value();
 
   Result<MiReplyFifo> reply =
       MiReplyFifo::create(options.reply_dir, options.reply_prefix, options.reply_mode);

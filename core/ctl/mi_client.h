@@ -18,8 +18,9 @@
 #include <string>
 #include <vector>
 
-#include "core/mi/json.h"
 #include "core/base/result.h"
+#include "core/base/unique_fd.h"
+#include "core/mi/json.h"
 
 namespace sipsd {
 
@@ -67,7 +68,7 @@ bool mi_reply_name_ok(const std::string& name);
 
 // Opens the server FIFO for writing without blocking: it must exist, be a FIFO and have a
 // reader (ENXIO = nobody reads it = sipsd is not running).
-Result<int> mi_open_server_fifo(const std::string& path);
+Result<UniqueFd> mi_open_server_fifo(const std::string& path);
 // Writes `data` whole to a non-blocking fd, waiting for room until `deadline`.
 Status mi_write_all(int fd, const std::string& data, std::chrono::steady_clock::time_point deadline,
                     const volatile sig_atomic_t* interrupted = nullptr);
@@ -89,7 +90,7 @@ class MiReplyFifo {
   const std::string& path() const { return path_; }
   // Opens the read end (non-blocking, no symlink followed; the fd stays owned here).
   Status open_for_reading();
-  int fd() const { return fd_; }
+  int fd() const { return fd_.get(); }
   // Reads until the writer closes (EOF) or, with stop_at_newline, until the first '\n'
   // (kept). Waits for a writer to appear; an error once `deadline` passes.
   Result<std::string> read_reply(std::chrono::steady_clock::time_point deadline,
@@ -101,7 +102,7 @@ class MiReplyFifo {
  private:
   std::string name_;
   std::string path_;
-  int fd_ = -1;
+  UniqueFd fd_;
 };
 
 // Command-line arguments to MI params, as opensips-cli builds them:

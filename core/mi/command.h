@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,6 +28,14 @@ struct MiError {
   std::string message;
   std::string data;  // optional
 };
+
+inline MiError mi_error(int code, std::string message, std::string data = "") {
+  return MiError{code, std::move(message), std::move(data)};
+}
+// -32602 "Invalid params" with OpenSIPS's data string ("Bad type for parameter 'level'").
+inline MiError mi_invalid_params(std::string data) {
+  return mi_error(kMiInvalidParams, "Invalid params", std::move(data));
+}
 
 // The parameters of the matched recipe, by name. Typing is lenient as in OpenSIPS: an integer
 // parameter also takes a numeric string, a string parameter also takes a number.
@@ -51,6 +60,16 @@ class MiParams {
 };
 
 using MiResult = std::variant<Json, MiError>;
+
+// For the MiParams getters: true (and *out set) when `v` holds an error.
+template <class T>
+bool mi_failed(const std::variant<T, MiError>& v, MiError* out) {
+  if (const MiError* e = std::get_if<MiError>(&v)) {
+    *out = *e;
+    return true;
+  }
+  return false;
+}
 using MiHandler = std::function<MiResult(const MiParams&)>;
 
 struct MiCommand {
@@ -69,9 +88,12 @@ class MiRegistry {
   const MiCommand* find(std::string_view name) const;
   // In registration order: what `which` lists.
   const std::vector<MiCommand>& commands() const { return commands_; }
+  // Keeps an object the handlers point into alive as long as the registry.
+  void keep_alive(std::shared_ptr<void> owner) { owners_.push_back(std::move(owner)); }
 
  private:
   std::vector<MiCommand> commands_;
+  std::vector<std::shared_ptr<void>> owners_;
 };
 
 }  // namespace sipsd

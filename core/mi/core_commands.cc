@@ -1,36 +1,24 @@
 #include "core/mi/core_commands.h"
 
-#include <arpa/inet.h>
-#include <openssl/pem.h>
-#include <openssl/x509v3.h>
-#include <strings.h>
-#include <sys/socket.h>
+#include <netinet/in.h>
+#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cstring>
 #include <memory>
 
+#include "core/base/ascii.h"
 #include "core/base/clock.h"
-#include "core/shm/conn_table.h"
-#include "core/base/log.h"
+#include "core/base/sockaddr_text.h"
 #include "core/mi/rpc.h"
-#include "tls_mgm/openssl_ptr.h"
-#include "tls_mgm/snapshot_store.h"
+#include "core/shm/conn_table.h"
 
 namespace sipsd {
 
 namespace {
-
-MiError error(int code, std::string message, std::string data = "") {
-  return MiError{code, std::move(message), std::move(data)};
-}
-
-MiError invalid_params(std::string data) {
-  return error(kMiInvalidParams, "Invalid params", std::move(data));
-}
 
 // "Thu Nov 26 19:21:50 2026" (ctime without the newline), as OpenSIPS's uptime.
 std::string ctime_string(int64_t ms) {
@@ -52,14 +40,16 @@ std::string local_time_string(int64_t ms) {
   return buf;
 }
 
-std::string addr_string(const uint8_t* ip, uint8_t family, uint16_t port) {
-  char buf[INET6_ADDRSTRLEN] = "?";
+std::string conn_addr(const uint8_t* ip, uint8_t family, uint16_t port) {
+  struct sockaddr_storage ss = {};
+  ss.ss_family = family;
   if (family == AF_INET6) {
-    inet_ntop(AF_INET6, ip, buf, sizeof buf);
-    return "[" + std::string(buf) + "]:" + std::to_string(port);
+    memcpy(&reinterpret_cast<struct sockaddr_in6*>(&ss)->sin6_addr, ip, 16);
+  } else {
+    ss.ss_family = AF_INET;
+    memcpy(&reinterpret_cast<struct sockaddr_in*>(&ss)->sin_addr, ip, 4);
   }
-  inet_ntop(AF_INET, ip, buf, sizeof buf);
-  return std::string(buf) + ":" + std::to_string(port);
+  return ip_port_text(sockaddr_to_ip_port(ss).ip, port);
 }
 
 // OpenSIPS connection states: 0 OK, 1 connecting (list_tcp_conns "State").
@@ -67,189 +57,31 @@ int opensips_state(ConnState s) {
   return s == ConnState::kConnecting ? 1 : 0;
 }
 
-MiCommand command(std::string name, std::string help, std::string module,
-                  std::vector<std::vector<std::string>> recipes, MiHandler handler,
-                  std::vector<std::string> aliases = {}) {
-  return MiCommand{std::move(name),    std::move(help),    std::move(module),
-                   std::move(recipes), std::move(handler), std::move(aliases)};
-}
-
-template <class T>
-bool failed(const std::variant<T, MiError>& v, MiError* out) {
-  if (const MiError* e = std::get_if<MiError>(&v)) {
-    *out = *e;
-    return true;
+// The process types `ps` and `log_level` show (OpenSIPS's words where it has the same process).
+const char* mi_process_type(ProcessRole role) {
+  switch (role) {
+    case ProcessRole::kSupervisor:
+      return "supervisor, MI FIFO";
+    case ProcessRole::kTcpWorker:
+      return "TCP receiver";
+    case ProcessRole::kNone:
+      break;
   }
-  return false;
+  return "";
 }
 
-// ---- core ------------------------------------------------------------------------------------
-
-void add_core(MiRegistry* reg, MiHost* host) {
-  reg->add(command("uptime", "prints various time information about the server", "core", {{}},
-                   [host](const MiParams&) -> MiResult {
-                     int64_t now = realtime_ms();
-                     Json r = Json::object();
-                     r.add("Now", ctime_string(now));
-                     r.add("Up since", ctime_string(host->started_ms()));
-                     r.add("Up time", std::to_string((now - host->started_ms()) / 1000) + " [sec]");
-                     return r;
-                   }));
-  reg->add(command("version", "prints the version string of the running server", "core", {{}},
-                   [](const MiParams&) -> MiResult {
-                     Json r = Json::object();
-                     r.add("Server", std::string("sipsd (") + SIPSD_VERSION + " (x86_64/linux))");
-                     return r;
-                   }));
-  reg->add(command("pwd", "prints the working directory of the server", "core", {{}},
-                   [](const MiParams&) -> MiResult {
-                     char buf[PATH_MAX];
-                     Json r = Json::object();
-                     r.add("WD", getcwd(buf, sizeof buf) ? std::string(buf) : std::string("?"));
-                     return r;
-                   }));
-  reg->add(command("arg", "prints the command line of the server", "core", {{}},
-                   [host](const MiParams&) -> MiResult {
-                     Json r = Json::array();
-                     for (const std::string& a : host->argv()) r.push(a);
-                     return r;
-                   }));
-  reg->add(command("ps", "lists the server's processes", "core", {{}},
-                   [host](const MiParams&) -> MiResult {
-                     Json list = Json::array();
-                     const ShmRegion& shm = host->shm();
-                     std::vector<std::string> listeners = host->listener_names();
-                     for (uint32_t i = 0; i < shm.max_procs(); ++i) {
-                       const ProcSlot& slot = shm.proc(static_cast<int>(i));
-                       int pid = slot.pid.load(std::memory_order_relaxed);
-                       if (pid == 0) continue;
-                       Json p = Json::object();
-                       p.add("ID", static_cast<int64_t>(i));
-                       p.add("PID", pid);
-                       if (i == 0) {
-                         p.add("Type", "supervisor, MI FIFO");
-                       } else {
-                         p.add("Type", "TCP receiver");
-                         Json l = Json::array();
-                         for (const std::string& n : listeners) l.push(n);
-                         p.add("Listeners", std::move(l));
-                       }
-                       list.push(std::move(p));
-                     }
-                     Json r = Json::object();
-                     r.add("Processes", std::move(list));
-                     return r;
-                   }));
-  auto stop = [host](const char* why) {
-    return [host, why](const MiParams&) -> MiResult {
-      host->shutdown_soon(why);
-      return Json("OK");
-    };
-  };
-  reg->add(command("kill", "terminates the server", "core", {{}}, stop("MI kill")));
-  reg->add(command("shutdown", "stops the server gracefully: close every connection, exit 0",
-                   "core", {{}}, stop("MI shutdown")));
-  reg->add(command("log_level", "gets or sets the log level of every process, or of one (pid)",
-                   "core", {{}, {"level"}, {"level", "pid"}},
-                   [host](const MiParams& params) -> MiResult {
-                     ShmRegion& shm = host->shm();
-                     if (!params.has("level")) {
-                       Json list = Json::array();
-                       for (uint32_t i = 0; i < shm.max_procs(); ++i) {
-                         const ProcSlot& slot = shm.proc(static_cast<int>(i));
-                         if (slot.pid.load() == 0) continue;
-                         Json p = Json::object();
-                         p.add("PID", slot.pid.load());
-                         p.add("Log level", slot.log_level.load());
-                         p.add("Type", i == 0 ? "supervisor, MI FIFO" : "TCP receiver");
-                         list.push(std::move(p));
-                       }
-                       Json r = Json::object();
-                       r.add("Processes", std::move(list));
-                       return r;
-                     }
-                     auto level = params.get_int("level");
-                     MiError err;
-                     if (failed(level, &err)) return err;
-                     int64_t lv = std::get<int64_t>(level);
-                     if (lv < -3 || lv > 4) return invalid_params("Bad type for parameter 'level'");
-                     if (!params.has("pid")) {
-                       for (uint32_t i = 0; i < shm.max_procs(); ++i)
-                         shm.proc(static_cast<int>(i)).log_level.store(static_cast<int32_t>(lv));
-                       Json r = Json::object();
-                       r.add("New global log level", lv);
-                       return r;
-                     }
-                     auto pid = params.get_int("pid");
-                     if (failed(pid, &err)) return err;
-                     for (uint32_t i = 0; i < shm.max_procs(); ++i) {
-                       ProcSlot& slot = shm.proc(static_cast<int>(i));
-                       if (slot.pid.load() != 0 && slot.pid.load() == std::get<int64_t>(pid)) {
-                         slot.log_level.store(static_cast<int32_t>(lv));
-                         Json r = Json::object();
-                         r.add("Log level", lv);
-                         return r;
-                       }
-                     }
-                     return invalid_params("Bad PID");
-                   }));
+// "sipsd (0.1.0 (x86_64/linux))": the machine and system this process runs on, as OpenSIPS's
+// "opensips 3.6.0 (x86_64/linux)".
+std::string server_version() {
+  struct utsname u;
+  std::string arch = "?";
+  std::string os = "?";
+  if (uname(&u) == 0) {
+    arch = u.machine;
+    os = ascii_to_lower(u.sysname);
+  }
+  return std::string("sipsd (") + SIPSD_VERSION + " (" + arch + "/" + os + "))";
 }
-
-// ---- statistics --------------------------------------------------------------------------------
-
-void add_statistics(MiRegistry* reg, MiHost* host) {
-  reg->add(command("get_statistics", "prints the statistics (all, group:, or names) given", "core",
-                   {{"statistics"}},
-                   [host](const MiParams& params) -> MiResult {
-                     auto sel = params.get_string_array("statistics");
-                     MiError err;
-                     if (failed(sel, &err)) return err;
-                     std::vector<StatEntry> found = host->stats().select(
-                         std::get<std::vector<std::string>>(sel), realtime_ms());
-                     if (found.empty()) return error(404, "Statistics Not Found");
-                     Json r = Json::object();
-                     for (const StatEntry& e : found) r.add(e.name, e.value);
-                     return r;
-                   },
-                   {"statistics:get"}));
-  reg->add(command("list_statistics",
-                   "lists the statistics (all, or the ones given) and their kind", "core",
-                   {{}, {"statistics"}},
-                   [host](const MiParams& params) -> MiResult {
-                     std::vector<std::string> sel = {"all"};
-                     if (params.has("statistics")) {
-                       auto s = params.get_string_array("statistics");
-                       MiError err;
-                       if (failed(s, &err)) return err;
-                       sel = std::get<std::vector<std::string>>(s);
-                     }
-                     Json r = Json::object();
-                     for (const StatEntry& e : host->stats().select(sel, realtime_ms()))
-                       r.add(e.name, e.incremental ? "incremental" : "non-incremental");
-                     return r;
-                   },
-                   {"statistics:list"}));
-  reg->add(
-      command("reset_statistics", "resets the statistics named (not whole groups)", "core",
-              {{"statistics"}},
-              [host](const MiParams& params) -> MiResult {
-                auto sel = params.get_string_array("statistics");
-                MiError err;
-                if (failed(sel, &err)) return err;
-                if (!host->stats().reset(std::get<std::vector<std::string>>(sel), realtime_ms()))
-                  return error(404, "Statistics Not Found");
-                return Json("OK");
-              },
-              {"statistics:reset"}));
-  reg->add(command("reset_all_statistics", "resets every counter", "core", {{}},
-                   [host](const MiParams&) -> MiResult {
-                     host->stats().reset_all(realtime_ms());
-                     return Json("OK");
-                   },
-                   {"statistics:reset_all"}));
-}
-
-// ---- TCP ---------------------------------------------------------------------------------------
 
 struct FoundConn {
   uint32_t slot;
@@ -264,250 +96,297 @@ std::vector<FoundConn> live_connections(const ShmRegion& shm) {
   return out;
 }
 
-void add_tcp(MiRegistry* reg, MiHost* host) {
-  reg->add(command("list_tcp_conns", "lists the TCP and TLS connections (optionally of one proto)",
-                   "core", {{}, {"proto"}},
-                   [host](const MiParams& params) -> MiResult {
-                     std::string only;
-                     if (params.has("proto")) {
-                       auto p = params.get_string("proto");
-                       MiError err;
-                       if (failed(p, &err)) return err;
-                       only = std::get<std::string>(p);
-                       if (only == "any") only.clear();
-                     }
-                     ConnTable table = host->shm().conn_table();
-                     Json list = Json::array();
-                     for (const FoundConn& c : live_connections(host->shm())) {
-                       const ConnInfo& i = c.info;
-                       const char* proto = proto_name(static_cast<Proto>(i.proto));
-                       if (!only.empty() && only != proto) continue;
-                       ConnState state = ConnState::kEstablished;
-                       table.read(c.slot, &state);
-                       Json j = Json::object();
-                       j.add("ID", static_cast<int64_t>(i.id));
-                       j.add("Type", proto);
-                       j.add("State", opensips_state(state));
-                       j.add("Remote", addr_string(i.remote_ip, i.family, i.remote_port));
-                       j.add("Local", addr_string(i.local_ip, i.family, i.local_port));
-                       int64_t active = table.active_ms(c.slot);
-                       j.add("Lifetime",
-                             local_time_string((active ? active : i.created_ms) + i.lifetime_ms));
-                       j.add("Alias port", static_cast<int64_t>(i.remote_port));
-                       if (i.proto == static_cast<uint8_t>(Proto::kTls) && i.tls_version[0]) {
-                         j.add("TLS Version", i.tls_version);
-                         j.add("TLS Cipher", i.tls_cipher);
-                         j.add("TLS Peer verified", static_cast<bool>(i.tls_peer_verified));
-                         j.add("TLS SNI", i.tls_sni);
-                         j.add("TLS Domain", i.tls_domain);
-                       }
-                       j.add("Direction", i.outbound ? "outbound" : "inbound");
-                       j.add("Worker", static_cast<int64_t>(i.owner));
-                       list.push(std::move(j));
-                     }
-                     Json r = Json::object();
-                     r.add("Connections", std::move(list));
-                     return r;
-                   },
-                   {"tcp:list"}));
-  reg->add(command(
-      "tcp_close", "closes a connection given by ID, ip:port or proto:ip:port", "core", {{"conn"}},
-      [host](const MiParams& params) -> MiResult {
-        auto which = params.get_string("conn");
-        MiError err;
-        if (failed(which, &err)) return err;
-        std::string w = std::get<std::string>(which);
-        // ID?
-        uint32_t id = 0;
-        auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), id);
-        bool by_id = ec == std::errc() && end == w.data() + w.size();
-        std::string proto, ipport = w;
-        if (!by_id) {
-          size_t colon = w.find(':');
-          if (colon != std::string::npos &&
-              (w.compare(0, colon, "tcp") == 0 || w.compare(0, colon, "tls") == 0)) {
-            proto = w.substr(0, colon);
-            ipport = w.substr(colon + 1);
-          }
-          if (ipport.find(':') == std::string::npos)
-            return error(400, "Bad tcp connection", "expected an ID, ip:port or proto:ip:port");
-        }
-        for (const FoundConn& c : live_connections(host->shm())) {
-          const ConnInfo& i = c.info;
-          bool match =
-              by_id ? i.id == id
-                    : addr_string(i.remote_ip, i.family, i.remote_port) == ipport &&
-                          (proto.empty() || proto == proto_name(static_cast<Proto>(i.proto)));
-          if (!match) continue;
-          if (!host->close_connection(i.id, i.owner))
-            return error(500, "Cannot reach the connection's worker");
-          return Json("OK");
-        }
-        return Json();  // not found: null, as OpenSIPS 4.0's tcp:close
-      },
-      {"tcp:close"}));
+// One method per command; register() below names them and their parameter recipes.
+class CoreCommands {
+ public:
+  explicit CoreCommands(MiHost* host) : host_(host) {}
+
+  void register_on(MiRegistry* reg);
+
+ private:
+  MiResult uptime(const MiParams&);
+  MiResult version(const MiParams&);
+  MiResult pwd(const MiParams&);
+  MiResult arg(const MiParams&);
+  MiResult ps(const MiParams&);
+  MiResult log_level(const MiParams& params);
+  MiResult get_statistics(const MiParams& params);
+  MiResult list_statistics(const MiParams& params);
+  MiResult reset_statistics(const MiParams& params);
+  MiResult reset_all_statistics(const MiParams&);
+  MiResult list_tcp_conns(const MiParams& params);
+  MiResult tcp_close(const MiParams& params);
+
+  Json process_levels() const;
+
+  MiHost* host_;
+};
+
+MiResult CoreCommands::uptime(const MiParams&) {
+  int64_t now = realtime_ms();
+  Json r = Json::object();
+  r.add("Now", ctime_string(now));
+  r.add("Up since", ctime_string(host_->started_ms()));
+  r.add("Up time", std::to_string((now - host_->started_ms()) / 1000) + " [sec]");
+  return r;
 }
 
-// ---- TLS ---------------------------------------------------------------------------------------
-
-Json string_list(const google::protobuf::RepeatedPtrField<std::string>& v) {
-  Json a = Json::array();
-  for (const std::string& s : v) a.push(s);
-  return a;
+MiResult CoreCommands::version(const MiParams&) {
+  Json r = Json::object();
+  r.add("Server", server_version());
+  return r;
 }
 
-std::string x509_name(X509_NAME* name) {
-  BioPtr bio(BIO_new(BIO_s_mem()));
-  X509_NAME_print_ex(bio.get(), name, 0, XN_FLAG_RFC2253);
-  char* data = nullptr;
-  long n = BIO_get_mem_data(bio.get(), &data);
-  return n > 0 ? std::string(data, static_cast<size_t>(n)) : "";
+MiResult CoreCommands::pwd(const MiParams&) {
+  char buf[PATH_MAX];
+  Json r = Json::object();
+  r.add("WD", getcwd(buf, sizeof buf) ? std::string(buf) : std::string("?"));
+  return r;
 }
 
-Json cert_status(const tls::TlsDomain& d) {
-  Json j = Json::object();
-  j.add("name", d.name());
-  j.add("type", d.type() == tls::DOMAIN_TYPE_SERVER ? "server" : "client");
-  if (d.certificate_pem().empty()) {
-    j.add("Certificate", "");
-    return j;
-  }
-  BioPtr bio(
-      BIO_new_mem_buf(d.certificate_pem().data(), static_cast<int>(d.certificate_pem().size())));
-  X509Ptr x(PEM_read_bio_X509(bio.get(), nullptr, nullptr, nullptr));
-  j.add("Certificate", d.certificate_path());
-  if (!x) return j;
-  j.add("Subject", x509_name(X509_get_subject_name(x.get())));
-  j.add("Issuer", x509_name(X509_get_issuer_name(x.get())));
-  Json sans = Json::array();
-  if (auto* names = static_cast<GENERAL_NAMES*>(
-          X509_get_ext_d2i(x.get(), NID_subject_alt_name, nullptr, nullptr))) {
-    for (int i = 0; i < sk_GENERAL_NAME_num(names); ++i) {
-      const GENERAL_NAME* g = sk_GENERAL_NAME_value(names, i);
-      if (g->type == GEN_DNS) {
-        sans.push("DNS:" +
-                  std::string(reinterpret_cast<const char*>(ASN1_STRING_get0_data(g->d.dNSName)),
-                              static_cast<size_t>(ASN1_STRING_length(g->d.dNSName))));
-      } else if (g->type == GEN_IPADD) {
-        char buf[INET6_ADDRSTRLEN] = {};
-        int len = ASN1_STRING_length(g->d.iPAddress);
-        inet_ntop(len == 16 ? AF_INET6 : AF_INET, ASN1_STRING_get0_data(g->d.iPAddress), buf,
-                  sizeof buf);
-        sans.push(std::string("IP:") + buf);
-      }
+MiResult CoreCommands::arg(const MiParams&) {
+  Json r = Json::array();
+  for (const std::string& a : host_->argv()) r.push(a);
+  return r;
+}
+
+MiResult CoreCommands::ps(const MiParams&) {
+  Json list = Json::array();
+  const ShmRegion& shm = host_->shm();
+  std::vector<std::string> listeners = host_->listener_names();
+  for (uint32_t i = 0; i < shm.max_procs(); ++i) {
+    const ProcSlot& slot = shm.proc(static_cast<int>(i));
+    int pid = slot.pid.load(std::memory_order_relaxed);
+    if (pid == 0) continue;
+    auto role = static_cast<ProcessRole>(slot.role.load(std::memory_order_relaxed));
+    Json p = Json::object();
+    p.add("ID", static_cast<int64_t>(i));
+    p.add("PID", pid);
+    p.add("Type", mi_process_type(role));
+    if (role == ProcessRole::kTcpWorker) {
+      Json l = Json::array();
+      for (const std::string& n : listeners) l.push(n);
+      p.add("Listeners", std::move(l));
     }
-    GENERAL_NAMES_free(names);
+    list.push(std::move(p));
   }
-  j.add("SANs", std::move(sans));
-  const ASN1_TIME* not_after = X509_get0_notAfter(x.get());
-  struct tm tm = {};
-  if (ASN1_TIME_to_tm(not_after, &tm) == 1) {
-    char buf[40];
-    strftime(buf, sizeof buf, "%Y-%m-%d %H:%M:%S UTC", &tm);
-    j.add("Not after", buf);
-  }
-  int days = 0, secs = 0;
-  if (ASN1_TIME_diff(&days, &secs, nullptr, not_after) == 1) j.add("Days left", days);
-  return j;
+  Json r = Json::object();
+  r.add("Processes", std::move(list));
+  return r;
 }
 
-void add_tls(MiRegistry* reg, MiHost* host) {
-  auto snapshot = [host]() { return SnapshotStore(host->shm()).read(); };
-  reg->add(command("tls_list", "lists all domains", "tls_mgm", {{}},
-                   [snapshot](const MiParams&) -> MiResult {
-                     Json domains = Json::array();
-                     auto snap = snapshot();
-                     if (snap.ok()) {
-                       auto describe = [&](const tls::TlsDomain& d) {
-                         Json j = Json::object();
-                         j.add("name", d.name());
-                         j.add("type", d.type() == tls::DOMAIN_TYPE_SERVER ? "TLS_DOMAIN_SRV"
-                                                                           : "TLS_DOMAIN_CLI");
-                         j.add("IP ADDRESS FILTERS", string_list(d.match_ip_address()));
-                         j.add("SIP DOMAIN FILTERS", string_list(d.match_sip_domain()));
-                         j.add("METHOD", d.tls_method().empty() ? "SSLv23" : d.tls_method());
-                         j.add("VERIFY_CERT", d.verify_cert());
-                         j.add("REQ_CLI_CERT", d.require_cert());
-                         j.add("CRL_CHECKALL", d.crl_check_all());
-                         j.add("CERT_FILE", d.certificate_path());
-                         j.add("CRL_DIR", d.crl_dir());
-                         j.add("CA_FILE", d.ca_list_path());
-                         j.add("CA_DIR", d.ca_dir());
-                         j.add("PKEY_FILE", d.private_key_path());
-                         j.add("CIPHER_LIST", d.ciphers_list());
-                         j.add("DH_PARAMS_FILE", d.dh_params_path());
-                         j.add("EC_CURVE", d.ec_curve());
-                         domains.push(std::move(j));
-                       };
-                       for (const tls::TlsDomain& d : snap->client_domains()) describe(d);
-                       for (const tls::TlsDomain& d : snap->server_domains()) describe(d);
-                     }
-                     Json r = Json::object();
-                     r.add("Domains", std::move(domains));
-                     return r;
-                   },
-                   {"tls_mgm:list"}));
+Json CoreCommands::process_levels() const {
+  const ShmRegion& shm = host_->shm();
+  Json list = Json::array();
+  for (uint32_t i = 0; i < shm.max_procs(); ++i) {
+    const ProcSlot& slot = shm.proc(static_cast<int>(i));
+    if (slot.pid.load() == 0) continue;
+    Json p = Json::object();
+    p.add("PID", slot.pid.load());
+    p.add("Log level", slot.log_level.load());
+    p.add("Type", mi_process_type(static_cast<ProcessRole>(slot.role.load())));
+    list.push(std::move(p));
+  }
+  Json r = Json::object();
+  r.add("Processes", std::move(list));
+  return r;
+}
+
+MiResult CoreCommands::log_level(const MiParams& params) {
+  if (!params.has("level")) return process_levels();
+  MiError err;
+  auto level = params.get_int("level");
+  if (mi_failed(level, &err)) return err;
+  int64_t lv = std::get<int64_t>(level);
+  if (lv < -3 || lv > 4) return mi_invalid_params("Bad type for parameter 'level'");
+  ShmRegion& shm = host_->shm();
+  if (!params.has("pid")) {
+    for (uint32_t i = 0; i < shm.max_procs(); ++i)
+      shm.proc(static_cast<int>(i)).log_level.store(static_cast<int32_t>(lv));
+    Json r = Json::object();
+    r.add("New global log level", lv);
+    return r;
+  }
+  auto pid = params.get_int("pid");
+  if (mi_failed(pid, &err)) return err;
+  for (uint32_t i = 0; i < shm.max_procs(); ++i) {
+    ProcSlot& slot = shm.proc(static_cast<int>(i));
+    if (slot.pid.load() != 0 && slot.pid.load() == std::get<int64_t>(pid)) {
+      slot.log_level.store(static_cast<int32_t>(lv));
+      Json r = Json::object();
+      r.add("Log level", lv);
+      return r;
+    }
+  }
+  return mi_invalid_params("Bad PID");
+}
+
+MiResult CoreCommands::get_statistics(const MiParams& params) {
+  MiError err;
+  auto sel = params.get_string_array("statistics");
+  if (mi_failed(sel, &err)) return err;
+  std::vector<StatEntry> found =
+      host_->stats().select(std::get<std::vector<std::string>>(sel), realtime_ms());
+  if (found.empty()) return mi_error(404, "Statistics Not Found");
+  Json r = Json::object();
+  for (const StatEntry& e : found) r.add(e.name, e.value);
+  return r;
+}
+
+MiResult CoreCommands::list_statistics(const MiParams& params) {
+  std::vector<std::string> sel = {"all"};
+  if (params.has("statistics")) {
+    MiError err;
+    auto s = params.get_string_array("statistics");
+    if (mi_failed(s, &err)) return err;
+    sel = std::get<std::vector<std::string>>(s);
+  }
+  Json r = Json::object();
+  for (const StatEntry& e : host_->stats().select(sel, realtime_ms()))
+    r.add(e.name, e.incremental ? "incremental" : "non-incremental");
+  return r;
+}
+
+MiResult CoreCommands::reset_statistics(const MiParams& params) {
+  MiError err;
+  auto sel = params.get_string_array("statistics");
+  if (mi_failed(sel, &err)) return err;
+  if (!host_->stats().reset(std::get<std::vector<std::string>>(sel), realtime_ms()))
+    return mi_error(404, "Statistics Not Found");
+  return Json("OK");
+}
+
+MiResult CoreCommands::reset_all_statistics(const MiParams&) {
+  host_->stats().reset_all(realtime_ms());
+  return Json("OK");
+}
+
+MiResult CoreCommands::list_tcp_conns(const MiParams& params) {
+  std::string only;
+  if (params.has("proto")) {
+    MiError err;
+    auto p = params.get_string("proto");
+    if (mi_failed(p, &err)) return err;
+    only = std::get<std::string>(p);
+    if (only == "any") only.clear();
+  }
+  ConnTable table = host_->shm().conn_table();
+  Json list = Json::array();
+  for (const FoundConn& c : live_connections(host_->shm())) {
+    const ConnInfo& i = c.info;
+    const char* proto = proto_name(static_cast<Proto>(i.proto));
+    if (!only.empty() && only != proto) continue;
+    ConnState state = ConnState::kEstablished;
+    table.read(c.slot, &state);
+    Json j = Json::object();
+    j.add("ID", static_cast<int64_t>(i.id));
+    j.add("Type", proto);
+    j.add("State", opensips_state(state));
+    j.add("Remote", conn_addr(i.remote_ip, i.family, i.remote_port));
+    j.add("Local", conn_addr(i.local_ip, i.family, i.local_port));
+    int64_t active = table.active_ms(c.slot);
+    j.add("Lifetime", local_time_string((active ? active : i.created_ms) + i.lifetime_ms));
+    j.add("Alias port", static_cast<int64_t>(i.remote_port));
+    if (i.proto == static_cast<uint8_t>(Proto::kTls) && i.tls_version[0]) {
+      j.add("TLS Version", i.tls_version);
+      j.add("TLS Cipher", i.tls_cipher);
+      j.add("TLS Peer verified", static_cast<bool>(i.tls_peer_verified));
+      j.add("TLS SNI", i.tls_sni);
+      j.add("TLS Domain", i.tls_domain);
+    }
+    j.add("Direction", i.outbound ? "outbound" : "inbound");
+    j.add("Worker", static_cast<int64_t>(i.owner));
+    list.push(std::move(j));
+  }
+  Json r = Json::object();
+  r.add("Connections", std::move(list));
+  return r;
+}
+
+MiResult CoreCommands::tcp_close(const MiParams& params) {
+  MiError err;
+  auto which = params.get_string("conn");
+  if (mi_failed(which, &err)) return err;
+  const std::string& w = std::get<std::string>(which);
+  uint32_t id = 0;
+  auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), id);
+  const bool by_id = ec == std::errc() && end == w.data() + w.size();
+  std::string proto;
+  std::string ipport = w;
+  if (!by_id) {
+    size_t colon = w.find(':');
+    if (colon != std::string::npos &&
+        (w.compare(0, colon, "tcp") == 0 || w.compare(0, colon, "tls") == 0)) {
+      proto = w.substr(0, colon);
+      ipport = w.substr(colon + 1);
+    }
+    if (ipport.find(':') == std::string::npos)
+      return mi_error(400, "Bad tcp connection", "expected an ID, ip:port or proto:ip:port");
+  }
+  for (const FoundConn& c : live_connections(host_->shm())) {
+    const ConnInfo& i = c.info;
+    const bool match =
+        by_id ? i.id == id
+              : conn_addr(i.remote_ip, i.family, i.remote_port) == ipport &&
+                    (proto.empty() || proto == proto_name(static_cast<Proto>(i.proto)));
+    if (!match) continue;
+    if (!host_->close_connection(i.id, i.owner))
+      return mi_error(500, "Cannot reach the connection's worker");
+    return Json("OK");
+  }
+  return Json();  // not found: null, as OpenSIPS 4.0's tcp:close
+}
+
+void CoreCommands::register_on(MiRegistry* reg) {
+  auto add = [&](const char* name, const char* help, std::vector<std::vector<std::string>> recipes,
+                 MiResult (CoreCommands::*fn)(const MiParams&),
+                 std::vector<std::string> aliases = {}) {
+    reg->add(MiCommand{name, help, "core", std::move(recipes),
+                       [this, fn](const MiParams& p) { return (this->*fn)(p); },
+                       std::move(aliases)});
+  };
+  add("get_statistics", "prints the statistics (all, group:, or names) given", {{"statistics"}},
+      &CoreCommands::get_statistics, {"statistics:get"});
+  add("list_statistics", "lists the statistics (all, or the ones given) and their kind",
+      {{}, {"statistics"}}, &CoreCommands::list_statistics, {"statistics:list"});
+  add("reset_statistics", "resets the statistics named (not whole groups)", {{"statistics"}},
+      &CoreCommands::reset_statistics, {"statistics:reset"});
+  add("reset_all_statistics", "resets every counter", {{}}, &CoreCommands::reset_all_statistics,
+      {"statistics:reset_all"});
+  add("uptime", "prints various time information about the server", {{}}, &CoreCommands::uptime);
+  add("version", "prints the version string of the running server", {{}}, &CoreCommands::version);
+  add("pwd", "prints the working directory of the server", {{}}, &CoreCommands::pwd);
+  add("arg", "prints the command line of the server", {{}}, &CoreCommands::arg);
+  add("ps", "lists the server's processes", {{}}, &CoreCommands::ps);
   reg->add(
-      command("tls_reload",
-              "re-reads every TLS domain's files (certificates, keys, CAs, CRLs) and publishes "
-              "them to the workers; a failure changes nothing",
-              "tls_mgm", {{}},
-              [host](const MiParams&) -> MiResult {
-                Status st = host->reload_tls();
-                if (!st.ok()) return error(500, "Failed to reload", st.message());
-                return Json("OK");
-              },
-              {"tls_mgm:reload"}));
-  auto tracing = std::make_shared<bool>(false);
-  reg->add(command("tls_trace", "shows or sets TLS tracing (on/off)", "proto_tls",
-                   {{}, {"trace_mode"}},
-                   [tracing](const MiParams& params) -> MiResult {
-                     if (!params.has("trace_mode")) {
-                       Json r = Json::object();
-                       r.add("TLS tracing", *tracing ? "on" : "off");
-                       return r;
-                     }
-                     auto mode = params.get_string("trace_mode");
-                     MiError err;
-                     if (failed(mode, &err)) return err;
-                     std::string m = std::get<std::string>(mode);
-                     if (strncasecmp(m.c_str(), "off", 3) == 0) {
-                       *tracing = false;
+      MiCommand{"kill", "terminates the server", "core", {{}}, [this](const MiParams&) -> MiResult {
+                  host_->shutdown_soon("MI kill");
+                  return Json("OK");
+                }});
+  reg->add(MiCommand{"shutdown",
+                     "stops the server gracefully: close every connection, exit 0",
+                     "core",
+                     {{}},
+                     [this](const MiParams&) -> MiResult {
+                       host_->shutdown_soon("MI shutdown");
                        return Json("OK");
-                     }
-                     if (strncasecmp(m.c_str(), "on", 2) == 0)
-                       return error(500, "Tracing not available",
-                                    "sipsd has no HEP trace destination (proto_hep) yet");
-                     return error(500, "Bad parameter value", "trace_mode should be 'on' or 'off'");
-                   },
-                   {"tls:trace"}));
-  reg->add(command("tls_cert_status",
-                   "each domain's certificate: subject, SANs, expiry and days left", "tls_mgm",
-                   {{}},
-                   [snapshot](const MiParams&) -> MiResult {
-                     Json domains = Json::array();
-                     auto snap = snapshot();
-                     if (snap.ok()) {
-                       for (const tls::TlsDomain& d : snap->client_domains())
-                         domains.push(cert_status(d));
-                       for (const tls::TlsDomain& d : snap->server_domains())
-                         domains.push(cert_status(d));
-                     }
-                     Json r = Json::object();
-                     r.add("Domains", std::move(domains));
-                     return r;
-                   },
-                   {"tls_mgm:cert_status"}));
+                     }});
+  add("log_level", "gets or sets the log level of every process, or of one (pid)",
+      {{}, {"level"}, {"level", "pid"}}, &CoreCommands::log_level);
+  mi_add_builtins(reg);
+  add("list_tcp_conns", "lists the TCP and TLS connections (optionally of one proto)",
+      {{}, {"proto"}}, &CoreCommands::list_tcp_conns, {"tcp:list"});
+  add("tcp_close", "closes a connection given by ID, ip:port or proto:ip:port", {{"conn"}},
+      &CoreCommands::tcp_close, {"tcp:close"});
 }
 
 }  // namespace
 
-void add_mi_commands(MiRegistry* reg, MiHost* host) {
-  add_statistics(reg, host);
-  add_core(reg, host);
-  mi_add_builtins(reg);
-  add_tcp(reg, host);
-  add_tls(reg, host);
+void add_core_mi_commands(MiRegistry* reg, MiHost* host) {
+  // The registry's handlers keep the command object alive.
+  auto commands = std::make_shared<CoreCommands>(host);
+  commands->register_on(reg);
+  reg->keep_alive(std::move(commands));
 }
 
 }  // namespace sipsd

@@ -1,6 +1,7 @@
-// The MI commands sipsd serves (OpenSIPS names and reply shapes, reference B7; 4.0-style
-// `module:cmd` aliases; and a few of our own: shutdown, tcp_close, tls_cert_status). The
-// handlers reach the server only through MiHost, so they can be tested without a supervisor.
+// The core MI commands (OpenSIPS names and reply shapes; 4.0-style `module:cmd` aliases; and
+// two of our own: shutdown and tcp_close): processes, uptime, log levels, statistics and TCP/TLS
+// connections. TLS domain commands live in tls_mgm (tls_mgm/mi_commands.h). The handlers reach
+// the server only through MiHost, so they can be tested without a supervisor.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,6 @@
 
 #include "core/cfg/config.h"
 #include "core/mi/command.h"
-#include "core/base/result.h"
 #include "core/shm/shm_region.h"
 #include "core/shm/stats_view.h"
 
@@ -25,15 +25,13 @@ class MiHost {
   virtual const std::vector<std::string>& argv() const = 0;
   // "tls:127.0.0.1:5061", … as bound.
   virtual std::vector<std::string> listener_names() const = 0;
-  // Re-read and publish the TLS files (what SIGHUP does).
-  virtual Status reload_tls() = 0;
   // Stop gracefully once the reply to this command has gone out.
   virtual void shutdown_soon(const char* why) = 0;
   // Ask the worker `owner` (process index) to close connection `id`.
   virtual bool close_connection(uint32_t id, int owner) = 0;
 };
 
-// Registers every command (and the built-in which/help) on `reg`; `host` must outlive it.
-void add_mi_commands(MiRegistry* reg, MiHost* host);
+// Registers the core commands (and the built-in which/help) on `reg`; `host` must outlive it.
+void add_core_mi_commands(MiRegistry* reg, MiHost* host);
 
 }  // namespace sipsd

@@ -11,8 +11,9 @@
 #include <cstdint>
 #include <memory>
 
-#include "core/shm/conn_table.h"
+#include "core/base/process_context.h"
 #include "core/base/result.h"
+#include "core/shm/conn_table.h"
 #include "core/shm/stats.h"
 
 namespace sipsd {
@@ -20,13 +21,11 @@ namespace sipsd {
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
 inline constexpr uint32_t kShmLayoutVersion = 3;
 
-enum class ProcRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2 };
-
 // One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
 // except pid/role, which the supervisor sets before forking.
 struct ProcSlot {
   std::atomic<int32_t> pid;
-  std::atomic<int32_t> role;  // ProcRole
+  std::atomic<int32_t> role;  // ProcessRole
   std::atomic<int64_t> started_ms;
   std::atomic<int32_t> log_level;  // the process's Logger follows it (MI log_level)
   ProcStats stats;

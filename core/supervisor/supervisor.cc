@@ -16,23 +16,23 @@
 #include <vector>
 
 #include "core/base/clock.h"
-#include "core/base/sockaddr_text.h"
 #include "core/base/event_ptr.h"
-#include "core/supervisor/listener.h"
+#include "core/base/process_context.h"
+#include "core/base/signal_watch.h"
+#include "core/base/sockaddr_text.h"
 #include "core/mi/core_commands.h"
 #include "core/mi/fifo_server.h"
-#include "core/base/process_context.h"
 #include "core/shm/shm_region.h"
-#include "core/base/signal_watch.h"
 #include "core/shm/stats.h"
 #include "core/shm/stats_view.h"
-#include "core/worker/worker.h"
+#include "core/supervisor/listener.h"
 #include "core/supervisor/worker_pool.h"
+#include "core/worker/worker.h"
 #include "ipc/channel.h"
+#include "tls_mgm/mi_commands.h"
 #include "tls_mgm/snapshot_store.h"
 #include "tls_mgm/ticket_keys.h"
-#include "tls_mgm/tls_domain_config.h"
-#include "tls_mgm/tls_loader.h"
+#include "tls_mgm/tls_setup.h"
 
 namespace sipsd {
 
@@ -53,13 +53,18 @@ struct Listener {
   EventPtr resume_ev;  // re-enables accepting after running out of descriptors
 };
 
+// Libevent callbacks get a pointer to their Listener or WorkerSlot: each is heap-allocated
+// once (the supervisor holds unique_ptrs), so the pointer stays valid whatever happens to the
+// vectors.
 struct WorkerSlot {
+  Supervisor* self = nullptr;
+  int index = 0;  // 0-based; the process index is index + 1
   ipc::Channel channel;
   EventPtr channel_ev;
   EventPtr respawn_ev;
 };
 
-class Supervisor final : public MiHost {
+class Supervisor final : public MiHost, public TlsMiHost {
  public:
   Supervisor(const Config& cfg, const SupervisorOptions& opts)
       : cfg_(cfg), opts_(opts), pool_(cfg.core.tcp_workers) {}
@@ -68,7 +73,7 @@ class Supervisor final : public MiHost {
 
   // MiHost: what the management interface reaches.
   const Config& config() const override { return cfg_; }
-  ShmRegion& shm() override { return *shm_; }
+  ShmRegion& shm() override { return *shm_; }  // MiHost and TlsMiHost
   StatsView& stats() override { return *stats_; }
   int64_t started_ms() const override { return started_ms_; }
   const std::vector<std::string>& argv() const override { return opts_.argv; }
@@ -78,14 +83,7 @@ class Supervisor final : public MiHost {
   bool close_connection(uint32_t id, int owner) override;
 
  private:
-  struct ChannelArg {
-    Supervisor* self;
-    int worker;
-  };
-
   Status setup_shm_and_tls();
-  Result<tls::TlsSnapshot> load_tls_files(std::vector<std::string>* warnings);
-  Status start_ticket_keys();
   static void on_ticket_rotation(evutil_socket_t, short, void* arg);
   static void on_load_sample(evutil_socket_t, short, void* arg);
   static void on_mi_stop(evutil_socket_t, short, void* arg);
@@ -120,9 +118,8 @@ class Supervisor final : public MiHost {
   WorkerPool pool_;
   std::unique_ptr<ShmRegion> shm_;
   ConnTable table_;
-  std::vector<Listener> listeners_;
-  std::vector<WorkerSlot> workers_;
-  std::vector<ChannelArg> channel_args_;
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<WorkerSlot>> workers_;
   EventBasePtr base_;
   std::unique_ptr<SignalWatch> signals_;
   EventPtr stop_ev_;
@@ -144,17 +141,12 @@ class Supervisor final : public MiHost {
   int64_t next_ticket_rotation_ms_ = 0;
 };
 
-Result<tls::TlsSnapshot> Supervisor::load_tls_files(std::vector<std::string>* warnings) {
-  Result<std::vector<TlsDomainConfig>> domains = parse_tls_domains(cfg_, warnings);
-  if (!domains.ok()) return domains.error();
-  return load_tls_snapshot(*domains, warnings);
-}
-
 Status Supervisor::setup_shm_and_tls() {
   std::vector<std::string> warnings;
-  Result<tls::TlsSnapshot> snap = load_tls_files(&warnings);
-  if (!snap.ok()) return make_error(snap.message());
+  Result<TlsSetup> setup = load_tls_setup(cfg_, &warnings);
   for (const std::string& w : warnings) LOG_WARN("tls_mgm", "%s", w.c_str());
+  if (!setup.ok()) return make_error(setup.message());
+  tls::TlsSnapshot* snap = &setup->snapshot;
 
   ShmRegion::Layout layout;
   layout.max_procs = static_cast<uint32_t>(cfg_.core.tcp_workers) + 1;
@@ -168,21 +160,12 @@ Status Supervisor::setup_shm_and_tls() {
   shm_ = std::move(shm).value();
   table_ = shm_->conn_table();
   if (snap->server_domains_size() + snap->client_domains_size() > 0) {
-    Result<uint64_t> gen = SnapshotStore(*shm_).publish(std::move(snap).value());
+    Result<uint64_t> gen = SnapshotStore(*shm_).publish(std::move(*snap));
     if (!gen.ok()) return make_error(gen.message());
   }
   LOG_INFO("core", "shared memory: %zu bytes (%u connection slots)", shm_->size(),
            layout.conn_capacity);
-  return start_ticket_keys();
-}
-
-Status Supervisor::start_ticket_keys() {
-  Result<TlsMgmGlobals> globals = parse_tls_globals(cfg_);
-  if (!globals.ok()) return make_error(globals.message());
-  Result<TicketKeySource> source =
-      TicketKeySource::create(globals->ticket_key_file, globals->ticket_key_interval);
-  if (!source.ok()) return make_error(source.message());
-  tickets_ = std::make_unique<TicketKeyRotator>(std::move(source).value(),
+  tickets_ = std::make_unique<TicketKeyRotator>(std::move(setup->ticket_keys),
                                                 TicketKeyStore(shm_->ticket_keys()));
   Result<int64_t> next = tickets_->rotate(realtime_ms());
   if (!next.ok()) return make_error(next.message());
@@ -210,7 +193,7 @@ void Supervisor::on_ticket_rotation(evutil_socket_t, short, void* arg) {
 
 Status Supervisor::reload_tls(const char* why) {
   std::vector<std::string> warnings;
-  Result<tls::TlsSnapshot> snap = load_tls_files(&warnings);
+  Result<tls::TlsSnapshot> snap = load_tls_domains(cfg_, &warnings);
   if (!snap.ok()) {
     LOG_ERR("tls_mgm", "%s: reload refused, still serving generation %llu: %s", why,
             static_cast<unsigned long long>(SnapshotStore(*shm_).generation()),
@@ -227,7 +210,7 @@ Status Supervisor::reload_tls(const char* why) {
   ipc::Envelope env;
   env.mutable_tls_reload()->set_generation(*gen);
   for (int i = 0; i < pool_.size(); ++i)
-    if (pool_.pid(i) != 0) workers_[i].channel.send(env);
+    if (pool_.pid(i) != 0) workers_[i]->channel.send(env);
   LOG_NOTICE("tls_mgm", "%s: reloaded %d domains as generation %llu", why, domains,
              static_cast<unsigned long long>(*gen));
   return Status::Ok();
@@ -237,11 +220,12 @@ Status Supervisor::bind_listeners() {
   for (const ListenSpec& spec : cfg_.listeners) {
     Result<BoundListener> b = bind_listener(spec, cfg_.core.tcp_socket_backlog);
     if (!b.ok()) return make_error(b.message());
-    Listener l;
-    l.bound = std::move(b).value();
-    l.index = static_cast<int>(listeners_.size());
-    LOG_NOTICE("core", "listening on %s", l.bound.name().c_str());
-    listener_names_.push_back(l.bound.name());
+    auto l = std::make_unique<Listener>();
+    l->self = this;
+    l->bound = std::move(b).value();
+    l->index = static_cast<int>(listeners_.size());
+    LOG_NOTICE("core", "listening on %s", l->bound.name().c_str());
+    listener_names_.push_back(l->bound.name());
     listeners_.push_back(std::move(l));
   }
   return Status::Ok();
@@ -308,7 +292,7 @@ Status Supervisor::spawn(int i) {
   ProcSlot& slot = shm_->proc(i + 1);
   if (slot.started_ms.load(std::memory_order_relaxed) != 0) stats_->retire(i + 1);
   slot.stats.reset();
-  slot.role.store(static_cast<int32_t>(ProcRole::kTcpWorker), std::memory_order_relaxed);
+  slot.role.store(static_cast<int32_t>(ProcessRole::kTcpWorker), std::memory_order_relaxed);
   // A respawned worker starts at the supervisor's level (MI log_level may have changed it).
   slot.log_level.store(logger().level(), std::memory_order_relaxed);
   pid_t pid = fork();
@@ -320,10 +304,9 @@ Status Supervisor::spawn(int i) {
   pair->second.close();
   slot.pid.store(pid, std::memory_order_relaxed);
   slot.started_ms.store(realtime_ms(), std::memory_order_relaxed);
-  WorkerSlot& w = workers_[i];
+  WorkerSlot& w = *workers_[i];
   w.channel = std::move(pair->first);
-  w.channel_ev.reset(
-      event_new(base_.get(), w.channel.fd(), EV_READ | EV_PERSIST, on_channel, &channel_args_[i]));
+  w.channel_ev.reset(event_new(base_.get(), w.channel.fd(), EV_READ | EV_PERSIST, on_channel, &w));
   event_add(w.channel_ev.get(), nullptr);
   pool_.on_spawned(i, pid, monotonic_ms());
   LOG_INFO("core", "worker %d started (pid %d)", i + 1, pid);
@@ -443,7 +426,7 @@ void Supervisor::hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storag
     if (!slot) break;
     h->set_conn_slot(*slot);
     std::string err;
-    ipc::IoStatus st = workers_[w].channel.send(env, fd.get(), &err);
+    ipc::IoStatus st = workers_[w]->channel.send(env, fd.get(), &err);
     if (st == ipc::IoStatus::kOk) {
       pool_.on_handed(w);
       return;  // fd closes here: the worker has its own copy
@@ -459,18 +442,18 @@ void Supervisor::hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storag
 }
 
 void Supervisor::on_channel(evutil_socket_t, short, void* arg) {
-  auto* ca = static_cast<ChannelArg*>(arg);
-  Supervisor* s = ca->self;
-  int i = ca->worker;
+  auto* slot = static_cast<WorkerSlot*>(arg);
+  Supervisor* s = slot->self;
+  int i = slot->index;
   for (int n = 0; n < 16; ++n) {
     ipc::Envelope env;
     UniqueFd fd;
     std::string err;
-    ipc::IoStatus st = s->workers_[i].channel.recv(&env, &fd, &err);
+    ipc::IoStatus st = slot->channel.recv(&env, &fd, &err);
     if (st == ipc::IoStatus::kAgain) return;
     if (st == ipc::IoStatus::kClosed) {
       // The worker is exiting; SIGCHLD does the rest.
-      s->workers_[i].channel_ev.reset();
+      slot->channel_ev.reset();
       return;
     }
     if (st == ipc::IoStatus::kError) {
@@ -509,8 +492,8 @@ void Supervisor::reap() {
     }
     uint32_t freed = table_.release_owned_by(i + 1);
     if (freed > 0) LOG_NOTICE("core", "worker %d: %u connections lost with it", i + 1, freed);
-    workers_[i].channel_ev.reset();
-    workers_[i].channel.close();
+    workers_[i]->channel_ev.reset();
+    workers_[i]->channel.close();
     shm_->proc(i + 1).pid.store(0, std::memory_order_relaxed);
     int64_t delay = pool_.on_exited(i, monotonic_ms());
     if (stopping_) continue;
@@ -522,18 +505,18 @@ void Supervisor::reap() {
       LOG_WARN("core", "worker %d keeps dying at start; respawning in %lld ms", i + 1,
                static_cast<long long>(delay));
       struct timeval tv = ms_to_timeval(delay);
-      workers_[i].respawn_ev.reset(evtimer_new(base_.get(), on_respawn, &channel_args_[i]));
-      evtimer_add(workers_[i].respawn_ev.get(), &tv);
+      workers_[i]->respawn_ev.reset(evtimer_new(base_.get(), on_respawn, workers_[i].get()));
+      evtimer_add(workers_[i]->respawn_ev.get(), &tv);
     }
   }
 }
 
 void Supervisor::on_respawn(evutil_socket_t, short, void* arg) {
-  auto* ca = static_cast<ChannelArg*>(arg);
-  if (ca->self->stopping_) return;
-  Status st = ca->self->spawn(ca->worker);
+  auto* slot = static_cast<WorkerSlot*>(arg);
+  if (slot->self->stopping_) return;
+  Status st = slot->self->spawn(slot->index);
   if (!st.ok())
-    LOG_ERR("core", "cannot respawn worker %d: %s", ca->worker + 1, st.message().c_str());
+    LOG_ERR("core", "cannot respawn worker %d: %s", slot->index + 1, st.message().c_str());
 }
 
 void Supervisor::on_signal(int sig) {
@@ -571,9 +554,9 @@ void Supervisor::begin_shutdown(const char* why) {
   ipc::Envelope bye;
   bye.mutable_shutdown();
   for (int i = 0; i < pool_.size(); ++i) {
-    workers_[i].respawn_ev.reset();
+    workers_[i]->respawn_ev.reset();
     if (pool_.pid(i) == 0) continue;
-    workers_[i].channel.send(bye);
+    workers_[i]->channel.send(bye);
     kill(pool_.pid(i), SIGTERM);
   }
   struct timeval grace = {kStopGraceSeconds, 0};
@@ -600,7 +583,7 @@ bool Supervisor::close_connection(uint32_t id, int owner) {
   if (i < 0 || i >= pool_.size() || pool_.pid(i) == 0) return false;
   ipc::Envelope env;
   env.mutable_close_conn()->set_conn_id(id);
-  return workers_[i].channel.send(env) == ipc::IoStatus::kOk;
+  return workers_[i]->channel.send(env) == ipc::IoStatus::kOk;
 }
 
 void Supervisor::on_load_sample(evutil_socket_t, short, void* arg) {
@@ -610,7 +593,8 @@ void Supervisor::on_load_sample(evutil_socket_t, short, void* arg) {
 
 Status Supervisor::start_mi() {
   if (!cfg_.mi_fifo.enabled) return Status::Ok();
-  add_mi_commands(&mi_registry_, this);
+  add_core_mi_commands(&mi_registry_, this);
+  add_tls_mi_commands(&mi_registry_, this);
   Result<std::unique_ptr<MiFifoServer>> mi =
       MiFifoServer::start(base_.get(), cfg_.mi_fifo, &mi_registry_);
   if (!mi.ok()) return make_error(mi.message());
@@ -666,7 +650,8 @@ int Supervisor::run() {
   shm_->proc(0).log_level.store(logger().level(), std::memory_order_relaxed);
   ctx.log.share_level(&shm_->proc(0).log_level);
   shm_->proc(0).pid.store(my_pid_, std::memory_order_relaxed);
-  shm_->proc(0).role.store(static_cast<int32_t>(ProcRole::kSupervisor), std::memory_order_relaxed);
+  shm_->proc(0).role.store(static_cast<int32_t>(ProcessRole::kSupervisor),
+                           std::memory_order_relaxed);
   shm_->proc(0).started_ms.store(realtime_ms(), std::memory_order_relaxed);
 
   st = bind_listeners();
@@ -699,9 +684,12 @@ int Supervisor::run() {
     LOG_ERR("mi_fifo", "%s", st.message().c_str());
     return 1;
   }
-  workers_.resize(static_cast<size_t>(pool_.size()));
-  channel_args_.resize(workers_.size());
-  for (int i = 0; i < pool_.size(); ++i) channel_args_[i] = ChannelArg{this, i};
+  for (int i = 0; i < pool_.size(); ++i) {
+    auto slot = std::make_unique<WorkerSlot>();
+    slot->self = this;
+    slot->index = i;
+    workers_.push_back(std::move(slot));
+  }
   for (int i = 0; i < pool_.size(); ++i) {
     st = spawn(i);
     if (!st.ok()) {
@@ -710,10 +698,10 @@ int Supervisor::run() {
       break;
     }
   }
-  for (Listener& l : listeners_) {
-    l.self = this;
-    l.ev.reset(event_new(base_.get(), l.bound.fd.get(), EV_READ | EV_PERSIST, on_accept, &l));
-    event_add(l.ev.get(), nullptr);
+  for (auto& l : listeners_) {
+    l->ev.reset(
+        event_new(base_.get(), l->bound.fd.get(), EV_READ | EV_PERSIST, on_accept, l.get()));
+    event_add(l->ev.get(), nullptr);
   }
   event_base_dispatch(base_.get());
 

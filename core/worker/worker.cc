@@ -10,8 +10,8 @@
 #include "core/base/event_ptr.h"
 #include "core/base/process_context.h"
 #include "core/base/signal_watch.h"
-#include "core/worker/sip_receiver.h"
 #include "core/shm/stats.h"
+#include "core/worker/sip_receiver.h"
 #include "proto_tls/stream_conn.h"
 #include "proto_tls/tcp_io.h"
 #include "proto_tls/tls_io.h"
@@ -78,6 +78,7 @@ class Worker final : public StreamConnOwner {
   StreamConnParams tcp_params_;
   SipReceiver receiver_;
   ReadScratch scratch_;
+  StreamConnContext conn_ctx_;
   TicketKeyStore tickets_;
   std::shared_ptr<const ServerTlsContexts> tls_;
 
@@ -146,6 +147,7 @@ int Worker::run() {
     LOG_ERR("core", "worker %d: cannot report to the supervisor: %s", s_.proc_index, err.c_str());
     return 1;
   }
+  conn_ctx_ = StreamConnContext{base_.get(), this, &scratch_, table_, s_.proc_index};
   LOG_DBG("core", "worker %d ready", s_.proc_index);
   event_base_dispatch(base_.get());
   graveyard_.clear();
@@ -240,12 +242,12 @@ void Worker::accept_conn(const ipc::ConnHandoff& h, UniqueFd fd) {
   } else {
     io = std::make_unique<TcpIo>(fd.get());
   }
-  auto conn = std::make_unique<StreamConn>(base_.get(), std::move(fd), std::move(io), ends, *params,
-                                           *this, scratch_, table_, s_.proc_index, tls_);
+  auto conn =
+      std::make_unique<StreamConn>(conn_ctx_, std::move(fd), std::move(io), ends, *params, tls_);
   StreamConn* raw = conn.get();
   conns_[ends.id] = std::move(conn);
   Status started = raw->start();
-  if (!started.ok()) raw->close(started.message(), LogLevel::kErr, false);
+  if (!started.ok()) raw->close(started.message(), LogLevel::kErr, CloseNotify::kSkip);
 }
 
 void Worker::on_message(StreamConn& conn, char* data, size_t len) {
@@ -295,7 +297,7 @@ void Worker::stop(const char* why) {
 
 int run_worker(WorkerSetup setup) {
   ProcessContext& ctx = process_context();
-  ctx.role = ProcessRole::kWorker;
+  ctx.role = ProcessRole::kTcpWorker;
   ctx.proc_index = setup.proc_index;
   ctx.shm = setup.shm;
   ctx.stats = &setup.shm->proc(setup.proc_index).stats;

@@ -4,8 +4,8 @@
 
 #include <algorithm>
 
-#include "core/ctl/mi_client.h"
 #include "core/base/unique_fd.h"
+#include "core/ctl/mi_client.h"
 
 namespace sipsd::test {
 
@@ -27,12 +27,12 @@ bool exchange(const OpensipsCliOptions& options, const std::string& method, cons
   }
   // Written first, read after: the server finds no reader at its first try and must retry,
   // exactly as with the real CLI.
-  Result<int> server = mi_open_server_fifo(options.fifo);
+  Result<UniqueFd> server = mi_open_server_fifo(options.fifo);
   if (!server.ok()) {
     run->error = server.message();
     return false;
   }
-  UniqueFd server_fd(*server);
+  UniqueFd server_fd = std::move(server).value();
   std::string wire = ":" + reply->name() + ":" + request;
   run->requests.push_back(wire);
   if (Status s = mi_write_all(server_fd.get(), wire, deadline); !s.ok()) {
@@ -89,12 +89,10 @@ OpensipsCliRun opensips_cli_run(const OpensipsCliOptions& options, const std::st
                                 const std::vector<std::string>& args) {
   OpensipsCliRun run;
   // Start-up check: the FIFO exists and opens for writing; nothing is written.
-  Result<int> probe = mi_open_server_fifo(options.fifo);
-  if (!probe.ok()) {
+  if (Result<UniqueFd> probe = mi_open_server_fifo(options.fifo); !probe.ok()) {
     run.error = probe.message();
     return run;
   }
-  close(*probe);
 
   Json commands;
   if (!exchange(options, "which", Json::object(), &run, &commands)) return run;

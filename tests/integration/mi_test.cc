@@ -70,8 +70,7 @@ uint64_t stat_value(const Json& stats, const std::string& name) {
 void write_raw(SipsdServer& srv, const std::string& data) {
   auto fd = mi_open_server_fifo(srv.mi_options().fifo);
   ASSERT_TRUE(fd.ok()) << fd.message();
-  Status s = mi_write_all(*fd, data, Clock::now() + 2s);
-  close(*fd);
+  Status s = mi_write_all(fd->get(), data, Clock::now() + 2s);
   ASSERT_TRUE(s.ok()) << s.message();
 }
 

@@ -68,18 +68,12 @@ class OutboundTls : public ::testing::Test {
 
   // Connects and runs the loop until the handshake is done or the connection closed.
   bool connect(uint16_t port, const std::string& server_name) {
-    OutboundEnv env;
-    env.base = base_.get();
-    env.params = &params_;
-    env.owner = &owner_;
-    env.scratch = &scratch_;
-    env.table = shm_->conn_table();
-    env.owner_index = 1;
+    StreamConnContext ctx{base_.get(), &owner_, &scratch_, shm_->conn_table(), 1};
     OutboundTarget t;
     t.ip = "127.0.0.1";
     t.port = port;
     t.server_name = server_name;
-    auto conn = start_outbound(env, t, ctx_.get(), 0x80000001, nullptr);
+    auto conn = start_outbound(ctx, params_, t, ctx_.get(), 0x80000001, nullptr);
     EXPECT_TRUE(conn.ok()) << conn.message();
     if (!conn.ok()) return false;
     owner_.closed = false;
@@ -187,7 +181,7 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   scratch.buf.resize(70000);
   StreamConnParams params;
   Owner owner;
-  OutboundEnv env{base.get(), &params, &owner, &scratch, (*shm)->conn_table(), 1};
+  StreamConnContext ctx{base.get(), &owner, &scratch, (*shm)->conn_table(), 1};
   auto run_until = [&](auto pred) {
     auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!pred() && std::chrono::steady_clock::now() < deadline) {
@@ -199,7 +193,7 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   OutboundTarget target{Proto::kTls, "127.0.0.1", (*srv)->tls_port(), "sip.example.com"};
 
   // alice: handshake, then a request answered over the connection.
-  auto c1 = start_outbound(env, target, (*clients)->ctx(alice), 0x80000011, nullptr);
+  auto c1 = start_outbound(ctx, params, target, (*clients)->ctx(alice), 0x80000011, nullptr);
   ASSERT_TRUE(c1.ok()) << c1.message();
   ASSERT_TRUE((*c1)->start().ok());
   run_until([&] { return (*c1)->established() || owner.closed; });
@@ -211,7 +205,7 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   EXPECT_EQ(owner.messages[0].rfind("SIP/2.0 200 OK", 0), 0u) << owner.messages[0];
 
   // anon has no certificate: the peer refuses it (after the TLS 1.3 handshake, on first use).
-  auto c2 = start_outbound(env, target, (*clients)->ctx(anon), 0x80000012, nullptr);
+  auto c2 = start_outbound(ctx, params, target, (*clients)->ctx(anon), 0x80000012, nullptr);
   ASSERT_TRUE(c2.ok()) << c2.message();
   ASSERT_TRUE((*c2)->start().ok());
   owner.closed = false;
