@@ -205,8 +205,8 @@ const CfgPos& TlsDomainConfig::pos_of(std::string_view param) const {
 }
 
 bool TlsDomainConfig::is_set(std::string_view param) const {
-  for (const auto& [name, where] : set_at)
-    if (name == param) return true;
+  for (const auto& [set_param, where] : set_at)
+    if (set_param == param) return true;
   return false;
 }
 

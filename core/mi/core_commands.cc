@@ -109,6 +109,8 @@ class CoreCommands {
   MiResult pwd(const MiParams&);
   MiResult arg(const MiParams&);
   MiResult ps(const MiParams&);
+  MiResult kill(const MiParams&);
+  MiResult shutdown(const MiParams&);
   MiResult log_level(const MiParams& params);
   MiResult get_statistics(const MiParams& params);
   MiResult list_statistics(const MiParams& params);
@@ -173,6 +175,16 @@ MiResult CoreCommands::ps(const MiParams&) {
   Json r = Json::object();
   r.add("Processes", std::move(list));
   return r;
+}
+
+MiResult CoreCommands::kill(const MiParams&) {
+  host_->shutdown_soon("MI kill");
+  return Json("OK");
+}
+
+MiResult CoreCommands::shutdown(const MiParams&) {
+  host_->shutdown_soon("MI shutdown");
+  return Json("OK");
 }
 
 Json CoreCommands::process_levels() const {
@@ -358,19 +370,9 @@ void CoreCommands::register_on(MiRegistry* reg) {
   add("pwd", "prints the working directory of the server", {{}}, &CoreCommands::pwd);
   add("arg", "prints the command line of the server", {{}}, &CoreCommands::arg);
   add("ps", "lists the server's processes", {{}}, &CoreCommands::ps);
-  reg->add(
-      MiCommand{"kill", "terminates the server", "core", {{}}, [this](const MiParams&) -> MiResult {
-                  host_->shutdown_soon("MI kill");
-                  return Json("OK");
-                }});
-  reg->add(MiCommand{"shutdown",
-                     "stops the server gracefully: close every connection, exit 0",
-                     "core",
-                     {{}},
-                     [this](const MiParams&) -> MiResult {
-                       host_->shutdown_soon("MI shutdown");
-                       return Json("OK");
-                     }});
+  add("kill", "terminates the server", {{}}, &CoreCommands::kill);
+  add("shutdown", "stops the server gracefully: close every connection, exit 0", {{}},
+      &CoreCommands::shutdown);
   add("log_level", "gets or sets the log level of every process, or of one (pid)",
       {{}, {"level"}, {"level", "pid"}}, &CoreCommands::log_level);
   mi_add_builtins(reg);
