@@ -18,7 +18,7 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 3;
+inline constexpr uint32_t kShmLayoutVersion = 4;  // 4: dns: statistics
 
 enum class ProcRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2 };
 
