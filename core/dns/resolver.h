@@ -52,7 +52,7 @@ namespace sipsd::dns {
 struct ResolverParams {
   bool try_naptr = true;  // dns_try_naptr
   bool try_ipv6 = false;  // dns_try_ipv6: AAAA when a name has no A record
-  int retr_time_s = 0;    // dns_retr_time: seconds before a query is retried; 0 = c-ares default
+  int retr_time_s = 0;    // dns_retr_time: seconds before the first retry; 0 = c-ares default
   int retr_no = 0;        // dns_retr_no: tries per server; 0 = c-ares default
   // dns_servers: "ip[:port],..." (IPv6 as [::1]:53), where queries go; "" = /etc/resolv.conf.
   std::string servers = {};
@@ -88,7 +88,6 @@ class Resolver {
 
   // Resolutions not yet called back (waiting for DNS or for the loop).
   size_t pending() const { return resolutions_.size(); }
-  const DnsCache& cache() const { return cache_; }
 
  private:
   struct ChannelDestroy {
