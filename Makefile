@@ -15,7 +15,7 @@ CFG       ?= etc/sipsd.cfg
 # Debian packages the build and the tests need.
 DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev \
                 libprotobuf-dev protobuf-compiler rapidjson-dev libgtest-dev libbenchmark-dev \
-                clang-format socat stunnel4 sip-tester
+                clang-format socat stunnel4 sip-tester libc-ares-dev dnsmasq-base
 
 .PHONY: all deps run test clean certs build build-sipsd bench-micro bench-compare
 

@@ -6,6 +6,10 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/base/result.h"
 
 namespace sipsd {
 
@@ -21,5 +25,12 @@ IpPort local_ip_port(int fd);
 
 // "1.2.3.4:5060", or "[::1]:5060" for IPv6.
 std::string ip_port_text(const std::string& ip, uint16_t port);
+
+// A comma-separated list of numeric addresses, each "1.2.3.4", "1.2.3.4:53", "::1",
+// "[::1]" or "[::1]:53" (blanks around items are allowed); items without a port get
+// `default_port`. Host names, empty items, port 0 and more than `max_items` items are errors
+// naming the item. (dns_servers in the cfg; the DNS resolver.)
+Result<std::vector<IpPort>> parse_ip_port_list(std::string_view text, uint16_t default_port,
+                                               size_t max_items = 16);
 
 }  // namespace sipsd

@@ -75,6 +75,14 @@ struct CoreParams {
   int tcp_keepinterval = 0;  // seconds, 0 = OS default
   std::string user;          // drop privileges to this user after binding ("" = don't)
   std::string group;
+  // DNS (reference §9; core/dns/resolver.h).
+  bool dns_try_naptr = true;
+  bool dns_try_ipv6 = false;
+  int dns_retr_time = 0;  // seconds before a query is retried; 0 = the resolver's default
+  int dns_retr_no = 0;    // tries per server; 0 = the resolver's default
+  bool disable_dns_failover = false;  // tm: no failover to the next address after 503/408
+  std::string dns_servers;            // "ip[:port],..."; "" = /etc/resolv.conf (sipsd only)
+  int dns_max_pending = 1024;         // resolutions waiting for DNS per process (sipsd only)
 };
 
 struct Config {

@@ -3,11 +3,19 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/base/sockaddr_text.h"
+
 namespace sipsd::cfg {
 
 namespace {
 
 constexpr int64_t kIntMax = std::numeric_limits<int>::max();
+
+// dns_servers = "ip[:port],...": numeric addresses only (a name would need DNS to be found).
+std::string check_dns_servers(std::string_view text) {
+  Result<std::vector<IpPort>> list = parse_ip_port_list(text, 53);
+  return list.ok() ? std::string() : "dns_servers: " + list.message();
+}
 
 // clang-format off
 const CoreParamDef kCoreParams[] = {
@@ -40,6 +48,18 @@ const CoreParamDef kCoreParams[] = {
      .int_field = &CoreParams::tcp_keepinterval},
     {.name = "user", .type = CoreType::kString, .str_field = &CoreParams::user},
     {.name = "group", .type = CoreType::kString, .str_field = &CoreParams::group},
+    {.name = "dns_try_naptr", .type = CoreType::kBool, .bool_field = &CoreParams::dns_try_naptr},
+    {.name = "dns_try_ipv6", .type = CoreType::kBool, .bool_field = &CoreParams::dns_try_ipv6},
+    {.name = "dns_retr_time", .type = CoreType::kInt, .min = 0, .max = 60,
+     .int_field = &CoreParams::dns_retr_time},
+    {.name = "dns_retr_no", .type = CoreType::kInt, .min = 0, .max = 10,
+     .int_field = &CoreParams::dns_retr_no},
+    {.name = "disable_dns_failover", .type = CoreType::kBool,
+     .bool_field = &CoreParams::disable_dns_failover},
+    {.name = "dns_servers", .type = CoreType::kString, .str_field = &CoreParams::dns_servers,
+     .check_text = &check_dns_servers},
+    {.name = "dns_max_pending", .type = CoreType::kInt, .min = 1, .max = 1000000,
+     .int_field = &CoreParams::dns_max_pending},
 };
 
 // OpenSIPS 3.x (and a few 2.x) core keywords sipsd does not implement.
@@ -53,8 +73,8 @@ constexpr std::string_view kUnsupportedCore[] = {
     "tcp_no_new_conn_bflag", "tcp_no_new_conn_rplflag", "tcp_parallel_read_on_workers",
     "tcp_listen_backlog", "tcp_async", "tcp_async_max_postponed_chunks",
     "tcp_async_local_connect_timeout", "tcp_async_local_write_timeout", "open_files_limit",
-    "chroot", "workdir", "wdir", "fork", "uid", "gid", "dns", "rev_dns", "dns_try_ipv6",
-    "dns_retr_time", "dns_retr_no", "dns_servers_no", "dns_use_search_list", "disable_dns_blacklist",
+    "chroot", "workdir", "wdir", "fork", "uid", "gid", "dns", "rev_dns",
+    "dns_servers_no", "dns_use_search_list", "disable_dns_blacklist",
     "dst_blacklist", "server_header", "server_signature", "user_agent_header", "maxbuffer",
     "mhomed", "disable_tcp", "disable_tls", "check_via", "memlog", "mem_log", "memdump",
     "mem_dump", "shm_hash_split_percentage", "shm_secondary_hash_size", "mem_warming",
@@ -327,6 +347,11 @@ std::string check_core_value(const CoreParamDef& def, const Value& value) {
       }
       return {};
     case CoreType::kString:
+      if (def.check_text) {
+        if (value.kind == Value::Kind::kNumber)
+          return strprintf("string expected for '%s', got a number", name.c_str());
+        return def.check_text(value.str);
+      }
       if (value.kind == Value::Kind::kNumber) {
         if (value.num < 0) return strprintf("'%s' expects a name or an id", name.c_str());
         return {};

@@ -29,6 +29,9 @@ struct CoreParamDef {
   std::string CoreParams::*str_field = nullptr;
   // A deprecated spelling: the warning says to use this name instead.
   std::string_view use_instead = {};
+  // kString: the value must be a string (not a number) that this accepts ("" = fine, else
+  // why not).
+  std::string (*check_text)(std::string_view value) = nullptr;
 };
 
 const CoreParamDef* find_core_param(std::string_view name);

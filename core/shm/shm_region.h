@@ -19,7 +19,7 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 3;
+inline constexpr uint32_t kShmLayoutVersion = 4;  // 4: dns: statistics
 
 // One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
 // except pid/role, which the supervisor sets before forking.

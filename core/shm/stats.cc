@@ -90,6 +90,16 @@ StatInfo stat_info(Stat s) {
       return {"core", "handoff_failed", true};
     case Stat::kWorkerRespawns:
       return {"core", "worker_respawns", true};
+    case Stat::kDnsQueries:
+      return {"dns", "queries", true};
+    case Stat::kDnsCacheHits:
+      return {"dns", "cache_hits", true};
+    case Stat::kDnsFailures:
+      return {"dns", "failures", true};
+    case Stat::kDnsPending:
+      return {"dns", "pending", false};
+    case Stat::kDnsPendingLimitHits:
+      return {"dns", "pending_limit_hits", true};
     case Stat::kBusyUs:
       return {"", "busy_us", false};
     default:

@@ -1,7 +1,8 @@
 // Statistics: per-process counters in shared memory. Each process writes only its own
 // counters (plain relaxed load+store, no lock, no read-modify-write bus lock); readers sum
 // them across processes. Names follow OpenSIPS's "group:name" (core:rcv_requests), with a
-// tcp: and a tls: group for the transports (OpenSIPS has neither).
+// tcp: and a tls: group for the transports and a dns: group for the resolver (OpenSIPS has
+// none of them).
 #pragma once
 
 #include <time.h>
@@ -61,6 +62,12 @@ enum class Stat : uint16_t {
   // core: (supervisor)
   kHandoffFailed,
   kWorkerRespawns,
+  // dns: (each process with a resolver, core/dns/resolver.h)
+  kDnsQueries,           // queries sent to a DNS server
+  kDnsCacheHits,         // questions answered from the cache
+  kDnsFailures,          // resolutions that ended in an error
+  kDnsPending,           // gauge: resolutions waiting for DNS
+  kDnsPendingLimitHits,  // resolutions refused: dns_max_pending reached
   // bookkeeping: microseconds a worker spent handling events (load:)
   kBusyUs,
   kTransportBase,
@@ -75,7 +82,7 @@ inline Stat tstat(Proto p, TStat t) {
 }
 
 struct StatInfo {
-  const char* group;  // "core", "sl", "tcp", "tls", "" for internal bookkeeping
+  const char* group;  // "core", "sl", "dns", "tcp", "tls", "" for internal bookkeeping
   const char* name;
   bool incremental;  // a counter reset_statistics may reset (not a gauge)
 };

@@ -61,6 +61,9 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   add_stat(Stat::kWorkerRespawns);
   for (int s = static_cast<int>(Stat::kSlSentReplies); s <= static_cast<int>(Stat::kSl6xx); ++s)
     add_stat(static_cast<Stat>(s));
+  for (int s = static_cast<int>(Stat::kDnsQueries);
+       s <= static_cast<int>(Stat::kDnsPendingLimitHits); ++s)
+    add_stat(static_cast<Stat>(s));
   for (Proto p : {Proto::kTcp, Proto::kTls}) {
     const char* group = proto_name(p);
     for (int t = 0; t < kTStatCount; ++t) {

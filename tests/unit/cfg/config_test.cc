@@ -122,6 +122,52 @@ TEST(Config, CoreParameterChecks) {
   EXPECT_EQ(first_error(h + "user = \"\""), "c.cfg:3:8: 'user' must not be empty");
 }
 
+TEST(Config, DnsParameters) {
+  Config defaults = load_ok(kTcp);
+  EXPECT_TRUE(defaults.core.dns_try_naptr);
+  EXPECT_FALSE(defaults.core.dns_try_ipv6);
+  EXPECT_EQ(defaults.core.dns_retr_time, 0);
+  EXPECT_EQ(defaults.core.dns_retr_no, 0);
+  EXPECT_FALSE(defaults.core.disable_dns_failover);
+  EXPECT_EQ(defaults.core.dns_servers, "");
+  EXPECT_EQ(defaults.core.dns_max_pending, 1024);
+
+  Config cfg = load_ok(std::string(kTcp) +
+                       "dns_try_naptr = no\ndns_try_ipv6 = yes\ndns_retr_time = 2\n"
+                       "dns_retr_no = 3\ndisable_dns_failover = on\n"
+                       "dns_servers = \"127.0.0.1:5353, [::1]:53,10.0.0.1\"\n"
+                       "dns_max_pending = 50\n");
+  EXPECT_FALSE(cfg.core.dns_try_naptr);
+  EXPECT_TRUE(cfg.core.dns_try_ipv6);
+  EXPECT_EQ(cfg.core.dns_retr_time, 2);
+  EXPECT_EQ(cfg.core.dns_retr_no, 3);
+  EXPECT_TRUE(cfg.core.disable_dns_failover);
+  EXPECT_EQ(cfg.core.dns_servers, "127.0.0.1:5353, [::1]:53,10.0.0.1");
+  EXPECT_EQ(cfg.core.dns_max_pending, 50);
+
+  std::string h = kTcp;
+  EXPECT_EQ(first_error(h + "dns_retr_time = 61"),
+            "c.cfg:3:17: dns_retr_time = 61 is out of range (allowed: 0..60)");
+  EXPECT_EQ(first_error(h + "dns_retr_no = -1"),
+            "c.cfg:3:15: dns_retr_no = -1 is out of range (allowed: 0..10)");
+  EXPECT_EQ(first_error(h + "dns_max_pending = 0"),
+            "c.cfg:3:19: dns_max_pending = 0 is out of range (allowed: 1..1000000)");
+  EXPECT_EQ(first_error(h + "dns_try_naptr = 3"),
+            "c.cfg:3:17: boolean value expected for 'dns_try_naptr' (yes/no, true/false, on/off, "
+            "1/0)");
+  EXPECT_EQ(first_error(h + "dns_servers = \"ns.example\""),
+            "c.cfg:3:15: dns_servers: 'ns.example': not a numeric IP address");
+  EXPECT_EQ(first_error(h + "dns_servers = \"127.0.0.1:0\""),
+            "c.cfg:3:15: dns_servers: '127.0.0.1:0': bad port (allowed: 1..65535)");
+  EXPECT_EQ(first_error(h + "dns_servers = \"\""),
+            "c.cfg:3:15: dns_servers: empty address in list");
+  EXPECT_EQ(first_error(h + "dns_servers = 53"),
+            "c.cfg:3:15: string expected for 'dns_servers', got a number");
+  // Still OpenSIPS names sipsd does not implement.
+  EXPECT_EQ(first_error(h + "dns_use_search_list = no"),
+            "c.cfg:3:1: core parameter 'dns_use_search_list' is not supported by sipsd yet");
+}
+
 TEST(Config, DeprecatedAliasesWarn) {
   Config cfg = load_ok(std::string(kTcp) + "tcp_children = 3\nlog_stderror = no\n");
   EXPECT_EQ(cfg.core.tcp_workers, 3);
