@@ -10,7 +10,7 @@
 namespace sipsd::ipc {
 
 bool carries_fd(const Envelope& env) {
-  return env.body_case() == Envelope::kConnHandoff;
+  return env.body_case() == Envelope::kConnHandoff || env.body_case() == Envelope::kPeerChannel;
 }
 
 Result<std::pair<Channel, Channel>> Channel::make_pair() {
@@ -71,6 +71,26 @@ IoStatus Channel::send(const Envelope& env, int fd_to_pass, std::string* error) 
     if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::kAgain;
     if (errno == EPIPE || errno == ECONNRESET) return IoStatus::kClosed;
     set_error(error, strprintf("sendmsg: %s", strerror(errno)));
+    return IoStatus::kError;
+  }
+}
+
+IoStatus Channel::send_serialized(std::string_view bytes, std::string* error) {
+  if (bytes.size() > kMaxEnvelopeSize) {
+    set_error(error, strprintf("envelope of %zu bytes exceeds the channel limit", bytes.size()));
+    return IoStatus::kError;
+  }
+  for (;;) {
+    ssize_t n = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (n == static_cast<ssize_t>(bytes.size())) return IoStatus::kOk;
+    if (n >= 0) {
+      set_error(error, "short send on a seqpacket channel");
+      return IoStatus::kError;
+    }
+    if (errno == EINTR) continue;
+    if (errno == EAGAIN || errno == EWOULDBLOCK) return IoStatus::kAgain;
+    if (errno == EPIPE || errno == ECONNRESET) return IoStatus::kClosed;
+    set_error(error, strprintf("send: %s", strerror(errno)));
     return IoStatus::kError;
   }
 }

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/base/result.h"
@@ -36,6 +38,10 @@ class Channel {
   // Sends env and, if fd_to_pass >= 0, that descriptor (the caller keeps its own copy).
   // kAgain: the peer's queue is full; nothing was sent.
   IoStatus send(const Envelope& env, int fd_to_pass = -1, std::string* error = nullptr);
+
+  // Sends an Envelope already serialized (one that carries no fd), e.g. one queued after
+  // kAgain. kAgain: nothing was sent.
+  IoStatus send_serialized(std::string_view bytes, std::string* error = nullptr);
 
   // Receives one message. kAgain: nothing queued. kClosed: the peer is gone. On kOk, *fd holds
   // the passed descriptor if the kind carries one (and is invalid otherwise).

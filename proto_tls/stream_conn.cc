@@ -51,6 +51,7 @@ StreamConn::StreamConn(const StreamConnContext& ctx, UniqueFd fd, std::unique_pt
       owner_(*ctx.owner),
       scratch_(*ctx.scratch),
       table_(ctx.table),
+      index_(ctx.index),
       owner_index_(ctx.owner_index),
       keep_alive_(std::move(keep_alive)),
       label_(make_label(ends_)),
@@ -181,6 +182,20 @@ void StreamConn::arm_write() {
   if (!closed_) event_add(write_ev_.get(), nullptr);
 }
 
+void StreamConn::set_alias_port(uint16_t port) {
+  if (closed_ || port == alias_port_ || port == ends_.remote_port) return;
+  if (indexed_ && alias_port_ != 0) {
+    ConnInfo old;
+    old.proto = static_cast<uint8_t>(ends_.proto);
+    old.remote_port = alias_port_;
+    fill_addr(ends_.remote_ip, old.remote_ip, &old.family);
+    index_.remove_conn(ends_.slot, old);
+  }
+  alias_port_ = port;
+  indexed_ = false;  // publish_state adds the keys again (the primary one is already there)
+  publish_state(state_);
+}
+
 void StreamConn::publish_state(ConnState state) {
   ConnInfo info;
   info.id = ends_.id;
@@ -193,6 +208,8 @@ void StreamConn::publish_state(ConnState state) {
   info.created_ms = ends_.accepted_at_ms;
   info.lifetime_ms = params_.lifetime_ms;
   info.outbound = ends_.outbound;
+  info.alias_port = alias_port_;
+  state_ = state;
   if (established_) {
     io_->describe(&info);
     TlsConnView tls = io_->tls_view();
@@ -203,6 +220,10 @@ void StreamConn::publish_state(ConnState state) {
   }
   table_.touch(ends_.slot, realtime_coarse_ms());
   table_.update(ends_.slot, info, state);
+  if (!indexed_) {
+    index_.add_conn(ends_.slot, info);
+    indexed_ = true;
+  }
 }
 
 void StreamConn::handshake_step() {
@@ -227,6 +248,7 @@ void StreamConn::handshake_step() {
 
 void StreamConn::on_handshake_done() {
   established_ = true;
+  was_established_ = true;
   handshake_deadline_ = 0;
   on_readable_ = &StreamConn::read_step;
   on_writable_ = &StreamConn::flush_step;
@@ -458,6 +480,7 @@ void StreamConn::flush_step() {
 void StreamConn::close(std::string_view reason, LogLevel level, CloseNotify notify) {
   if (closed_) return;
   closed_ = true;
+  close_reason_.assign(reason);
   if (logger().enabled(level)) {
     logger().write(level, "proto_tls", "%s (id %u): closed: %.*s", label_.c_str(), ends_.id,
                    static_cast<int>(reason.size()), reason.data());
@@ -472,8 +495,17 @@ void StreamConn::close(std::string_view reason, LogLevel level, CloseNotify noti
   in_len_ = in_cap_ = 0;
   stat_add(ends_.proto, TStat::kQueuedBytes, -static_cast<uint64_t>(out_.size() - out_off_));
   std::string().swap(out_);
+  if (indexed_) {
+    ConnInfo key;
+    key.proto = static_cast<uint8_t>(ends_.proto);
+    key.remote_port = ends_.remote_port;
+    key.alias_port = alias_port_;
+    fill_addr(ends_.remote_ip, key.remote_ip, &key.family);
+    index_.remove_conn(ends_.slot, key);
+  }
   table_.release(ends_.slot);
   stat_add(ends_.proto, TStat::kConnsClosed);
+  if (!ends_.outbound) stat_add(Stat::kInboundClosed);
   owner_.on_closed(*this);
 }
 

@@ -23,6 +23,7 @@
 #include "core/base/log.h"
 #include "core/base/unique_fd.h"
 #include "core/cfg/config.h"
+#include "core/shm/conn_index.h"
 #include "core/shm/conn_table.h"
 #include "proto_tls/stream_framer.h"
 #include "proto_tls/stream_io.h"
@@ -39,6 +40,7 @@ struct ConnEndpoints {
   uint16_t remote_port = 0;
   int64_t accepted_at_ms = 0;
   bool outbound = false;  // we connected (the socket's connect() is in progress at start())
+  int listener = -1;      // inbound: the listener (index in the cfg) that accepted it
 };
 
 struct StreamConnParams {
@@ -74,6 +76,7 @@ struct StreamConnContext {
   ReadScratch* scratch = nullptr;
   ConnTable table;
   int owner_index = 0;
+  ConnIndex index;  // where other workers look connections up by peer address
 };
 
 // Whether close() sends a TLS close_notify first. kSkip when the peer is gone or the TLS state
@@ -99,11 +102,19 @@ class StreamConn {
 
   bool closed() const { return closed_; }
   bool established() const { return established_; }
+  // Whether the connection ever got to established (after close() too).
+  bool was_established() const { return was_established_; }
+  // Why close() was called ("" while open).
+  const std::string& close_reason() const { return close_reason_; }
   const ConnEndpoints& endpoints() const { return ends_; }
   // "tls:127.0.0.1:40312", for log lines.
   const std::string& label() const { return label_; }
   // The TLS view of the connection for $tls_* variables (ssl null: TCP, or closed).
   TlsConnView tls_view() const { return io_ ? io_->tls_view() : TlsConnView{}; }
+  // RFC 5923: requests to the peer's address with this port may use this connection too (the
+  // peer's Via port, with tcp_accept_aliases). Published in the connection index.
+  void set_alias_port(uint16_t port);
+  uint16_t alias_port() const { return alias_port_; }
   // Bytes accepted by send() that the socket has not taken yet.
   size_t queued_bytes() const { return out_.size() - out_off_; }
 
@@ -136,6 +147,7 @@ class StreamConn {
   StreamConnOwner& owner_;
   ReadScratch& scratch_;
   ConnTable table_;
+  ConnIndex index_;
   int owner_index_;
   std::shared_ptr<const void> keep_alive_;  // e.g. the SSL_CTX set this connection started with
   std::string label_;
@@ -158,7 +170,12 @@ class StreamConn {
   int64_t last_activity_ = 0;
   int64_t timer_at_ = 0;  // when the armed timer fires (0 = not armed)
   bool established_ = false;
+  bool was_established_ = false;
+  bool indexed_ = false;  // in the connection index
+  uint16_t alias_port_ = 0;
+  ConnState state_ = ConnState::kHandedOff;  // as last published
   bool closed_ = false;
+  std::string close_reason_;
   bool read_wants_write_ = false;  // SSL_read asked for writability
   bool write_wants_read_ = false;  // SSL_write asked for readability
 };

@@ -98,6 +98,7 @@ Result<std::unique_ptr<StreamConn>> start_outbound(const StreamConnContext& conn
   ends.remote_port = target.port;
   ends.accepted_at_ms = info.created_ms;
   ends.outbound = true;
+  ends.listener = -1;
   auto conn = std::make_unique<StreamConn>(conn_ctx, std::move(fd), std::move(io), ends, params,
                                            std::move(keep_alive));
   return conn;

@@ -8,6 +8,8 @@ const char* process_role_name(ProcessRole role) {
       return "supervisor";
     case ProcessRole::kTcpWorker:
       return "TCP worker";
+    case ProcessRole::kUdpWorker:
+      return "UDP worker";
     case ProcessRole::kNone:
       break;
   }

@@ -15,9 +15,9 @@ struct ProcStats;
 
 // What a process is. Stored in the shm process table as an int32 (keep the values stable: they
 // are part of the shared-memory layout). kNone: a free process slot, or a tool / unit test.
-enum class ProcessRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2 };
+enum class ProcessRole : int32_t { kNone = 0, kSupervisor = 1, kTcpWorker = 2, kUdpWorker = 3 };
 
-// "supervisor", "TCP worker", "" for kNone: what `ps` and the logs call the role.
+// "supervisor", "TCP worker", "UDP worker", "" for kNone: what `ps` and the logs call the role.
 const char* process_role_name(ProcessRole role);
 
 struct ProcessContext {

@@ -97,8 +97,7 @@ class Loader {
     } else if (proto == "tcp") {
       ls.proto = Proto::kTcp;
     } else if (proto == "udp") {
-      diag_.error(s.proto_loc, "udp listeners are not supported yet");
-      return;
+      ls.proto = Proto::kUdp;
     } else if (std::find(std::begin(kOtherProtos), std::end(kOtherProtos), proto) !=
                std::end(kOtherProtos)) {
       diag_.error(s.proto_loc, strprintf("protocol '%s' is not supported", proto.c_str()));
@@ -106,7 +105,7 @@ class Loader {
     } else {
       static constexpr std::string_view kKnown[] = {"tls", "tcp", "udp"};
       diag_.error(s.proto_loc,
-                  strprintf("unknown protocol '%s' (expected tls or tcp)%s", s.proto.c_str(),
+                  strprintf("unknown protocol '%s' (expected udp, tcp or tls)%s", s.proto.c_str(),
                             did_you_mean_suffix(proto, kKnown).c_str()));
       return;
     }
@@ -114,8 +113,8 @@ class Loader {
     for (const cfg::SocketOption& o : a.socket_options) {
       if (o.name == "use_workers") {
         diag_.warning(o.loc,
-                      "socket option 'use_workers' is ignored for tcp/tls listeners "
-                      "(they are served by the tcp_workers pool)");
+                      "socket option 'use_workers' is ignored (tcp/tls listeners are served by "
+                      "the tcp_workers pool, udp listeners by the udp_workers pool)");
       } else {
         diag_.error(o.loc, strprintf("socket option '%s' is not supported yet", o.name.c_str()));
         ok = false;
@@ -250,6 +249,10 @@ class Loader {
       set_mi_fifo_param(p, m);
       return;
     }
+    if (mod.name == "proto_udp") {
+      if (p.name == "udp_port") cfg_.udp.port = static_cast<int>(m.value.num);
+      return;
+    }
     StreamProtoParams* sp = mod.name == "proto_tls"   ? &cfg_.tls
                             : mod.name == "proto_tcp" ? &cfg_.tcp
                                                       : nullptr;
@@ -330,7 +333,9 @@ class Loader {
     bool reported[3] = {false, false, false};
     for (size_t i = 0; i < cfg_.listeners.size(); ++i) {
       ListenSpec& ls = cfg_.listeners[i];
-      const char* module = ls.proto == Proto::kTls ? "proto_tls" : "proto_tcp";
+      const char* module = ls.proto == Proto::kTls   ? "proto_tls"
+                           : ls.proto == Proto::kTcp ? "proto_tcp"
+                                                     : "proto_udp";
       auto p = static_cast<size_t>(ls.proto);
       if (!cfg_.has_module(module) && !reported[p]) {
         reported[p] = true;
@@ -340,7 +345,9 @@ class Loader {
                               proto_name(ls.proto), module));
       }
       if (!ls.port_given) {
-        ls.port = static_cast<uint16_t>(ls.proto == Proto::kTls ? cfg_.tls.port : cfg_.tcp.port);
+        ls.port = static_cast<uint16_t>(ls.proto == Proto::kTls   ? cfg_.tls.port
+                                        : ls.proto == Proto::kTcp ? cfg_.tcp.port
+                                                                  : cfg_.udp.port);
       }
     }
     for (size_t i = 0; i < cfg_.listeners.size(); ++i) {

@@ -39,6 +39,11 @@ struct StreamProtoParams {
   bool cert_check_on_conn_reusage = true;
 };
 
+// proto_udp modparams.
+struct UdpProtoParams {
+  int port = 5060;  // udp_port: the port of udp listeners that name none
+};
+
 using ModParamValue = std::variant<int64_t, std::string>;
 
 struct ModParam {
@@ -65,6 +70,7 @@ struct CoreParams {
   int log_level = 2;
   bool stderror_enabled = true;
   int tcp_workers = 8;
+  int udp_workers = 8;  // processes reading each UDP listener (OpenSIPS's udp_workers)
   int tcp_max_connections = 2048;
   int tcp_connection_lifetime = 120;  // seconds
   int tcp_max_msg_time = 4;           // seconds
@@ -92,6 +98,7 @@ struct Config {
   std::vector<std::string> modules;  // loaded modules, without ".so", in load order
   StreamProtoParams tls{.port = 5061};
   StreamProtoParams tcp{.port = 5060};
+  UdpProtoParams udp;
   // modparam("tls_mgm", ...) lines in cfg order; tls_mgm interprets "[domain]value".
   std::vector<ModParam> tls_mgm_params;
   MiFifoParams mi_fifo;

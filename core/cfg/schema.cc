@@ -29,6 +29,10 @@ const CoreParamDef kCoreParams[] = {
      .int_field = &CoreParams::tcp_workers},
     {.name = "tcp_children", .type = CoreType::kInt, .min = 1, .max = 256,
      .int_field = &CoreParams::tcp_workers, .use_instead = "tcp_workers"},
+    {.name = "udp_workers", .type = CoreType::kInt, .min = 1, .max = 256,
+     .int_field = &CoreParams::udp_workers},
+    {.name = "children", .type = CoreType::kInt, .min = 1, .max = 256,
+     .int_field = &CoreParams::udp_workers, .use_instead = "udp_workers"},
     {.name = "socket", .type = CoreType::kSocket},
     {.name = "listen", .type = CoreType::kSocket, .use_instead = "socket"},
     {.name = "tcp_max_connections", .type = CoreType::kInt, .min = 1, .max = kIntMax,
@@ -67,7 +71,7 @@ constexpr std::string_view kUnsupportedCore[] = {
     "syslog_enabled", "syslog_facility", "syslog_name", "log_facility", "log_name",
     "log_prefix", "stderror_log_format", "syslog_log_format", "stderror_level_filter",
     "syslog_level_filter", "xlog_level", "xlog_buf_size", "xlog_force_color",
-    "xlog_print_level", "debug_mode", "debug", "udp_workers", "children", "timer_workers",
+    "xlog_print_level", "debug_mode", "debug", "timer_workers",
     "port", "alias", "auto_aliases", "advertised_address", "advertised_port",
     "tcp_connect_timeout", "tcp_threshold", "tcpthreshold", "tcp_accept_aliases",
     "tcp_no_new_conn_bflag", "tcp_no_new_conn_rplflag", "tcp_parallel_read_on_workers",
@@ -109,6 +113,10 @@ const ModParamDef kProtoTcpParams[] = {
      .no_effect = "sipsd never blocks (writes are non-blocking)"},
 };
 
+const ModParamDef kProtoUdpParams[] = {
+    {.name = "udp_port", .type = ParamType::kInt, .min = 0, .max = 65535},
+};
+
 #define SIPSD_TLS_MGM_PARAM(n) {.name = n, .type = ParamType::kStr, .accumulates = true}
 const ModParamDef kTlsMgmParams[] = {
     SIPSD_TLS_MGM_PARAM("server_domain"),    SIPSD_TLS_MGM_PARAM("client_domain"),
@@ -146,6 +154,7 @@ const FuncDef kTlsMgmFuncs[] = {{"is_peer_verified", 0, 0}};
 const ModuleDef kModules[] = {
     {"proto_tls", kProtoTlsParams, {}},
     {"proto_tcp", kProtoTcpParams, {}},
+    {"proto_udp", kProtoUdpParams, {}},
     {"tls_mgm", kTlsMgmParams, kTlsMgmFuncs},
     {"tls_openssl", {}, {}},
     {"sl", {}, kSlFuncs},
@@ -155,7 +164,7 @@ const ModuleDef kModules[] = {
 
 constexpr std::string_view kUnsupportedModules[] = {
     "mi_http", "mi_datagram", "mi_script", "httpd", "tm", "rr", "maxfwd",
-    "registrar", "usrloc", "signaling", "textops", "proto_udp", "proto_ws", "proto_wss",
+    "registrar", "usrloc", "signaling", "textops", "proto_ws", "proto_wss",
     "proto_sctp", "proto_bin", "proto_bins", "proto_hep", "proto_smpp", "proto_msrp",
     "tls_wolfssl", "dialog", "auth", "auth_db", "db_mysql", "db_postgres", "db_text",
     "db_sqlite", "dispatcher", "load_balancer", "drouting", "nathelper", "rtpproxy",

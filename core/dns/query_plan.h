@@ -2,7 +2,7 @@
 // QueryPlan is fed DNS answers and says which questions it needs next, until it can give the
 // ordered list of destinations. resolver.cc asks the questions (cache or c-ares).
 //
-// Rules (reference §9), for a SipTarget:
+// Rules (OpenSIPS 3.x sip_resolvehost on top of RFC 3263), for a SipTarget:
 //  1. IP literal: the URI's transport, else the default transport; the URI's port, else the
 //     transport's default port. No DNS.
 //  2. Host with a port: A (then AAAA when try_ipv6 and A gave nothing) on that port.

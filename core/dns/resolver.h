@@ -1,6 +1,6 @@
 // The asynchronous RFC 3263 resolver of one process: c-ares on the process's libevent loop (a
 // worker's loop never blocks on DNS), a TTL cache in front of it, and query_plan.h's rules
-// (OpenSIPS's sip_resolvehost, reference §9) deciding what to ask.
+// (OpenSIPS's sip_resolvehost rules) deciding what to ask.
 //
 //   auto r = dns::Resolver::create(base, params);          // once per process, after fork
 //   if (auto now = r->resolve_now(target)) use(*now);       // IP literal or all in the cache

@@ -64,6 +64,8 @@ const char* mi_process_type(ProcessRole role) {
       return "supervisor, MI FIFO";
     case ProcessRole::kTcpWorker:
       return "TCP receiver";
+    case ProcessRole::kUdpWorker:
+      return "UDP receiver";
     case ProcessRole::kNone:
       break;
   }
@@ -165,9 +167,12 @@ MiResult CoreCommands::ps(const MiParams&) {
     p.add("ID", static_cast<int64_t>(i));
     p.add("PID", pid);
     p.add("Type", mi_process_type(role));
-    if (role == ProcessRole::kTcpWorker) {
+    if (role == ProcessRole::kTcpWorker || role == ProcessRole::kUdpWorker) {
+      // TCP receivers serve the stream listeners, UDP receivers the udp ones.
+      const bool udp = role == ProcessRole::kUdpWorker;
       Json l = Json::array();
-      for (const std::string& n : listeners) l.push(n);
+      for (const std::string& n : listeners)
+        if (n.starts_with("udp:") == udp) l.push(n);
       p.add("Listeners", std::move(l));
     }
     list.push(std::move(p));

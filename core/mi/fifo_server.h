@@ -1,4 +1,4 @@
-// MiFifoServer: OpenSIPS's mi_fifo transport (reference B2/B3) on a libevent loop. It never
+// MiFifoServer: OpenSIPS's mi_fifo transport (3.x wire format) on a libevent loop. It never
 // blocks the loop: the request FIFO is read non-blocking, reply FIFOs are opened and written
 // non-blocking, and waits (a client that has not opened its reply FIFO yet, a slow reader) are
 // timers and write events.

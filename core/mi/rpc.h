@@ -1,4 +1,4 @@
-// JSON-RPC 2.0 over the MI command registry (OpenSIPS 3.x MI, reference B1/B9): validates one
+// JSON-RPC 2.0 over the MI command registry (OpenSIPS 3.x MI): validates one
 // parsed request, picks the command's recipe from its params, runs the handler and builds the
 // reply. No I/O: the transports (core/mi_fifo.h) parse the bytes and deliver the reply.
 //

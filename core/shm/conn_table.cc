@@ -60,7 +60,8 @@ void ConnTable::release(uint32_t slot) {
   slots_[slot].state.store(static_cast<uint32_t>(ConnState::kFree), std::memory_order_release);
 }
 
-uint32_t ConnTable::release_owned_by(int32_t owner) {
+uint32_t ConnTable::release_owned_by(
+    int32_t owner, const std::function<void(uint32_t, const ConnInfo&)>& on_release) {
   // The owner is dead, so nothing writes these slots concurrently: read them directly (a
   // write it died in the middle of leaves an odd sequence, which is repaired here).
   uint32_t freed = 0;
@@ -71,6 +72,7 @@ uint32_t ConnTable::release_owned_by(int32_t owner) {
     if (s.info.owner != owner) continue;
     uint32_t seq = s.seq.load(std::memory_order_relaxed);
     if (seq & 1) s.seq.store(seq + 1, std::memory_order_relaxed);
+    if (on_release) on_release(i, s.info);
     release(i);
     ++freed;
   }

@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <optional>
 
 namespace sipsd {
@@ -36,6 +37,7 @@ struct ConnInfo {
   int64_t lifetime_ms = 0;  // idle lifetime (tcp_connection_lifetime)
   uint8_t outbound = 0;
   uint8_t tls_peer_verified = 0;
+  uint16_t alias_port = 0;  // RFC 5923 alias (the peer's Via port), 0 = none
   char tls_version[12] = {};
   char tls_cipher[64] = {};
   char tls_sni[64] = {};     // truncated for display
@@ -65,8 +67,10 @@ class ConnTable {
   void update(uint32_t slot, const ConnInfo& info, ConnState state);
   // The slot's owner: frees the slot.
   void release(uint32_t slot);
-  // Supervisor, after the worker at `owner` died: frees every slot it owned.
-  uint32_t release_owned_by(int32_t owner);
+  // Supervisor, after the worker at `owner` died: frees every slot it owned, calling
+  // `on_release` (if set) with each one's last description first.
+  uint32_t release_owned_by(int32_t owner,
+                            const std::function<void(uint32_t, const ConnInfo&)>& on_release = {});
 
   // The slot's owner: the connection was active now (hot path: one relaxed store).
   void touch(uint32_t slot, int64_t now_ms) {

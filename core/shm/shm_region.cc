@@ -35,7 +35,10 @@ Result<std::unique_ptr<ShmRegion>> ShmRegion::create(const Layout& layout) {
   h.conn_capacity = layout.conn_capacity;
   h.conn_slot_size = sizeof(ConnSlot);
   h.conn_off = align_up(h.proc_off + uint64_t{h.max_procs} * h.proc_slot_size, kAlign);
-  h.ticket_off = align_up(h.conn_off + uint64_t{h.conn_capacity} * h.conn_slot_size, kAlign);
+  h.index_capacity = ConnIndex::capacity_for(h.conn_capacity);
+  h.index_off = align_up(h.conn_off + uint64_t{h.conn_capacity} * h.conn_slot_size, kAlign);
+  h.ticket_off =
+      align_up(h.index_off + uint64_t{h.index_capacity} * sizeof(ConnIndexEntry), kAlign);
   h.tls_slot_size = layout.tls_slot_size;
   h.tls_off = align_up(h.ticket_off + sizeof(TicketKeySlot), kAlign);
   h.total_size = h.tls_off + 2 * tls_slot_total(h.tls_slot_size);
@@ -56,6 +59,8 @@ Result<std::unique_ptr<ShmRegion>> ShmRegion::create(const Layout& layout) {
   for (uint32_t i = 0; i < h.max_procs; ++i) new (&region->proc(static_cast<int>(i))) ProcSlot();
   ConnSlot* slots = reinterpret_cast<ConnSlot*>(region->base_ + h.conn_off);
   for (uint32_t i = 0; i < h.conn_capacity; ++i) new (&slots[i]) ConnSlot();
+  auto* words = reinterpret_cast<ConnIndexEntry*>(region->base_ + h.index_off);
+  for (uint32_t i = 0; i < h.index_capacity; ++i) new (&words[i]) ConnIndexEntry{0};
   new (&region->ticket_keys()) TicketKeySlot();
   for (int i = 0; i < 2; ++i) new (&region->tls_slot(i)) TlsSlot();
   return region;
@@ -88,6 +93,11 @@ ProcSlot& ShmRegion::proc(int index) const {
 
 ConnTable ShmRegion::conn_table() const {
   return ConnTable(reinterpret_cast<ConnSlot*>(base_ + header_->conn_off), header_->conn_capacity);
+}
+
+ConnIndex ShmRegion::conn_index() const {
+  return ConnIndex(reinterpret_cast<ConnIndexEntry*>(base_ + header_->index_off),
+                   header_->index_capacity, conn_table());
 }
 
 TicketKeySlot& ShmRegion::ticket_keys() const {

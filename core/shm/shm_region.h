@@ -3,7 +3,8 @@
 // like a wire format: a header with magic, layout version and the offset and size of each part;
 // a process that finds an unexpected header refuses to run.
 //
-//   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | TicketKeySlot | TlsSlot[2]
+//   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | ConnIndexEntry[index_capacity]
+//   | TicketKeySlot | TlsSlot[2]
 #pragma once
 
 #include <atomic>
@@ -13,13 +14,14 @@
 
 #include "core/base/process_context.h"
 #include "core/base/result.h"
+#include "core/shm/conn_index.h"
 #include "core/shm/conn_table.h"
 #include "core/shm/stats.h"
 
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 4;  // 4: dns: statistics
+inline constexpr uint32_t kShmLayoutVersion = 5;  // 5: the connection index
 
 // One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
 // except pid/role, which the supervisor sets before forking.
@@ -61,6 +63,8 @@ struct ShmHeader {
   uint32_t conn_capacity;
   uint32_t conn_slot_size;
   uint64_t conn_off;
+  uint32_t index_capacity;  // ConnIndexEntry words, a power of two
+  uint64_t index_off;
   uint64_t ticket_off;
   uint64_t tls_slot_size;  // data bytes per slot
   uint64_t tls_off;
@@ -89,6 +93,7 @@ class ShmRegion {
   uint32_t max_procs() const { return header_->max_procs; }
   ProcSlot& proc(int index) const;
   ConnTable conn_table() const;
+  ConnIndex conn_index() const;
   TicketKeySlot& ticket_keys() const;
   TlsSlot& tls_slot(int index) const;
   char* tls_data(int index) const;

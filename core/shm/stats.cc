@@ -100,8 +100,26 @@ StatInfo stat_info(Stat s) {
       return {"dns", "pending", false};
     case Stat::kDnsPendingLimitHits:
       return {"dns", "pending_limit_hits", true};
+    case Stat::kUdpReceived:
+      return {"udp", "rcv_datagrams", true};
+    case Stat::kUdpSent:
+      return {"udp", "sent_datagrams", true};
+    case Stat::kUdpDropped:
+      return {"udp", "dropped_datagrams", true};
+    case Stat::kUdpBytesIn:
+      return {"udp", "bytes_in", true};
+    case Stat::kUdpBytesOut:
+      return {"udp", "bytes_out", true};
+    case Stat::kRelayedOut:
+      return {"core", "relayed_out", true};
+    case Stat::kRelayedIn:
+      return {"core", "relayed_in", true};
+    case Stat::kRelayLost:
+      return {"core", "relay_lost", true};
     case Stat::kBusyUs:
       return {"", "busy_us", false};
+    case Stat::kInboundClosed:
+      return {"", "inbound_closed", false};
     default:
       break;
   }

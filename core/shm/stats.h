@@ -68,8 +68,21 @@ enum class Stat : uint16_t {
   kDnsFailures,          // resolutions that ended in an error
   kDnsPending,           // gauge: resolutions waiting for DNS
   kDnsPendingLimitHits,  // resolutions refused: dns_max_pending reached
+  // udp: (workers)
+  kUdpReceived,
+  kUdpSent,
+  kUdpDropped,  // truncated on receipt, or not taken by the socket when sending
+  kUdpBytesIn,
+  kUdpBytesOut,
+  // core: messages handed between workers (a connection or transaction another worker owns)
+  kRelayedOut,
+  kRelayedIn,
+  kRelayLost,  // the other worker or its connection was gone, or its queue full
   // bookkeeping: microseconds a worker spent handling events (load:)
   kBusyUs,
+  // bookkeeping: connections handed to this worker that have closed (the supervisor's load
+  // count; connections a worker opened itself are not in it)
+  kInboundClosed,
   kTransportBase,
   kCount = kTransportBase + 2 * kTStatCount
 };

@@ -64,6 +64,8 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   for (int s = static_cast<int>(Stat::kDnsQueries);
        s <= static_cast<int>(Stat::kDnsPendingLimitHits); ++s)
     add_stat(static_cast<Stat>(s));
+  for (int s = static_cast<int>(Stat::kUdpReceived); s <= static_cast<int>(Stat::kRelayLost); ++s)
+    add_stat(static_cast<Stat>(s));
   for (Proto p : {Proto::kTcp, Proto::kTls}) {
     const char* group = proto_name(p);
     for (int t = 0; t < kTStatCount; ++t) {

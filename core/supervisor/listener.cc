@@ -5,6 +5,7 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -18,10 +19,35 @@ std::string BoundListener::name() const {
                    static_cast<unsigned>(port));
 }
 
-Result<BoundListener> bind_listener(const ListenSpec& spec, int backlog) {
+namespace {
+
+// A UDP socket for `spec` bound to `addr`, in the SO_REUSEPORT group of that address.
+Result<UniqueFd> bind_udp(const std::string& where, const struct addrinfo* res, uint16_t port) {
+  UniqueFd fd(socket(res->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd) return make_error(where + ": socket: " + strerror(errno));
+  int one = 1;
+  setsockopt(fd.get(), SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+  if (res->ai_family == AF_INET6) setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+  // Room for bursts: the kernel caps this at net.core.rmem_max.
+  int rcvbuf = 4 << 20;
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  struct sockaddr_storage ss = {};
+  memcpy(&ss, res->ai_addr, res->ai_addrlen);
+  if (ss.ss_family == AF_INET6)
+    reinterpret_cast<struct sockaddr_in6*>(&ss)->sin6_port = htons(port);
+  else
+    reinterpret_cast<struct sockaddr_in*>(&ss)->sin_port = htons(port);
+  if (bind(fd.get(), reinterpret_cast<struct sockaddr*>(&ss), res->ai_addrlen) != 0)
+    return make_error(where + strprintf(":%u: cannot bind: %s", port, strerror(errno)));
+  return fd;
+}
+
+}  // namespace
+
+Result<BoundListener> bind_listener(const ListenSpec& spec, int backlog, int udp_sockets) {
   std::string where = spec.pos.str() + ": listen " + proto_name(spec.proto) + ":" + spec.host;
   struct addrinfo hints = {};
-  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_socktype = spec.proto == Proto::kUdp ? SOCK_DGRAM : SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   const char* host = spec.host == "*" ? nullptr : spec.host.c_str();
   if (host == nullptr) hints.ai_family = AF_INET;
@@ -35,6 +61,22 @@ Result<BoundListener> bind_listener(const ListenSpec& spec, int backlog) {
   l.spec = spec;
   l.wildcard = host == nullptr;
   int family = res->ai_family;
+  if (spec.proto == Proto::kUdp) {
+    // The first socket takes the port (the real one when the cfg asked for 0); the others
+    // join its group.
+    uint16_t group_port = spec.port;
+    for (int i = 0; i < std::max(udp_sockets, 1); ++i) {
+      Result<UniqueFd> fd = bind_udp(where, res, group_port);
+      if (!fd.ok()) return fd.error();
+      if (i == 0) {
+        IpPort bound = local_ip_port(fd->get());
+        l.ip = std::move(bound.ip);
+        l.port = group_port = bound.port;
+      }
+      l.udp_fds.push_back(std::move(fd).value());
+    }
+    return l;
+  }
   l.fd.reset(socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
   if (!l.fd) return make_error(where + ": socket: " + strerror(errno));
   int one = 1;

@@ -11,8 +11,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 #include <vector>
 
 #include "core/base/clock.h"
@@ -67,7 +69,11 @@ struct WorkerSlot {
 class Supervisor final : public MiHost, public TlsMiHost {
  public:
   Supervisor(const Config& cfg, const SupervisorOptions& opts)
-      : cfg_(cfg), opts_(opts), pool_(cfg.core.tcp_workers) {}
+      : cfg_(cfg),
+        opts_(opts),
+        tcp_workers_(has_listener(cfg, {Proto::kTcp, Proto::kTls}) ? cfg.core.tcp_workers : 0),
+        udp_workers_(has_listener(cfg, {Proto::kUdp}) ? cfg.core.udp_workers : 0),
+        pool_(tcp_workers_ + udp_workers_, tcp_workers_) {}
 
   int run();
 
@@ -95,7 +101,9 @@ class Supervisor final : public MiHost, public TlsMiHost {
   Status bind_listeners();
   Status drop_privileges();
   Status spawn(int i);
-  [[noreturn]] void become_worker(int i, ipc::Channel channel);
+  [[noreturn]] void become_worker(int i, ipc::Channel channel,
+                                  std::vector<std::pair<int, ipc::Channel>> peers);
+  static bool has_listener(const Config& cfg, std::initializer_list<Proto> protos);
 
   static void on_accept(evutil_socket_t fd, short, void* arg);
   static void on_resume_accept(evutil_socket_t, short, void* arg);
@@ -115,6 +123,8 @@ class Supervisor final : public MiHost, public TlsMiHost {
 
   const Config& cfg_;
   SupervisorOptions opts_;
+  int tcp_workers_;  // process indexes 1..tcp_workers_
+  int udp_workers_;  // then the UDP workers
   WorkerPool pool_;
   std::unique_ptr<ShmRegion> shm_;
   ConnTable table_;
@@ -149,7 +159,7 @@ Status Supervisor::setup_shm_and_tls() {
   tls::TlsSnapshot* snap = &setup->snapshot;
 
   ShmRegion::Layout layout;
-  layout.max_procs = static_cast<uint32_t>(cfg_.core.tcp_workers) + 1;
+  layout.max_procs = static_cast<uint32_t>(tcp_workers_ + udp_workers_) + 1;
   uint32_t max_conns = static_cast<uint32_t>(cfg_.core.tcp_max_connections);
   // Slack: slots of closing connections are released a moment after the counters move.
   layout.conn_capacity = max_conns + max_conns / 8 + 64;
@@ -218,7 +228,7 @@ Status Supervisor::reload_tls(const char* why) {
 
 Status Supervisor::bind_listeners() {
   for (const ListenSpec& spec : cfg_.listeners) {
-    Result<BoundListener> b = bind_listener(spec, cfg_.core.tcp_socket_backlog);
+    Result<BoundListener> b = bind_listener(spec, cfg_.core.tcp_socket_backlog, udp_workers_);
     if (!b.ok()) return make_error(b.message());
     auto l = std::make_unique<Listener>();
     l->self = this;
@@ -258,7 +268,15 @@ Status Supervisor::drop_privileges() {
   return Status::Ok();
 }
 
-void Supervisor::become_worker(int i, ipc::Channel channel) {
+bool Supervisor::has_listener(const Config& cfg, std::initializer_list<Proto> protos) {
+  for (const ListenSpec& l : cfg.listeners)
+    for (Proto p : protos)
+      if (l.proto == p) return true;
+  return false;
+}
+
+void Supervisor::become_worker(int i, ipc::Channel channel,
+                               std::vector<std::pair<int, ipc::Channel>> peers) {
   // Signals: SIGTERM/SIGINT stay blocked (the worker reads them from its own signalfd, so one
   // that arrives now waits instead of killing it); the supervisor's others are not for workers.
   signal(SIGHUP, SIG_IGN);
@@ -271,37 +289,70 @@ void Supervisor::become_worker(int i, ipc::Channel channel) {
   // Die with the supervisor (a SIGTERM: the graceful path); it may already be gone.
   prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (getppid() != my_pid_) _exit(0);
-  // Keep stdio and this worker's channel; close everything else inherited (listeners, other
-  // workers' channels, the supervisor's event loop).
-  int keep = channel.fd();
-  if (keep > 3) close_range(3, static_cast<unsigned>(keep - 1), 0);
-  close_range(static_cast<unsigned>(keep + 1), ~0U, 0);
 
   WorkerSetup setup;
   setup.config = &cfg_;
   setup.shm = shm_.get();
   setup.proc_index = i + 1;
+  setup.role = i < tcp_workers_ ? ProcessRole::kTcpWorker : ProcessRole::kUdpWorker;
   setup.supervisor_pid = my_pid_;
+  std::vector<int> keep = {channel.fd()};
   setup.channel = std::move(channel);
+  for (auto& [peer, ch] : peers) keep.push_back(ch.fd());
+  setup.peers = std::move(peers);
+  for (const auto& l : listeners_) {
+    setup.listeners.push_back(ListenerAddr{l->bound.spec.proto, l->bound.ip, l->bound.port});
+    if (l->bound.udp_fds.empty()) continue;
+    // A UDP worker reads its own socket of the group; any other worker sends from one of them
+    // (the source address is the listener's either way) and never reads it.
+    const bool reads = i >= tcp_workers_;
+    const size_t k = static_cast<size_t>(reads ? i - tcp_workers_ : i) % l->bound.udp_fds.size();
+    const int fd = l->bound.udp_fds[k].get();
+    keep.push_back(fd);
+    setup.udp.push_back(UdpSocketSetup{UniqueFd(fd), l->index, reads});
+  }
+  // Keep stdio and the descriptors above; close everything else inherited (listeners, other
+  // workers' channels, the supervisor's event loop). The supervisor's objects in this copy of
+  // its memory are never destroyed (the child ends with _exit), so nothing closes twice.
+  std::sort(keep.begin(), keep.end());
+  unsigned next = 3;
+  for (int fd : keep) {
+    if (static_cast<unsigned>(fd) > next) close_range(next, static_cast<unsigned>(fd) - 1, 0);
+    next = static_cast<unsigned>(fd) + 1;
+  }
+  close_range(next, ~0U, 0);
   _exit(run_worker(std::move(setup)));
 }
 
 Status Supervisor::spawn(int i) {
   Result<std::pair<ipc::Channel, ipc::Channel>> pair = ipc::Channel::make_pair();
   if (!pair.ok()) return make_error(pair.message());
+  // A channel to every worker running now; the ones that start later make theirs to this one.
+  std::vector<std::pair<int, ipc::Channel>> mine;    // the new worker's ends, by peer index
+  std::vector<std::pair<int, ipc::Channel>> theirs;  // the running workers' ends, by slot
+  for (int j = 0; j < pool_.size(); ++j) {
+    if (j == i || pool_.pid(j) == 0) continue;
+    Result<std::pair<ipc::Channel, ipc::Channel>> link = ipc::Channel::make_pair();
+    if (!link.ok()) return make_error(link.message());
+    mine.emplace_back(j + 1, std::move(link->first));
+    theirs.emplace_back(j, std::move(link->second));
+  }
   ProcSlot& slot = shm_->proc(i + 1);
   if (slot.started_ms.load(std::memory_order_relaxed) != 0) stats_->retire(i + 1);
   slot.stats.reset();
-  slot.role.store(static_cast<int32_t>(ProcessRole::kTcpWorker), std::memory_order_relaxed);
+  const ProcessRole role = i < tcp_workers_ ? ProcessRole::kTcpWorker : ProcessRole::kUdpWorker;
+  slot.role.store(static_cast<int32_t>(role), std::memory_order_relaxed);
   // A respawned worker starts at the supervisor's level (MI log_level may have changed it).
   slot.log_level.store(logger().level(), std::memory_order_relaxed);
   pid_t pid = fork();
   if (pid < 0) return make_error(strprintf("fork: %s", strerror(errno)));
   if (pid == 0) {
     pair->first.close();
-    become_worker(i, std::move(pair->second));
+    theirs.clear();
+    become_worker(i, std::move(pair->second), std::move(mine));
   }
   pair->second.close();
+  mine.clear();
   slot.pid.store(pid, std::memory_order_relaxed);
   slot.started_ms.store(realtime_ms(), std::memory_order_relaxed);
   WorkerSlot& w = *workers_[i];
@@ -309,7 +360,15 @@ Status Supervisor::spawn(int i) {
   w.channel_ev.reset(event_new(base_.get(), w.channel.fd(), EV_READ | EV_PERSIST, on_channel, &w));
   event_add(w.channel_ev.get(), nullptr);
   pool_.on_spawned(i, pid, monotonic_ms());
-  LOG_INFO("core", "worker %d started (pid %d)", i + 1, pid);
+  for (auto& [j, end] : theirs) {
+    ipc::Envelope env;
+    env.mutable_peer_channel()->set_peer(i + 1);
+    std::string err;
+    if (workers_[j]->channel.send(env, end.fd(), &err) != ipc::IoStatus::kOk)
+      LOG_ERR("core", "worker %d cannot be linked to worker %d: %s", j + 1, i + 1,
+              err.empty() ? "its channel is full" : err.c_str());
+  }
+  LOG_INFO("core", "%s %d started (pid %d)", process_role_name(role), i + 1, pid);
   return Status::Ok();
 }
 
@@ -317,8 +376,7 @@ std::vector<uint64_t> Supervisor::closed_counts() const {
   std::vector<uint64_t> closed(workers_.size());
   for (size_t i = 0; i < workers_.size(); ++i) {
     const ProcStats& st = shm_->proc(static_cast<int>(i) + 1).stats;
-    closed[i] = st.get(tstat(Proto::kTcp, TStat::kConnsClosed)) +
-                st.get(tstat(Proto::kTls, TStat::kConnsClosed));
+    closed[i] = st.get(Stat::kInboundClosed);
   }
   return closed;
 }
@@ -490,7 +548,9 @@ void Supervisor::reap() {
     } else if (WEXITSTATUS(status) != 0 || !stopping_) {
       LOG_ERR("core", "worker %d (pid %d) exited with status %d", i + 1, pid, WEXITSTATUS(status));
     }
-    uint32_t freed = table_.release_owned_by(i + 1);
+    ConnIndex index = shm_->conn_index();
+    uint32_t freed = table_.release_owned_by(
+        i + 1, [&index](uint32_t slot, const ConnInfo& info) { index.remove_conn(slot, info); });
     if (freed > 0) LOG_NOTICE("core", "worker %d: %u connections lost with it", i + 1, freed);
     workers_[i]->channel_ev.reset();
     workers_[i]->channel.close();

@@ -4,7 +4,8 @@
 
 namespace sipsd {
 
-WorkerPool::WorkerPool(int workers) : w_(static_cast<size_t>(workers)) {}
+WorkerPool::WorkerPool(int workers, int stream_workers)
+    : w_(static_cast<size_t>(workers)), stream_(stream_workers < 0 ? workers : stream_workers) {}
 
 void WorkerPool::on_spawned(int i, pid_t pid, int64_t now_ms) {
   W& w = w_[i];
@@ -33,7 +34,8 @@ int64_t WorkerPool::on_exited(int i, int64_t now_ms) {
 }
 
 int WorkerPool::pick(const std::vector<uint64_t>& closed, const std::vector<bool>* skip) {
-  int n = size();
+  int n = stream_;
+  if (n == 0) return -1;
   int best = -1;
   uint64_t best_load = 0;
   for (int k = 0; k < n; ++k) {
@@ -61,7 +63,7 @@ int WorkerPool::index_of(pid_t pid) const {
 
 uint64_t WorkerPool::total_open(const std::vector<uint64_t>& closed) const {
   uint64_t total = 0;
-  for (int i = 0; i < size(); ++i) total += load(i, closed[i]);
+  for (int i = 0; i < stream_; ++i) total += load(i, closed[i]);
   return total;
 }
 

@@ -12,9 +12,12 @@ namespace sipsd {
 
 class WorkerPool {
  public:
-  explicit WorkerPool(int workers);
+  // `workers` processes; the first `stream_workers` of them take TCP/TLS connections (the others
+  // are UDP workers: respawned the same way, never handed a connection).
+  explicit WorkerPool(int workers, int stream_workers = -1);
 
   int size() const { return static_cast<int>(w_.size()); }
+  int stream_workers() const { return stream_; }
   // Slot i (0-based) got a new process.
   void on_spawned(int i, pid_t pid, int64_t now_ms);
   void on_ready(int i);
@@ -22,7 +25,7 @@ class WorkerPool {
   // growing (up to kMaxRespawnDelayMs) while the slot keeps dying right after it starts.
   int64_t on_exited(int i, int64_t now_ms);
 
-  // The worker for a new connection: the ready one with the fewest open connections
+  // The worker for a new connection: the ready stream worker with the fewest open connections
   // (handed to it minus the ones it reports closed), ties going round-robin. -1 if none is
   // ready. `closed[i]` is worker i's closed-connections counter; workers with skip[i] set
   // (e.g. whose channel is full right now) are passed over.
@@ -51,6 +54,7 @@ class WorkerPool {
     int fast_failures = 0;
   };
   std::vector<W> w_;
+  int stream_ = 0;
   int next_ = 0;  // round-robin start for ties
 };
 

@@ -68,7 +68,8 @@ class OutboundTls : public ::testing::Test {
 
   // Connects and runs the loop until the handshake is done or the connection closed.
   bool connect(uint16_t port, const std::string& server_name) {
-    StreamConnContext ctx{base_.get(), &owner_, &scratch_, shm_->conn_table(), 1};
+    StreamConnContext ctx{base_.get(), &owner_, &scratch_, shm_->conn_table(), 1,
+                          shm_->conn_index()};
     OutboundTarget t;
     t.ip = "127.0.0.1";
     t.port = port;
@@ -181,7 +182,8 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   scratch.buf.resize(70000);
   StreamConnParams params;
   Owner owner;
-  StreamConnContext ctx{base.get(), &owner, &scratch, (*shm)->conn_table(), 1};
+  StreamConnContext ctx{base.get(), &owner, &scratch, (*shm)->conn_table(), 1,
+                        (*shm)->conn_index()};
   auto run_until = [&](auto pred) {
     auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!pred() && std::chrono::steady_clock::now() < deadline) {

@@ -97,6 +97,11 @@ std::string SipsdServer::render_cfg(const SipsdOptions& o, const std::string& ce
   if (o.tcp) cfg << "socket=tcp:127.0.0.1:0\n";
   for (const std::string& g : o.globals) cfg << g << "\n";
   if (o.tcp) cfg << "loadmodule \"proto_tcp.so\"\n";
+  if (o.udp) {
+    cfg << "socket=udp:127.0.0.1:0\n"
+        << "udp_workers=" << o.udp_workers << "\n"
+        << "loadmodule \"proto_udp.so\"\n";
+  }
   if (o.tls) {
     cfg << "loadmodule \"proto_tls.so\"\n"
         << "loadmodule \"tls_mgm.so\"\n"
@@ -147,6 +152,11 @@ Result<std::unique_ptr<SipsdServer>> SipsdServer::start(const SipsdOptions& opti
     auto p = listening_port(log, "tcp");
     if (!p) return make_error("no tcp listener in the log:\n" + log);
     srv->tcp_port_ = *p;
+  }
+  if (options.udp) {
+    auto p = listening_port(log, "udp");
+    if (!p) return make_error("no udp listener in the log:\n" + log);
+    srv->udp_port_ = *p;
   }
   return srv;
 }

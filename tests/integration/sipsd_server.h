@@ -32,6 +32,8 @@ struct SipsdOptions {
   int workers = 2;
   bool tls = true;
   bool tcp = true;
+  bool udp = false;     // a udp listener too (proto_udp)
+  int udp_workers = 2;  // with udp
   int log_level = 3;
   // Extra global lines ("tcp_connection_lifetime=2") and modparam lines, added as given.
   std::vector<std::string> globals;
@@ -97,6 +99,7 @@ class SipsdServer {
 
   uint16_t tls_port() const { return tls_port_; }
   uint16_t tcp_port() const { return tcp_port_; }
+  uint16_t udp_port() const { return udp_port_; }
   pid_t pid() const { return child_->pid(); }
   const std::string& cfg_path() const { return cfg_path_; }
   const std::string& dir() const { return dir_->path(); }
@@ -136,6 +139,7 @@ class SipsdServer {
   std::unique_ptr<Child> child_;
   uint16_t tls_port_ = 0;
   uint16_t tcp_port_ = 0;
+  uint16_t udp_port_ = 0;
 };
 
 // New handshakes until one presents a certificate whose key has `key_type` (EVP_PKEY_RSA, …):

@@ -237,11 +237,12 @@ TEST(Config, BareIpv6WithPort) {
 TEST(Config, ListenErrors) {
   std::string h = "loadmodule \"proto_tcp.so\"\n";
   EXPECT_EQ(first_error(h + "socket = udp:127.0.0.1:5060"),
-            "c.cfg:2:10: udp listeners are not supported yet");
+            "c.cfg:2:10: listeners found for protocol udp, but loadmodule \"proto_udp.so\" is "
+            "missing");
   EXPECT_EQ(first_error(h + "socket = ws:127.0.0.1:80"),
             "c.cfg:2:10: protocol 'ws' is not supported");
   EXPECT_EQ(first_error(h + "socket = tlss:127.0.0.1"),
-            "c.cfg:2:10: unknown protocol 'tlss' (expected tls or tcp) (did you mean 'tls'?)");
+            "c.cfg:2:10: unknown protocol 'tlss' (expected udp, tcp or tls) (did you mean 'tls'?)");
   EXPECT_EQ(first_error(h + "socket = tcp:127.0.0.1:70000"),
             "c.cfg:2:24: port 70000 is out of range (0..65535)");
   EXPECT_EQ(first_error(h + "socket = tcp:127.0.0.1:abc"),
@@ -272,8 +273,28 @@ TEST(Config, ListenErrors) {
   Config cfg = load_ok(h + "socket = tcp:127.0.0.1:5060 use_workers 2\n");
   ASSERT_EQ(cfg.listeners.size(), 1u);
   EXPECT_EQ(cfg.warnings[0],
-            "c.cfg:2:29: socket option 'use_workers' is ignored for tcp/tls "
-            "listeners (they are served by the tcp_workers pool)");
+            "c.cfg:2:29: socket option 'use_workers' is ignored (tcp/tls listeners are served "
+            "by the tcp_workers pool, udp listeners by the udp_workers pool)");
+}
+
+TEST(Config, UdpListenersAndWorkers) {
+  Config cfg = load_ok(
+      "loadmodule \"proto_udp.so\"\nmodparam(\"proto_udp\", \"udp_port\", 5070)\n"
+      "socket = udp:127.0.0.1\nsocket = udp:127.0.0.2:5080\nudp_workers = 3\n");
+  ASSERT_EQ(cfg.listeners.size(), 2u);
+  EXPECT_EQ(cfg.listeners[0].proto, Proto::kUdp);
+  EXPECT_EQ(cfg.listeners[0].port, 5070);  // udp_port
+  EXPECT_EQ(cfg.listeners[1].port, 5080);
+  EXPECT_EQ(cfg.core.udp_workers, 3);
+  EXPECT_EQ(load_ok("loadmodule \"proto_udp.so\"\nsocket = udp:127.0.0.1\n").listeners[0].port,
+            5060);
+  EXPECT_EQ(load_ok("loadmodule \"proto_udp.so\"\nsocket = udp:127.0.0.1\n").core.udp_workers,
+            8);  // OpenSIPS's default
+  Config old = load_ok("loadmodule \"proto_udp.so\"\nsocket = udp:127.0.0.1\nchildren = 2\n");
+  EXPECT_EQ(old.core.udp_workers, 2);
+  EXPECT_EQ(old.warnings[0], "c.cfg:3:1: 'children' is deprecated, use udp_workers");
+  EXPECT_EQ(first_error("loadmodule \"proto_udp.so\"\nsocket = udp:127.0.0.1\nudp_workers = 0\n"),
+            "c.cfg:3:15: udp_workers = 0 is out of range (allowed: 1..256)");
 }
 
 TEST(Config, ListenersNeedTheirModules) {

@@ -177,13 +177,13 @@ TEST(CfgParser, MissingSemicolon) {
 TEST(CfgParser, UnknownCoreParameterSuggestsAndContinues) {
   std::string errors = all_errors(std::string(kHead) +
                                   "    tcp_worker = 4\nlog_levl = 3\n"
-                                  "udp_workers = 2\n");
+                                  "timer_workers = 2\n");
   EXPECT_EQ(errors,
             "p.cfg:3:5: unknown core parameter 'tcp_worker' (did you mean 'tcp_workers'?)\n"
             "        tcp_worker = 4\n"
             "        ^~~~~~~~~~\n"
             "p.cfg:4:1: unknown core parameter 'log_levl' (did you mean 'log_level'?)\n"
-            "p.cfg:5:1: core parameter 'udp_workers' is not supported by sipsd yet");
+            "p.cfg:5:1: core parameter 'timer_workers' is not supported by sipsd yet");
 }
 
 TEST(CfgParser, UnknownFunctionSuggests) {

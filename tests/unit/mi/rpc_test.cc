@@ -139,7 +139,7 @@ TEST_F(MiRpc, EmptyParamsMeanNone) {
   EXPECT_EQ(call(R"({"jsonrpc":"2.0","method":"log_level","id":1})"), none);
   EXPECT_EQ(call(R"({"jsonrpc":"2.0","method":"log_level","params":[],"id":1})"), none);
   EXPECT_EQ(call(R"({"jsonrpc":"2.0","method":"log_level","params":{},"id":1})"), none);
-  // get_statistics has no empty recipe (reference B7).
+  // get_statistics has no empty recipe (as in OpenSIPS 3.6).
   EXPECT_EQ(call(R"({"jsonrpc":"2.0","method":"get_statistics","params":{},"id":"25"})"),
             R"({"jsonrpc":"2.0","error":{"code":-32602,"message":"Invalid params",)"
             R"("data":"Too few or too many parameters"},"id":"25"})");

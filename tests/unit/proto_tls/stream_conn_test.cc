@@ -57,7 +57,7 @@ class StreamConnTest : public ::testing::Test {
     ends.proto = Proto::kTcp;
     ends.remote_ip = "127.0.0.1";
     ends.remote_port = 40000;
-    StreamConnContext ctx{base_.get(), &owner_, &scratch_, ConnTable(slots_, 4), 1};
+    StreamConnContext ctx{base_.get(), &owner_, &scratch_, ConnTable(slots_, 4), 1, ConnIndex()};
     auto conn = std::make_unique<StreamConn>(
         ctx, UniqueFd(server_fd_), std::make_unique<TcpIo>(server_fd_), ends, params, nullptr);
     EXPECT_TRUE(conn->start().ok());
