@@ -161,6 +161,8 @@ def sipsd_relay_skipped(meta, scen):
 def fmt(v, unit=""):
     if v is None:
         return "-"
+    if unit == "calls":  # counts
+        return "%.0f" % v
     if unit == "" and v <= 1.0 and v != int(v):
         return "%.2f" % v
     a = abs(v)
