@@ -1,7 +1,9 @@
 // sipsbench against the real sipsd for a couple of seconds: proves the load generator works
 // (replies matched, nothing lost, the server saw every request, resumption happens, idle
 // connections are held and answer pings, a ramp runs its steps, failure is reported by the exit
-// status). Asserts on counts only, never on speed.
+// status). Call mode runs its callers straight against its own callees (no proxy: sipsd relays
+// nothing yet; bench/compare/relay-check.sh runs it through Kamailio by hand). Asserts on counts
+// only, never on speed.
 #include <gtest/gtest.h>
 
 #include <chrono>
