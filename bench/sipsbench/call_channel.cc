@@ -18,6 +18,14 @@ constexpr int kUdpBufferBytes = 4 << 20;
 
 }  // namespace
 
+sockaddr_in ipv4_addr(const std::string& ip, uint16_t port) {
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  inet_pton(AF_INET, ip.c_str(), &a.sin_addr);
+  return a;
+}
+
 SipChannel::SipChannel(event_base* base, ChannelHandler& handler, int owner_index)
     : base_(base), handler_(handler), owner_index_(owner_index), framer_(client_framer_limits()) {}
 

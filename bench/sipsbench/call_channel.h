@@ -24,6 +24,9 @@ namespace sipsd::bench {
 
 class SipChannel;
 
+// IP (dotted quad) and port as a sockaddr_in.
+sockaddr_in ipv4_addr(const std::string& ip, uint16_t port);
+
 class ChannelHandler {
  public:
   // The connection is open (TCP connected, TLS handshake done; UDP: at once).

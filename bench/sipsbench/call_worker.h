@@ -15,6 +15,7 @@
 // ACK along the route set of the 2xx -> --hold -> BYE (UDP: retransmitted, capped at T2) -> 2xx.
 // Its timers live in one min-heap; an entry names the call's slot, the slot's generation and
 // the transaction, so a stale entry is recognised and dropped when it comes due.
+// call_worker.cc holds the caller side and the loop, call_worker_uas.cc the callee side.
 #pragma once
 
 #include <event2/event.h>
