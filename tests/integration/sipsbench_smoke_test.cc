@@ -401,9 +401,9 @@ TEST(SipsbenchSmoke, PacedCallsOverUdpComplete) {
   EXPECT_GT(r.num("p50"), 0) << r.text();
 }
 
-// Connect mode against sipsd, which answers the callees' OPTIONS but relays nothing yet: the
-// callees register, every INVITE is answered 501, and the report says so by reason and code.
-// When sipsd relays (tm), this test must change: the calls then complete.
+// Connect mode against sipsd with the test servers' route script (OPTIONS -> 200, anything else
+// -> 501): the callees announce themselves, every INVITE is answered 501, and the report says so
+// by reason and code (and the exit status by 1: no call completed).
 TEST(SipsbenchSmoke, CallsThroughAServerThatAnswers501FailWithTheirCode) {
   auto srv = start_server();
   ASSERT_TRUE(srv);
