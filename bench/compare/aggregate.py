@@ -31,7 +31,14 @@ SCENARIOS = [
     ("hs_resume", "resumed TLS handshakes (ECDSA), 4 at a time"),
     ("idle", "idle TLS connections held (CRLFCRLF keep-alives)"),
     ("ramp", "open-loop ramp, TLS, 4 conns (latency vs offered load)"),
+    ("call_tls", "relayed calls over TLS, callees listening (the proxy connects to them)"),
+    ("call_tls_paced", "the same, paced at half the lower server's peak"),
+    ("call_tls_reuse", "relayed calls over TLS, callees connected first (connection reuse)"),
+    ("call_tls_reuse_paced", "the same, paced at half the lower server's peak"),
+    ("call_udp", "relayed calls over UDP, callees listening"),
+    ("call_udp_paced", "the same, paced at half the lower server's peak"),
 ]
+RELAY = {"call_tls": "TLS", "call_tls_reuse": "TLS reuse", "call_udp": "UDP"}
 
 # (scenario, json path, label, unit, better) ; better: "higher" / "lower"
 METRICS = [
@@ -62,6 +69,21 @@ METRICS = [
     ("ramp", "p99_over_1ms_at_offered", "ramp p99 stays > 1 ms from", "req/s", "higher"),
     ("ramp", "p99_over_10ms_at_offered", "ramp p99 stays > 10 ms from", "req/s", "higher"),
 ]
+for _scen, _name in RELAY.items():
+    METRICS += [
+        (_scen, "calls_per_s", "relay %s calls/s (max)" % _name, "calls/s", "higher"),
+        (_scen, "calls_per_server_cpu_s", "relay %s calls per server-CPU-s" % _name,
+         "calls/CPU-s", "higher"),
+        (_scen, "calls_failed", "relay %s failed calls (max run)" % _name, "calls", "lower"),
+        (_scen + "_paced", "rate_offered_per_s", "relay %s paced run offered" % _name,
+         "calls/s", "same"),
+        (_scen + "_paced", "setup_latency_us.p50", "relay %s setup p50 at half peak" % _name,
+         "us", "lower"),
+        (_scen + "_paced", "setup_latency_us.p99", "relay %s setup p99 at half peak" % _name,
+         "us", "lower"),
+        (_scen + "_paced", "calls_failed", "relay %s failed calls (paced run)" % _name,
+         "calls", "lower"),
+    ]
 
 
 def get(d, path):
@@ -104,6 +126,19 @@ def one_line(path):
             j.get("connections_established"), j.get("connections_failed"),
             fmt(get(j, "rss_per_conn_bytes")), fmt(get(j, "pss_per_conn_bytes")),
             j.get("check_ok"))
+    elif mode == "call":
+        s = "%.0f calls/s (%s offered), %s calls/CPU-s, setup p50 %.0f us p99 %.0f us, " \
+            "%d attempted, %d failed" % (
+                j.get("calls_per_s", 0),
+                "%.0f/s" % j["rate_offered_per_s"] if j.get("load") == "rate" else
+                "%s in flight" % j.get("concurrent"),
+                "%.0f" % j["calls_per_server_cpu_s"] if j.get("calls_per_server_cpu_s") is not None
+                else "?", get(j, "setup_latency_us.p50") or 0, get(j, "setup_latency_us.p99") or 0,
+                j.get("calls_attempted", 0), j.get("calls_failed", 0))
+        if j.get("calls_failed"):
+            s += " (first: %s)" % j.get("first_failure", "")
+        if j.get("stop_reason"):
+            s += ", not started: %s" % j["stop_reason"]
     elif mode == "ramp":
         s = "max sustained %s req/s, p99 stays >1ms from %s, >10ms from %s, %d steps" % (
             fmt(get(j, "max_sustained_per_s")), fmt(get(j, "p99_over_1ms_at_offered")),
@@ -115,9 +150,19 @@ def one_line(path):
     return s
 
 
+def sipsd_relay_skipped(meta, scen):
+    """Whether bench-compare left sipsd out of this relay scenario (its relay cfg rejected)."""
+    if not scen.startswith("call_"):
+        return False
+    relay = meta.get("sipsd_relay")
+    return relay == "none" or (relay == "stream" and scen.startswith("call_udp"))
+
+
 def fmt(v, unit=""):
     if v is None:
         return "-"
+    if unit == "calls":  # counts
+        return "%.0f" % v
     if unit == "" and v <= 1.0 and v != int(v):
         return "%.2f" % v
     a = abs(v)
@@ -253,6 +298,12 @@ def main():
             for r in sorted(crashes.get((scen, srv), [])):
                 notes.append("%s %s round %d: the server crashed during the run" %
                              (NAMES[srv], scen, r))
+            for r, j in rs:
+                if j.get("mode") == "call" and (j.get("calls_failed") or j.get("stop_reason")):
+                    notes.append("%s %s round %d: %s of %s calls failed%s; first: %s" % (
+                        NAMES[srv], scen, r, j.get("calls_failed"), j.get("calls_attempted"),
+                        " (not started: %s)" % j["stop_reason"] if j.get("stop_reason") else "",
+                        j.get("first_failure") or j.get("first_error") or "-"))
             if scen == "idle":
                 for r, j in rs:
                     if j.get("check_ok") is False or (j.get("connections_failed") or 0) > 0:
@@ -278,6 +329,19 @@ def main():
                "under concurrent TLS handshakes with OpenSSL 3 (kamailio issues #3695, #3791)")
         lines.append("          Kamailio ran the handshake and idle scenarios with %s TCP "
                      "reader(s) %s" % (meta.get("kamailio_handshake_readers"), why))
+    if any(r["scenario"].startswith("call_") for r in rows):
+        lines.append("relay   : call_* = sipsbench call: 4 caller connections, 4 callees, "
+                     "INVITE/180/200/ACK, BYE/200, no hold; max = %s calls in flight; paced = "
+                     "%s; both servers stateful (tm + rr, record_route, loose_route, t_relay)" %
+                     ((meta.get("call") or {}).get("concurrent", "?"),
+                      (meta.get("call") or {}).get("paced", "?")))
+        relay = meta.get("sipsd_relay")
+        if relay == "none":
+            lines.append("          sipsd: NOT RUN in the relay scenarios (Kamailio only): "
+                         "`sipsd -c` rejects the relay cfg: %s" % meta.get("sipsd_relay_why"))
+        elif relay == "stream":
+            lines.append("          sipsd: call_udp NOT RUN (Kamailio only): %s" %
+                         meta.get("sipsd_relay_why"))
     lines.append("")
     w = max(len(r["label"]) + len(r["unit"]) + 3 for r in rows) if rows else 30
     hdr = "%-*s | %-20s | %-20s | %-7s | %s" % (w, "metric", "sipsd", "Kamailio", "ratio",
@@ -293,7 +357,9 @@ def main():
         cells = []
         for srv in SERVERS:
             d = r[srv]
-            if d["median"] is None:
+            if d["median"] is None and srv == "sipsd" and sipsd_relay_skipped(meta, r["scenario"]):
+                cells.append("not run")
+            elif d["median"] is None:
                 cells.append("-")
             else:
                 cells.append(("%s %s" % (fmt(d["median"], r["unit"]), spread(d["values"]))).strip())
@@ -353,6 +419,8 @@ def main():
         skipped.append("idle (sipsbench has no idle mode)")
     if not meta.get("have_ramp"):
         skipped.append("ramp (sipsbench has no ramp mode)")
+    if meta.get("have_call") == 0:
+        skipped.append("call_* (sipsbench has no call mode)")
     if skipped:
         lines.append("")
         lines.append("skipped: " + "; ".join(skipped))

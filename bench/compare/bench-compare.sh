@@ -33,6 +33,11 @@
 #    replies); harmless. The tls module warns about "openssl bug #1491" thresholds; harmless
 #    with -m 1024.
 #  - Kamailio answers CRLFCRLF with CRLF on TCP/TLS (tcp_crlf_ping, default yes).
+#  - The relay scenarios (call_*) run both servers as stateful proxies (kamailio-relay.cfg.in,
+#    sipsd-relay.cfg.in) with a UDP listener too; Kamailio needs tmx for t_precheck_trans().
+#    Until `sipsd -c` accepts sipsd-relay.cfg (tm, rr, maxfwd), those scenarios run Kamailio
+#    only and the table says so; a sipsd that relays over TCP/TLS but has no UDP listener runs
+#    call_tls and call_tls_reuse, not call_udp.
 #
 # Bounded: every sipsbench run has --duration/--warmup/--timeout (idle: a 120 s handshake
 # cap inside sipsbench, ramp: --rate-max and --step-duration) and the whole run is wrapped in
@@ -60,7 +65,10 @@ missing packages with apt-get).
                     --workers if this Kamailio has tls_threads_mode, else 1; see the notes
                     at the top of this script)
   --only LIST       comma-separated scenarios to run (default: all):
-                    tls32,tls1,tcp32,ramp,hs_ecdsa,hs_rsa,hs_resume,idle
+                    tls32,tls1,tcp32,ramp,hs_ecdsa,hs_rsa,hs_resume,idle,
+                    call_tls,call_tls_reuse,call_udp (each call_* is a run at the maximum
+                    rate, then one paced at half the lower server's peak: call_*_paced)
+  --call-concurrent K  calls in flight in the maximum-rate call runs (default 64)
   --out DIR         results directory (default BUILD_DIR/bench-compare)
   --quick           1 round, 3 s runs, 1000 idle connections, short ramp: a fast check
   --keep            keep the temp dir (certificates, generated cfgs) and say where it is
@@ -87,6 +95,7 @@ RAMP_START=1000
 RAMP_STEP=1.5
 RAMP_MAX=400000
 RAMP_STEP_S=3
+CALL_CONCURRENT=64
 ONLY=""
 KAM_HS_READERS_OPT=""
 OUT=""
@@ -102,6 +111,7 @@ while [[ $# -gt 0 ]]; do
     --idle-hold) IDLE_HOLD="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --kam-hs-readers) KAM_HS_READERS_OPT="$2"; shift 2 ;;
+    --call-concurrent) CALL_CONCURRENT="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --quick) QUICK=1; shift ;;
@@ -112,11 +122,11 @@ done
 if [[ $QUICK -eq 1 ]]; then
   ROUNDS=1 DURATION=3 WARMUP=1 IDLE_CONNS=1000 IDLE_HOLD=5 RAMP_STEP=2 RAMP_STEP_S=2
 fi
-for v in ROUNDS WORKERS IDLE_CONNS IDLE_HOLD; do
+for v in ROUNDS WORKERS IDLE_CONNS IDLE_HOLD CALL_CONCURRENT; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-compare: --${v,,} must be a positive integer" >&2; exit 2; }
 done
-[[ $ROUNDS -le 20 && $WORKERS -le 64 && $IDLE_CONNS -le 50000 ]] ||
-  { echo "bench-compare: --rounds <= 20, --workers <= 64, --idle-conns <= 50000" >&2; exit 2; }
+[[ $ROUNDS -le 20 && $WORKERS -le 64 && $IDLE_CONNS -le 50000 && $CALL_CONCURRENT -le 10000 ]] ||
+  { echo "bench-compare: --rounds <= 20, --workers <= 64, --idle-conns <= 50000, --call-concurrent <= 10000" >&2; exit 2; }
 OUT="${OUT:-$BUILD/bench-compare}"
 SIPSD="$BUILD/sipsd"
 BENCH="$BUILD/bench/sipsbench"
@@ -125,14 +135,20 @@ for b in "$SIPSD" "$BENCH"; do
 done
 [[ "$(id -u)" -eq 0 ]] || { echo "bench-compare: run as root (it installs packages and raises limits)" >&2; exit 2; }
 
-ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle"
+ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle call_tls call_tls_reuse call_udp"
 SCENARIOS=""
 for s in $ALL_SCENARIOS; do
-  if [[ -z "$ONLY" || ",$ONLY," == *",$s,"* ]]; then SCENARIOS+="$s "; fi
+  if [[ -z "$ONLY" || ",$ONLY," == *",$s,"* ]]; then
+    SCENARIOS+="$s "
+    # Each relay scenario: the maximum rate, then a paced run at half of it.
+    [[ $s == call_* ]] && SCENARIOS+="${s}_paced "
+  fi
 done
 [[ -n "$SCENARIOS" ]] || { echo "bench-compare: --only '$ONLY' names no scenario ($ALL_SCENARIOS)" >&2; exit 2; }
 
-# Ports: sipsd 2506x, Kamailio 2606x (x: 0 TCP, 1 TLS ECDSA, 2 TLS RSA). Loopback only.
+# Ports: sipsd 2506x, Kamailio 2606x (x: 0 TCP, 1 TLS ECDSA, 2 TLS RSA, 3 UDP for the relay
+# scenarios). Loopback only. Listening callees take ports the kernel picks.
+declare -A UDP_PORT=([sipsd]=25063 [kamailio]=26063)
 declare -A TCP_PORT=([sipsd]=25060 [kamailio]=26060)
 declare -A TLS_PORT=([sipsd]=25061 [kamailio]=26061)
 declare -A RSA_PORT=([sipsd]=25062 [kamailio]=26062)
@@ -217,6 +233,8 @@ for s in "${SERVERS[@]}"; do
   for p in ${TCP_PORT[$s]} ${TLS_PORT[$s]} ${RSA_PORT[$s]}; do
     if ss -Hltn "sport = :$p" | grep -q .; then die "port $p is in use on this machine (ss -ltnp 'sport = :$p')"; fi
   done
+  p=${UDP_PORT[$s]}
+  if ss -Hlun "sport = :$p" | grep -q .; then die "UDP port $p is in use on this machine (ss -lunp 'sport = :$p')"; fi
 done
 
 # ---------------------------------------------------------------------------------------------
@@ -287,6 +305,53 @@ for c in kamailio.cfg kamailio-hs.cfg; do
     { cat "$TMP/kamailio-check.log" >&2; die "kamailio -c rejected the generated $c"; }
 done
 
+# The relay scenarios: Kamailio with tm/rr; sipsd with the same proxy in OpenSIPS terms, run
+# only when `sipsd -c` accepts it (with UDP, else over TCP/TLS only, else not at all).
+sed -e "s|@ECDSA_CERT@|$TMP/ecdsa.pem|g" -e "s|@ECDSA_KEY@|$TMP/ecdsa.key|g" -e "s|@CA@|$CA|g" \
+  "$HERE/kamailio-relay-tls.cfg.in" >"$TMP/kamailio-relay-tls.cfg"
+extra="# (no tls_threads_mode in this Kamailio: see the notes in bench-compare.sh)"
+[[ $KAM_THREADS_FIX -eq 1 ]] && extra="tls_threads_mode=2          # OpenSSL 3 state per process (5.7.5+)"
+sed -e "s|@UDP_PORT@|${UDP_PORT[kamailio]}|g" -e "s|@TCP_PORT@|${TCP_PORT[kamailio]}|g" \
+  -e "s|@TLS_PORT@|${TLS_PORT[kamailio]}|g" -e "s|@WORKERS@|$WORKERS|g" \
+  -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@MODULE_DIR@|$KAM_MODULES|g" \
+  -e "s|@TLS_CFG@|$TMP/kamailio-relay-tls.cfg|g" -e "s|@EXTRA@|$extra|g" \
+  "$HERE/kamailio-relay.cfg.in" >"$TMP/kamailio-relay.cfg"
+"$KAMAILIO" -c -f "$TMP/kamailio-relay.cfg" >"$TMP/kamailio-check.log" 2>&1 ||
+  { cat "$TMP/kamailio-check.log" >&2; die "kamailio -c rejected the generated kamailio-relay.cfg"; }
+sipsd_relay_cfg() {  # udp|stream OUTFILE
+  local udp="" 
+  [[ $1 == stream ]] && udp="# (no UDP in this variant) "
+  sed -e "s|@UDP_WORKERS@|$udp|g" -e "s|@UDP_SOCKET@|$udp|g" -e "s|@UDP_MODULE@|$udp|g" \
+    -e "s|@UDP_PORT@|${UDP_PORT[sipsd]}|g" -e "s|@TCP_PORT@|${TCP_PORT[sipsd]}|g" \
+    -e "s|@TLS_PORT@|${TLS_PORT[sipsd]}|g" -e "s|@WORKERS@|$WORKERS|g" \
+    -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@ECDSA_CERT@|$TMP/ecdsa.pem|g" \
+    -e "s|@ECDSA_KEY@|$TMP/ecdsa.key|g" -e "s|@CA@|$CA|g" -e "s|@FIFO@|$TMP/sipsd_relay_fifo|g" \
+    "$HERE/sipsd-relay.cfg.in" >"$2"
+}
+first_cfg_error() {  # LOG: its first diagnostic, from the cfg file's name on ("x.cfg:16:1: ...")
+  local line
+  line="$(grep -m1 -E '\.cfg:[0-9]+:[0-9]+: ' "$1" || head -1 "$1")"
+  line="$(sed -E 's|^.*/([^/]+\.cfg:[0-9]+:[0-9]+: )|\1|' <<<"$line")"
+  echo "${line:0:200}"
+}
+SIPSD_RELAY=none SIPSD_RELAY_WHY=""
+sipsd_relay_cfg udp "$TMP/sipsd-relay.cfg"
+sipsd_relay_cfg stream "$TMP/sipsd-relay-stream.cfg"
+if "$SIPSD" -c -f "$TMP/sipsd-relay.cfg" >"$TMP/sipsd-relay-check.log" 2>&1; then
+  SIPSD_RELAY=udp
+elif "$SIPSD" -c -f "$TMP/sipsd-relay-stream.cfg" >"$TMP/sipsd-relay-stream-check.log" 2>&1; then
+  SIPSD_RELAY=stream
+  SIPSD_RELAY_WHY="no UDP: $(first_cfg_error "$TMP/sipsd-relay-check.log")"
+  cp -f "$TMP/sipsd-relay-stream.cfg" "$TMP/sipsd-relay.cfg"
+else
+  SIPSD_RELAY_WHY="$(first_cfg_error "$TMP/sipsd-relay-stream-check.log") (and with UDP: $(first_cfg_error "$TMP/sipsd-relay-check.log"))"
+fi
+case $SIPSD_RELAY in
+  udp) log "sipsd accepts the relay cfg: the relay scenarios run on both servers" ;;
+  stream) log "sipsd accepts the relay cfg without UDP only: call_udp runs Kamailio only ($SIPSD_RELAY_WHY)" ;;
+  none) log "sipsd -c rejects the relay cfg ($SIPSD_RELAY_WHY): the relay scenarios run Kamailio only" ;;
+esac
+
 # ---------------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------------
@@ -296,11 +361,14 @@ start_server() {  # NAME PROFILE(std|hs)
   START_COUNT=$((START_COUNT + 1))
   echo "=== start $START_COUNT ($profile) $(date +%T)" >>"$logf"
   if [[ "$name" == sipsd ]]; then
-    # sipsd has no OpenSSL-3 problem with several workers: one profile.
-    setsid "$SIPSD" -f "$TMP/sipsd.cfg" >>"$logf" 2>&1 </dev/null &
+    # sipsd has no OpenSSL-3 problem with several workers: one profile, and the proxy one.
+    local cfg="$TMP/sipsd.cfg"
+    [[ "$profile" == relay ]] && cfg="$TMP/sipsd-relay.cfg"
+    setsid "$SIPSD" -f "$cfg" >>"$logf" 2>&1 </dev/null &
   else
     local cfg="$TMP/kamailio.cfg"
     [[ "$profile" == hs ]] && cfg="$TMP/kamailio-hs.cfg"
+    [[ "$profile" == relay ]] && cfg="$TMP/kamailio-relay.cfg"
     # -m shared memory (connections, TLS state), -M per-process memory, both in MB.
     setsid "$KAMAILIO" -DD -E -f "$cfg" -m 1024 -M 32 >>"$logf" 2>&1 </dev/null &
   fi
@@ -310,16 +378,19 @@ start_server() {  # NAME PROFILE(std|hs)
   local t
   for t in $(seq 1 100); do
     kill -0 "${PID[$name]}" 2>/dev/null || { tail -20 "$logf" >&2; die "$name exited at start (log above)"; }
-    if ready_check "$name"; then return 0; fi
+    if ready_check "$name" "$profile"; then return 0; fi
     sleep 0.2
   done
   tail -20 "$logf" >&2
   die "$name does not answer an OPTIONS on 127.0.0.1 after 20 s"
 }
 
-ready_check() {  # NAME: one OPTIONS (and its 200) per listener, each bounded
-  local name="$1" t
-  for t in "tcp:127.0.0.1:${TCP_PORT[$name]}" "tls:127.0.0.1:${TLS_PORT[$name]}" "tls:127.0.0.1:${RSA_PORT[$name]}"; do
+ready_check() {  # NAME PROFILE: one OPTIONS (and its 200) per listener, each bounded
+  local name="$1" t targets
+  targets=("tcp:127.0.0.1:${TCP_PORT[$name]}" "tls:127.0.0.1:${TLS_PORT[$name]}")
+  # The relay cfgs have no RSA listener; their UDP one is proven by call_udp itself.
+  [[ "${2:-std}" != relay ]] && targets+=("tls:127.0.0.1:${RSA_PORT[$name]}")
+  for t in "${targets[@]}"; do
     local ca=()
     [[ $t == tls:* ]] && ca=(--ca "$CA")
     timeout 10 "$BENCH" throughput --target "$t" "${ca[@]}" --conns 1 --duration 0.2 --warmup 0 \
@@ -378,9 +449,10 @@ KAM_VER="$("$KAMAILIO" -v 2>/dev/null | sed -n 's/^version: kamailio //p' | head
 SIPSD_VER="$("$SIPSD" -V 2>&1 | head -1)"
 
 BENCH_HELP="$("$BENCH" --help)"
-HAVE_IDLE=0 HAVE_RAMP=0
+HAVE_IDLE=0 HAVE_RAMP=0 HAVE_CALL=0
 grep -Eq '^  idle ' <<<"$BENCH_HELP" && HAVE_IDLE=1
 grep -Eq '^  ramp ' <<<"$BENCH_HELP" && HAVE_RAMP=1
+grep -Eq '^  call ' <<<"$BENCH_HELP" && HAVE_CALL=1
 
 for s in "${SERVERS[@]}"; do ensure_server "$s" std; done
 declare -A TLS_INFO=()
@@ -430,6 +502,11 @@ json.dump({
           "kamailio_rsa": "${TLS_INFO[kamailio.rsa]}"},
   "have_idle": $HAVE_IDLE,
   "have_ramp": $HAVE_RAMP,
+  "have_call": $HAVE_CALL,
+  "sipsd_relay": "$SIPSD_RELAY",
+  "sipsd_relay_why": r'''$SIPSD_RELAY_WHY''',
+  "call": {"conns": 4, "callees": 4, "concurrent": $CALL_CONCURRENT, "hold_ms": 0,
+           "paced": "half of the lower server's calls/s in the same round"},
   "openssl_speed_mr": r'''$(tr '\n' ' ' <<<"$SPEED")''',
 }, open(sys.argv[1], "w"), indent=1)
 EOF
@@ -438,8 +515,46 @@ EOF
 # Scenarios
 # ---------------------------------------------------------------------------------------------
 # Each prints the sipsbench arguments for SERVER (after the mode), or nothing to skip.
-scenario_profile() {  # handshake-heavy scenarios use Kamailio's "hs" profile
-  case "$1" in hs_* | idle) echo hs ;; *) echo std ;; esac
+scenario_profile() {  # handshake-heavy scenarios use Kamailio's "hs" profile; calls a proxy
+  case "$1" in hs_* | idle) echo hs ;; call_*) echo relay ;; *) echo std ;; esac
+}
+# Whether SERVER runs SCENARIO at all: sipsd runs the relay ones only with a relay cfg it
+# accepts (call_udp only with UDP in it).
+scenario_runs_on() {  # SCENARIO SERVER
+  [[ $2 == sipsd && $1 == call_* ]] || return 0
+  [[ $SIPSD_RELAY == udp ]] && return 0
+  [[ $SIPSD_RELAY == stream && $1 != call_udp* ]] && return 0
+  return 1
+}
+# The paced run's offered rate: half of the lower calls/s of the maximum-rate runs of this
+# round (each server's that ran), so both servers see the same load and neither is overloaded.
+paced_rate() {  # BASE_SCENARIO ROUND
+  python3 - "$OUT/raw" "$1" "$2" <<'PY'
+import glob, json, sys
+raw, scen, rnd = sys.argv[1:4]
+peaks = []
+for f in glob.glob("%s/*-%s-r%s.json" % (raw, scen, rnd)):
+    try:
+        v = json.load(open(f)).get("calls_per_s") or 0
+    except (OSError, ValueError):
+        continue
+    if v > 0:
+        peaks.append(v)
+if peaks:
+    print("%.1f" % max(1.0, min(peaks) / 2))
+PY
+}
+# The sipsbench call arguments of a relay scenario (without the load).
+call_args() {  # SCENARIO SERVER
+  local base="${1%_paced}" n="$2"
+  local common=(--conns 4 --callees 4 --hold 0 --timeout 5)
+  case "$base" in
+    call_tls) echo call --target "tls:127.0.0.1:${TLS_PORT[$n]}" --ca "$CA" --cert "$TMP/ecdsa.pem" \
+      --key "$TMP/ecdsa.key" --callee-mode listen "${common[@]}" ;;
+    call_tls_reuse) echo call --target "tls:127.0.0.1:${TLS_PORT[$n]}" --ca "$CA" \
+      --callee-mode connect "${common[@]}" ;;
+    call_udp) echo call --target "udp:127.0.0.1:${UDP_PORT[$n]}" --callee-mode listen "${common[@]}" ;;
+  esac
 }
 scenario_args() {  # SCENARIO SERVER
   local s="$1" n="$2" tls="tls:127.0.0.1:${TLS_PORT[$2]}" rsa="tls:127.0.0.1:${RSA_PORT[$2]}"
@@ -462,27 +577,50 @@ scenario_args() {  # SCENARIO SERVER
         --rate-step "$RAMP_STEP" --rate-max "$RAMP_MAX" --step-duration "$RAMP_STEP_S" \
         --warmup 1 --timeout 2
       ;;
+    call_*_paced)
+      [[ $HAVE_CALL -eq 1 ]] || return 0
+      local rate
+      rate="$(paced_rate "${s%_paced}" "$CUR_ROUND")"
+      [[ -n "$rate" ]] || return 0
+      echo "$(call_args "$s" "$n")" --rate "$rate" --duration "$DURATION" --warmup "$WARMUP"
+      ;;
+    call_*)
+      [[ $HAVE_CALL -eq 1 ]] || return 0
+      echo "$(call_args "$s" "$n")" --concurrent "$CALL_CONCURRENT" --duration "$DURATION" \
+        --warmup "$WARMUP"
+      ;;
   esac
 }
 scenario_limit() {  # wall-clock cap of one sipsbench run, seconds
   case "$1" in
     idle) echo $((120 + IDLE_HOLD + 60)) ;;
     ramp) echo 400 ;;
+    # Calls: setup (<= 6 s), the run, the drain (<= 2 x 5 s) and a margin.
+    call_*) echo "$(python3 -c "print(int($DURATION + $WARMUP + 45))")" ;;
     *) echo "$(python3 -c "print(int($DURATION + $WARMUP + 30))")" ;;
   esac
 }
 
 run_one() {  # SCENARIO SERVER ROUND
   local s="$1" n="$2" r="$3"
+  if ! scenario_runs_on "$s" "$n"; then
+    [[ $r -eq 1 && $s != *_paced ]] && log "$s: sipsd not run: its relay cfg is not accepted ($SIPSD_RELAY_WHY)"
+    return 0
+  fi
   local args
+  CUR_ROUND=$r
   args="$(scenario_args "$s" "$n")"
   if [[ -z "$args" ]]; then
-    [[ $r -eq 1 && $n == sipsd ]] && log "$s: skipped: sipsbench has no ${s/ramp/ramp} mode (rebuild bench/sipsbench)"
+    if [[ $s == call_*_paced ]]; then
+      log "round $r  $s  $n: skipped: no maximum-rate run of ${s%_paced} completed calls this round"
+    elif [[ $r -eq 1 && $n == sipsd ]]; then
+      log "$s: skipped: sipsbench has no ${s%%_*} mode (rebuild bench/sipsbench)"
+    fi
     return 0
   fi
   local profile fresh=""
   profile="$(scenario_profile "$s")"
-  [[ $n == sipsd ]] && profile=std
+  [[ $n == sipsd && $profile == hs ]] && profile=std
   # Memory per idle connection is measured on a fresh process, so earlier runs do not count.
   [[ $s == idle ]] && fresh=1
   ensure_server "$n" "$profile" $fresh
@@ -556,6 +694,7 @@ run_one() {  # SCENARIO SERVER ROUND
 # ---------------------------------------------------------------------------------------------
 if [[ $HAVE_IDLE -eq 0 && " $SCENARIOS " == *" idle "* ]]; then log "idle: skipped: sipsbench has no idle mode"; fi
 if [[ $HAVE_RAMP -eq 0 && " $SCENARIOS " == *" ramp "* ]]; then log "ramp: skipped: sipsbench has no ramp mode"; fi
+if [[ $HAVE_CALL -eq 0 && " $SCENARIOS " == *" call_"* ]]; then log "call_*: skipped: sipsbench has no call mode"; fi
 log "$ROUNDS round(s) of: $SCENARIOS(${DURATION}s + ${WARMUP}s warm-up each; idle: $IDLE_CONNS conns held ${IDLE_HOLD}s)"
 for r in $(seq 1 "$ROUNDS"); do
   order=(sipsd kamailio)

@@ -42,6 +42,33 @@ Result<SslCtxPtr> build_client_ctx(const Options& o) {
   return ctx;
 }
 
+Result<SslCtxPtr> build_server_ctx(const Options& o) {
+  openssl_clear_errors();
+  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
+  auto fail = [](const std::string& what) {
+    return make_error(what + ": " + openssl_drain_errors());
+  };
+  if (!ctx) return fail("SSL_CTX_new");
+  SSL_CTX* c = ctx.get();
+  int min_version = o.tls_version != 0 ? o.tls_version : TLS1_2_VERSION;
+  int max_version = o.tls_version != 0 ? o.tls_version : TLS1_3_VERSION;
+  if (!SSL_CTX_set_min_proto_version(c, min_version) ||
+      !SSL_CTX_set_max_proto_version(c, max_version))
+    return fail("TLS protocol versions");
+  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
+  SSL_CTX_set_read_ahead(c, 1);
+  SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
+  if (SSL_CTX_use_certificate_chain_file(c, o.cert_file.c_str()) != 1)
+    return fail("--cert " + o.cert_file);
+  if (SSL_CTX_use_PrivateKey_file(c, o.key_file.c_str(), SSL_FILETYPE_PEM) != 1)
+    return fail("--key " + o.key_file);
+  if (SSL_CTX_check_private_key(c) != 1) return fail("--key does not match --cert");
+  static const unsigned char kSessionContext[] = "sipsbench-callee";
+  SSL_CTX_set_session_id_context(c, kSessionContext, sizeof kSessionContext - 1);
+  return ctx;
+}
+
 Result<SslPtr> new_client_ssl(SSL_CTX* ctx, const Options& o, int fd, SSL_SESSION* session) {
   openssl_clear_errors();
   SslPtr ssl(SSL_new(ctx));

@@ -24,6 +24,8 @@ class LoopStream {
   // socket on `base`: cb(fd, what, arg) whenever it is readable, or writable when waited for.
   Status open(event_base* base, event_callback_fn cb, void* arg, const Options& options,
               SSL_CTX* ctx, SSL_SESSION* session, const sockaddr_in* source = nullptr);
+  // Stream::adopt() (an accepted connection), watched as open() does.
+  Status adopt(event_base* base, event_callback_fn cb, void* arg, int fd, SSL_CTX* server_ctx);
   // Stream::connect_step(), read() and write(), waiting on kAgain as said above.
   Io connect_step() { return waited(stream_.connect_step()); }
   Io read(char* buf, size_t cap, size_t* n) { return waited(stream_.read(buf, cap, n)); }

@@ -3,6 +3,8 @@
 //   sipsbench handshake  --target tls:127.0.0.1:5061 --conns 4 --resume
 //   sipsbench idle       --target tls:127.0.0.1:5061 --connections 10000 --server-pid PID
 //   sipsbench ramp       --target tls:127.0.0.1:5061 --conns 4 --rate-start 1000 --rate-step 2
+//   sipsbench call       --target tls:127.0.0.1:5061 --ca ca.pem --cert c.pem --key c.key
+//                        --conns 4 --callees 4 --concurrent 32 --hold 0
 // Exit status: 0 when something succeeded in the measured period, 1 when nothing did, 2 on a
 // usage or setup error.
 #include <signal.h>
@@ -85,6 +87,19 @@ int main(int argc, char** argv) {
     }
     return report(o, *r, print_ramp_summary, render_ramp_json, r->replies() > 0,
                   "no request was answered", r->totals.first_error);
+  }
+
+  if (o.mode == Mode::kCall) {
+    sipsd::Result<CallResult> r = run_call(o, g_interrupted);
+    if (!r.ok()) {
+      fprintf(stderr, "sipsbench: %s\n", r.message().c_str());
+      return 2;
+    }
+    std::string why = !r->stop_reason.empty()           ? r->stop_reason
+                      : !r->stats.first_failure.empty() ? r->stats.first_failure
+                                                        : r->stats.first_error;
+    return report(o, *r, print_call_summary, render_call_json, r->stats.completed > 0,
+                  "no call was completed", why);
   }
 
   sipsd::Result<RunResult> result = run_benchmark(o, g_interrupted);

@@ -24,16 +24,38 @@ const char* mode_name(Mode m) {
       return "idle";
     case Mode::kRamp:
       return "ramp";
+    case Mode::kCall:
+      return "call";
   }
   return "?";
 }
 
 const char* transport_name(Transport t) {
-  return t == Transport::kTls ? "tls" : "tcp";
+  switch (t) {
+    case Transport::kTls:
+      return "tls";
+    case Transport::kTcp:
+      return "tcp";
+    case Transport::kUdp:
+      return "udp";
+  }
+  return "?";
 }
 
 const char* transport_via(Transport t) {
-  return t == Transport::kTls ? "TLS" : "TCP";
+  switch (t) {
+    case Transport::kTls:
+      return "TLS";
+    case Transport::kTcp:
+      return "TCP";
+    case Transport::kUdp:
+      return "UDP";
+  }
+  return "?";
+}
+
+const char* callee_mode_name(CalleeMode m) {
+  return m == CalleeMode::kListen ? "listen" : "connect";
 }
 
 std::string Target::text() const {
@@ -61,13 +83,21 @@ Modes:
                         latency percentiles per step, and the offered rate from which p99
                         stays over 1 ms (and 10 ms) for every later step: the start of the
                         last run of steps over it, none if the last step is not over it
+  call                  SIP calls through a proxy (--target) between --conns caller
+                        connections and --callees callee endpoints, both played by sipsbench:
+                        INVITE -> (100) -> 180 -> 200 -> ACK, --hold, BYE -> 200, each call
+                        routed by the Record-Route/Contact of its 200 (RFC 3261 12.2.1.1);
+                        --concurrent calls in flight (closed loop) or --rate calls/s (open
+                        loop); reports calls/s, failures by reason, setup and BYE latency
 
 Target and TLS:
-  --target PROTO:IP:PORT   tls:127.0.0.1:5061 or tcp:127.0.0.1:5060 (127.0.0.0/8 only)
+  --target PROTO:IP:PORT   tls:127.0.0.1:5061 or tcp:127.0.0.1:5060 (127.0.0.0/8 only); call
+                        mode also udp:127.0.0.1:5060, or IP:PORT with --transport
   --ca FILE             verify the server's certificate against these CAs (default: no check)
   --sni NAME            send this server name and verify the certificate against it
                         (default: no SNI; with --ca the certificate must match the target IP)
-  --cert FILE --key FILE   present this client certificate
+  --cert FILE --key FILE   present this client certificate (call mode: the certificate the
+                        listening callees serve over TLS; required there)
   --tls-version V       1.2 or 1.3 only (default: negotiate 1.2..1.3)
   --resume              handshake mode: resume the session (TLS 1.3 ticket or TLS 1.2
                         session) saved from the previous connection of the same worker
@@ -104,6 +134,31 @@ Ramp mode:
   --p99-cap MS          a step whose p99 latency exceeds this did not keep up (default 100)
   --warmup SEC is an unreported step at --rate-start before the first; --duration does not apply.
 
+Call mode:
+  --transport T         tls, tcp or udp: of the callers, the callees and their URIs (default:
+                        the --target's)
+  --conns M             caller connections (UDP: sockets) to the proxy (default 4)
+  --callees N           callee endpoints (default 4); calls go to them in turn
+  --callee-mode MODE    listen (default): callee i listens on --callee-listen's address, port
+                        + i, and the callers' R-URI is sip:callee-i@IP:PORT;transport=T, so the
+                        proxy opens the connections; connect: callee i connects to the proxy
+                        first and sends an OPTIONS (it must be answered 2xx), and the R-URI and
+                        Contact are its connection's source address, so the proxy must reuse
+                        that connection (a phone behind NAT)
+  --callee-listen IP:PORT  listen mode: the first callee's address (default 127.0.0.1:0: each
+                        callee gets a port from the kernel)
+  --concurrent K        closed loop: K calls in flight, a new one as soon as one ends (default
+                        16); with --rate: at most K in flight, a call due beyond it is skipped
+                        and counted (default 10000)
+  --rate R              open loop: R calls/s started on schedule, answered or not
+  --hold MS             between the ACK and the BYE (default 0)
+  --t1 MS               UDP: INVITE and BYE are retransmitted after T1, 2T1, 4T1, ... (BYE
+                        capped at T2 = 8 T1) until a response; a callee retransmits its 200
+                        until the ACK (default 500)
+  --timeout SEC is the limit for each transaction (INVITE to its final response, BYE to its
+  final response); a call is counted in the period in which its INVITE was first sent, and the
+  calls still in progress at the end get at most --hold + 2 x --timeout to finish.
+
 Time (seconds, fractions allowed):
   --duration SEC        measured period (default 10; idle: hold time)
   --warmup SEC          load before the measured period, not counted in rates (default 2)
@@ -119,8 +174,8 @@ Reporting:
   --quiet               no progress lines (they are printed only when stdout is a terminal)
   -h, --help            this text
 
-Exit status: 0 when at least one request (throughput, ramp) or connection (handshake, idle)
-succeeded in the measured period, 1 when none did, 2 on a usage or setup error.
+Exit status: 0 when at least one request (throughput, ramp), connection (handshake, idle) or
+call (call) succeeded in the measured period, 1 when none did, 2 on a usage or setup error.
 )";
 }
 
@@ -155,6 +210,14 @@ enum OptId {
   kOptRateMax,
   kOptStepDuration,
   kOptP99Cap,
+  kOptTransport,
+  kOptCallees,
+  kOptCalleeMode,
+  kOptCalleeListen,
+  kOptConcurrent,
+  kOptRate,
+  kOptHold,
+  kOptT1,
 };
 
 const struct option kLongOptions[] = {
@@ -186,6 +249,14 @@ const struct option kLongOptions[] = {
     {"rate-max", required_argument, nullptr, kOptRateMax},
     {"step-duration", required_argument, nullptr, kOptStepDuration},
     {"p99-cap", required_argument, nullptr, kOptP99Cap},
+    {"transport", required_argument, nullptr, kOptTransport},
+    {"callees", required_argument, nullptr, kOptCallees},
+    {"callee-mode", required_argument, nullptr, kOptCalleeMode},
+    {"callee-listen", required_argument, nullptr, kOptCalleeListen},
+    {"concurrent", required_argument, nullptr, kOptConcurrent},
+    {"rate", required_argument, nullptr, kOptRate},
+    {"hold", required_argument, nullptr, kOptHold},
+    {"t1", required_argument, nullptr, kOptT1},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -232,33 +303,76 @@ Status parse_rate_step(const char* text, Options* o) {
 }
 
 Status parse_mode(std::string_view text, Mode* out) {
-  for (Mode m : {Mode::kThroughput, Mode::kHandshake, Mode::kIdle, Mode::kRamp}) {
+  for (Mode m : {Mode::kThroughput, Mode::kHandshake, Mode::kIdle, Mode::kRamp, Mode::kCall}) {
     if (text == mode_name(m)) {
       *out = m;
       return Status::Ok();
     }
   }
   return make_error("unknown mode '" + std::string(text) +
-                    "' (throughput, handshake, idle or ramp)");
+                    "' (throughput, handshake, idle, ramp or call)");
 }
 
-Status parse_target(std::string_view text, Target* t) {
+Status parse_transport(std::string_view text, Transport* out) {
+  for (Transport t : {Transport::kTls, Transport::kTcp, Transport::kUdp}) {
+    if (text == transport_name(t)) {
+      *out = t;
+      return Status::Ok();
+    }
+  }
+  return make_error("--transport '" + std::string(text) + "': expected tls, tcp or udp");
+}
+
+// "IP:PORT" on loopback; port 0 allowed (the kernel picks).
+Status parse_loopback_addr(const char* opt, std::string_view text, std::string* ip,
+                           uint16_t* port) {
+  size_t colon = text.rfind(':');
+  auto bad = [&](const char* why) {
+    return make_error(strprintf("--%s '%.*s': %s (expected IP:PORT on 127.0.0.0/8)", opt,
+                                static_cast<int>(text.size()), text.data(), why));
+  };
+  if (colon == std::string_view::npos) return bad("no port");
+  std::string host(text.substr(0, colon));
+  std::string port_text(text.substr(colon + 1));
+  char* end = nullptr;
+  long p = strtol(port_text.c_str(), &end, 10);
+  if (port_text.empty() || *end != '\0' || p < 0 || p > 65535) return bad("bad port");
+  in_addr a{};
+  if (inet_pton(AF_INET, host.c_str(), &a) != 1) return bad("not an IPv4 address");
+  if ((ntohl(a.s_addr) >> 24) != 127) return bad("not a loopback address");
+  *ip = host;
+  *port = static_cast<uint16_t>(p);
+  return Status::Ok();
+}
+
+// `fallback`: the transport of a target given as IP:PORT (call mode's --transport); null:
+// PROTO:IP:PORT is required.
+Status parse_target(std::string_view text, const Transport* fallback, Target* t) {
   auto bad = [&](const char* why) {
     return make_error("--target '" + std::string(text) + "': " + why +
                       " (expected tls:127.0.0.1:5061 or tcp:127.0.0.1:5060)");
   };
   size_t c1 = text.find(':');
   size_t c2 = text.rfind(':');
-  if (c1 == std::string_view::npos || c1 == c2) return bad("not PROTO:IP:PORT");
-  std::string_view proto = text.substr(0, c1);
-  if (proto == "tls") {
-    t->transport = Transport::kTls;
-  } else if (proto == "tcp") {
-    t->transport = Transport::kTcp;
+  if (c1 == std::string_view::npos) return bad("not PROTO:IP:PORT");
+  if (c1 == c2) {
+    if (fallback == nullptr) return bad("not PROTO:IP:PORT");
+    t->transport = *fallback;
+    c1 = std::string_view::npos;  // the address starts at 0
   } else {
-    return bad("the protocol must be tls or tcp");
+    std::string_view proto = text.substr(0, c1);
+    if (proto == "tls") {
+      t->transport = Transport::kTls;
+    } else if (proto == "tcp") {
+      t->transport = Transport::kTcp;
+    } else if (proto == "udp") {
+      t->transport = Transport::kUdp;
+    } else {
+      return bad("the protocol must be tls, tcp or udp");
+    }
   }
-  t->ip = std::string(text.substr(c1 + 1, c2 - c1 - 1));
+  size_t ip_from = c1 == std::string_view::npos ? 0 : c1 + 1;
+  t->ip = std::string(text.substr(ip_from, c2 - ip_from));
   std::string port(text.substr(c2 + 1));
   char* end = nullptr;
   long port_num = strtol(port.c_str(), &end, 10);
@@ -274,6 +388,40 @@ Status parse_target(std::string_view text, Target* t) {
   return Status::Ok();
 }
 
+// Call mode's checks and defaults, once everything is parsed.
+Result<Options> finish_call_options(Options& o, bool have_inflight, bool have_concurrent) {
+  CallOptions& c = o.call;
+  bool tls = o.target.transport == Transport::kTls;
+  bool listen = c.callee_mode == CalleeMode::kListen;
+  if (have_inflight) return make_error("--inflight does not apply to call mode (see --concurrent)");
+  if (o.method != "OPTIONS" || o.body_size != 0)
+    return make_error("--method and --body-size do not apply to call mode");
+  if (o.resume) return make_error("--resume applies to handshake mode only");
+  if (!tls && (!o.ca_file.empty() || !o.sni.empty() || !o.cert_file.empty() ||
+               !o.key_file.empty() || o.tls_version != 0))
+    return make_error(
+        "TLS options (--ca, --sni, --cert, --key, --tls-version) need --transport tls");
+  if (o.cert_file.empty() != o.key_file.empty()) return make_error("--cert and --key go together");
+  if (tls && listen && o.cert_file.empty())
+    return make_error(
+        "--callee-mode listen over TLS: --cert and --key (the callees' server certificate) are "
+        "required");
+  if (tls && !listen && !o.cert_file.empty())
+    return make_error("--cert/--key are the listening callees' certificate: not with connect mode");
+  if (!have_concurrent) c.concurrent = c.rate > 0 ? kCallDefaultCap : kCallDefaultConcurrent;
+  if (c.listen_port != 0 && static_cast<int>(c.listen_port) + c.callees - 1 > 65535)
+    return make_error("--callee-listen port + --callees goes past 65535");
+  if (o.workers > o.conns)
+    return make_error(
+        strprintf("--workers %d is more than --conns %d: every worker needs at "
+                  "least one caller connection",
+                  o.workers, o.conns));
+  if (c.rate == 0 && c.concurrent < o.workers)
+    return make_error(
+        strprintf("--concurrent %d is less than --workers %d", c.concurrent, o.workers));
+  return o;
+}
+
 }  // namespace
 
 Result<Options> parse_options(int argc, char** argv, bool* help) {
@@ -287,6 +435,11 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   bool have_check = false;
   std::vector<const char*> idle_only;  // options given that only idle mode takes
   std::vector<const char*> ramp_only;
+  std::vector<const char*> call_only;
+  std::string target_text;
+  bool have_transport = false;
+  Transport transport = Transport::kTls;
+  bool have_concurrent = false;
   optind = 1;
   opterr = 0;
   // A leading non-option argument is the mode.
@@ -309,8 +462,8 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
         have_mode = s.ok();
         break;
       case kOptTarget:
-        s = parse_target(optarg, &o.target);
-        have_target = s.ok();
+        target_text = optarg;  // parsed at the end: --transport may come later
+        have_target = true;
         break;
       case kOptCa:
         o.ca_file = optarg;
@@ -419,6 +572,48 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
         s = parse_number("p99-cap", optarg, 0.001, 60000, &o.p99_cap_ms);
         ramp_only.push_back("--p99-cap");
         break;
+      case kOptTransport:
+        s = parse_transport(optarg, &transport);
+        have_transport = true;
+        call_only.push_back("--transport");
+        break;
+      case kOptCallees:
+        s = parse_int("callees", optarg, 1, kMaxCallees, &n);
+        o.call.callees = static_cast<int>(n);
+        call_only.push_back("--callees");
+        break;
+      case kOptCalleeMode:
+        if (std::string_view(optarg) == "listen") {
+          o.call.callee_mode = CalleeMode::kListen;
+        } else if (std::string_view(optarg) == "connect") {
+          o.call.callee_mode = CalleeMode::kConnect;
+        } else {
+          s = make_error(strprintf("--callee-mode '%s': expected listen or connect", optarg));
+        }
+        call_only.push_back("--callee-mode");
+        break;
+      case kOptCalleeListen:
+        s = parse_loopback_addr("callee-listen", optarg, &o.call.listen_ip, &o.call.listen_port);
+        call_only.push_back("--callee-listen");
+        break;
+      case kOptConcurrent:
+        s = parse_int("concurrent", optarg, 1, kMaxCallsInFlight, &n);
+        o.call.concurrent = static_cast<int>(n);
+        have_concurrent = true;
+        call_only.push_back("--concurrent");
+        break;
+      case kOptRate:
+        s = parse_number("rate", optarg, 0.1, kMaxRate, &o.call.rate);
+        call_only.push_back("--rate");
+        break;
+      case kOptHold:
+        s = parse_number("hold", optarg, 0, kMaxHoldMs, &o.call.hold_ms);
+        call_only.push_back("--hold");
+        break;
+      case kOptT1:
+        s = parse_number("t1", optarg, 1, 10000, &o.call.t1_ms);
+        call_only.push_back("--t1");
+        break;
       case ':':
         return make_error(strprintf("%s: missing argument", argv[optind - 1]));
       default:
@@ -428,8 +623,20 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   }
   if (optind < argc) return make_error(strprintf("unexpected argument '%s'", argv[optind]));
   if (!have_mode)
-    return make_error("no mode given (throughput, handshake, idle or ramp; see --help)");
+    return make_error("no mode given (throughput, handshake, idle, ramp or call; see --help)");
   if (!have_target) return make_error("--target is required (e.g. tls:127.0.0.1:5061)");
+  if (o.mode != Mode::kCall && !call_only.empty())
+    return make_error(strprintf("%s applies to call mode only", call_only.front()));
+  {
+    Status s = parse_target(target_text, have_transport ? &transport : nullptr, &o.target);
+    if (!s.ok()) return make_error(s.message());
+  }
+  if (have_transport && o.target.transport != transport)
+    return make_error(strprintf("--transport %s contradicts --target %s", transport_name(transport),
+                                o.target.text().c_str()));
+  if (o.mode == Mode::kCall) return finish_call_options(o, have_inflight, have_concurrent);
+  if (o.target.transport == Transport::kUdp)
+    return make_error("udp: targets are for call mode only");
 
   bool tls = o.target.transport == Transport::kTls;
   if (!tls && (!o.ca_file.empty() || !o.sni.empty() || !o.cert_file.empty() ||

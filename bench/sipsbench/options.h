@@ -12,12 +12,15 @@
 
 namespace sipsd::bench {
 
-enum class Mode { kThroughput, kHandshake, kIdle, kRamp };
-enum class Transport { kTls, kTcp };
+enum class Mode { kThroughput, kHandshake, kIdle, kRamp, kCall };
+enum class Transport { kTls, kTcp, kUdp };  // kUdp: call mode only
+// Call mode: how the proxy reaches the callees.
+enum class CalleeMode { kListen, kConnect };
 
 const char* mode_name(Mode m);
-const char* transport_name(Transport t);  // "tls", "tcp"
-const char* transport_via(Transport t);   // "TLS", "TCP" (Via and transport= parameter)
+const char* transport_name(Transport t);     // "tls", "tcp", "udp"
+const char* transport_via(Transport t);      // "TLS", "TCP", "UDP" (Via and transport= parameter)
+const char* callee_mode_name(CalleeMode m);  // "listen", "connect"
 
 struct Target {
   Transport transport = Transport::kTls;
@@ -25,6 +28,18 @@ struct Target {
   std::string ip;      // dotted quad, as given
   uint16_t port = 0;
   std::string text() const;  // "tls:127.0.0.1:5061"
+};
+
+// Call mode: what the calls are and how they arrive.
+struct CallOptions {
+  int callees = 4;  // callee endpoints (UAS)
+  CalleeMode callee_mode = CalleeMode::kListen;
+  std::string listen_ip = "127.0.0.1";  // listen mode: callee i listens on listen_ip ...
+  uint16_t listen_port = 0;             // ... port listen_port + i (0: one the kernel picks)
+  double rate = 0;     // calls/s offered (open loop); 0: closed loop, --concurrent in flight
+  int concurrent = 0;  // closed loop: calls in flight; open loop: the cap on them
+  double hold_ms = 0;  // between the ACK and the BYE
+  double t1_ms = 500;  // UDP retransmission base (RFC 3261 T1); T2 is 8 x T1
 };
 
 struct Options {
@@ -59,6 +74,8 @@ struct Options {
   double rate_max = 1000000;
   double step_duration = 5;  // seconds per step
   double p99_cap_ms = 100;   // a step whose p99 exceeds this did not keep up
+  // Call mode (--cert/--key are then the listening callees' server certificate)
+  CallOptions call;
   // Reporting
   pid_t server_pid = 0;  // 0: no server CPU accounting
   std::string json_file;
@@ -80,6 +97,11 @@ inline constexpr int kMaxSteps = 64;                 // ramp
 inline constexpr double kMaxRate = 10000000;         // ramp: req/s
 inline constexpr int kIdleDefaultConns = 64;         // idle: handshakes at a time
 inline constexpr int kRampDefaultInflight = 1024;    // ramp: outstanding cap per connection
+inline constexpr int kMaxCallees = 10000;            // call mode
+inline constexpr int kMaxCallsInFlight = 200000;     // call mode: --concurrent
+inline constexpr int kCallDefaultConcurrent = 16;    // call mode, closed loop
+inline constexpr int kCallDefaultCap = 10000;        // call mode, open loop: in-flight cap
+inline constexpr double kMaxHoldMs = 600000;         // call mode: --hold
 
 // Parses argv. An error names the offending argument. `*help` is set for -h/--help (then the
 // returned Options are meaningless).

@@ -11,6 +11,7 @@ namespace sipsd::bench {
 namespace {
 
 const char* rate_unit(const Options& o) {
+  if (o.mode == Mode::kCall) return "calls/s";
   return o.mode == Mode::kHandshake ? "conn/s" : "req/s";
 }
 
@@ -502,6 +503,171 @@ std::string render_ramp_json(const Options& o, const RampResult& r) {
   if (r.have_server_cpu) {
     j.num("server_cpu_s", r.server_cpu_s)
         .count("server_processes", static_cast<uint64_t>(r.server_procs));
+  }
+  j.num("bench_cpu_s", r.bench_cpu_s);
+  return j.text();
+}
+
+// --- call ---------------------------------------------------------------------------------
+
+namespace {
+
+std::string call_load(const Options& o) {
+  const CallOptions& c = o.call;
+  std::string load =
+      c.rate > 0 ? strprintf("%g calls/s offered (at most %d in flight)", c.rate, c.concurrent)
+                 : strprintf("%d calls in flight", c.concurrent);
+  return strprintf("%s, %d caller %s, %d callees (%s), hold %g ms", load.c_str(), o.conns,
+                   o.target.transport == Transport::kUdp ? "sockets" : "connections", c.callees,
+                   callee_mode_name(c.callee_mode), c.hold_ms);
+}
+
+std::string codes_text(const std::map<std::string, uint64_t>& codes) {
+  std::string out;
+  for (const auto& [code, n] : codes)
+    out += strprintf("%s%s x%llu", out.empty() ? "" : ", ", code.c_str(),
+                     static_cast<unsigned long long>(n));
+  return out;
+}
+
+std::string ms_percentiles(const LatencyHistogram& h) {
+  if (h.count() == 0) return "-";
+  auto ms = [](uint64_t ns) { return static_cast<double>(ns) / 1e6; };
+  return strprintf("p50 %.3f  p90 %.3f  p99 %.3f  max %.3f", ms(h.percentile(50)),
+                   ms(h.percentile(90)), ms(h.percentile(99)), ms(h.max()));
+}
+
+}  // namespace
+
+void print_call_summary(FILE* out, const Options& o, const CallResult& r) {
+  const CallStats& s = r.stats;
+  bool tls = o.target.transport == Transport::kTls;
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  fprintf(out, "\nsipsbench call  %s  %s, %d worker%s%s\n", o.target.text().c_str(),
+          call_load(o).c_str(), o.workers, o.workers == 1 ? "" : "s",
+          tls && o.ca_file.empty() ? ", proxy certificate not verified" : "");
+  fprintf(out, "measured %.2f s after %.2f s warm-up%s\n\n", r.measured_s, o.warmup,
+          r.interrupted ? " (interrupted)" : "");
+  SummaryRow row{out, 18};
+  if (!r.stop_reason.empty()) row("not started", r.stop_reason);
+  row("set up", strprintf("%d of %d caller connections, %d of %d callees", r.callers_ready, o.conns,
+                          r.callees_ready, o.call.callees));
+  if (!r.callee_error.empty()) row("callee failure", r.callee_error);
+  row("calls",
+      strprintf("%llu attempted, %llu completed, %llu failed, %llu unfinished   %.1f "
+                "calls/s",
+                u(s.attempted), u(s.completed), u(s.failed()), u(s.unfinished), r.calls_per_s()));
+  if (s.failed() > 0) {
+    std::string why = strprintf(
+        "timeout %llu (INVITE %llu, BYE %llu), non-2xx %llu, transport "
+        "%llu, protocol %llu",
+        u(s.failed_invite_timeout + s.failed_bye_timeout), u(s.failed_invite_timeout),
+        u(s.failed_bye_timeout), u(s.failed_non2xx), u(s.failed_transport), u(s.failed_protocol));
+    if (!s.failed_codes.empty()) why += " [" + codes_text(s.failed_codes) + "]";
+    row("failed by reason", why);
+    row("first failure", s.first_failure);
+  }
+  if (o.call.rate > 0)
+    row("skipped", strprintf("%llu (due with --concurrent %d in flight or no caller connection "
+                             "ready); send lag max %.3f ms",
+                             u(s.skipped), o.call.concurrent,
+                             static_cast<double>(std::max<int64_t>(s.max_lag_ns, 0)) / 1e6));
+  row("setup (ms)", ms_percentiles(s.setup));
+  row("BYE (ms)", ms_percentiles(s.bye));
+  row("whole run", strprintf("%llu started, %llu completed, %llu failed; 100 x%llu, 18x x%llu; "
+                             "late responses %llu",
+                             u(s.started_total), u(s.completed_total), u(s.failed_total),
+                             u(s.trying), u(s.ringing), u(s.late)));
+  if (o.target.transport == Transport::kUdp)
+    row("retransmissions",
+        strprintf("INVITE %llu, BYE %llu, ACK again %llu; callees: 200 %llu, "
+                  "never ACKed %llu, duplicates absorbed %llu",
+                  u(s.invite_retransmits), u(s.bye_retransmits), u(s.ack_resent),
+                  u(s.callee_2xx_retransmits), u(s.callee_ack_timeouts), u(s.callee_duplicates)));
+  row("callees saw", strprintf("%llu INVITE, %llu ACK, %llu BYE, %llu unknown (481), %llu other",
+                               u(s.callee_invites), u(s.callee_acks), u(s.callee_byes),
+                               u(s.callee_unknown), u(s.callee_other)));
+  row("errors", strprintf("%llu (protocol %llu, connection %llu)", u(s.errors()),
+                          u(s.protocol_errors), u(s.connection_errors)));
+  if (!s.first_error.empty()) row("first error", s.first_error);
+  end_summary(row, o, r, "",
+              r.have_server_cpu && s.completed > 0
+                  ? strprintf("  ->  %.0f calls per server-CPU-second, %.1f us of server CPU per "
+                              "call",
+                              r.calls_per_server_cpu(), r.server_cpu_per_call_us())
+                  : std::string());
+}
+
+std::string render_call_json(const Options& o, const CallResult& r) {
+  const CallStats& s = r.stats;
+  const CallOptions& c = o.call;
+  JsonObject j;
+  common_json(j, o);
+  j.str("transport", transport_name(o.target.transport))
+      .count("callees", static_cast<uint64_t>(c.callees))
+      .str("callee_mode", callee_mode_name(c.callee_mode))
+      .str("load", c.rate > 0 ? "rate" : "concurrent")
+      .num("rate_offered_per_s", c.rate)
+      .count("concurrent", static_cast<uint64_t>(c.concurrent))
+      .num("hold_ms", c.hold_ms)
+      .num("t1_ms", c.t1_ms)
+      .count("workers", static_cast<uint64_t>(o.workers))
+      .boolean("verified", !o.ca_file.empty())
+      .num("duration_s", o.duration)
+      .num("warmup_s", o.warmup)
+      .num("timeout_s", o.timeout);
+  j.num("measured_s", r.measured_s).boolean("interrupted", r.interrupted);
+  j.str("stop_reason", r.stop_reason)
+      .count("callers_ready", static_cast<uint64_t>(r.callers_ready))
+      .count("callees_ready", static_cast<uint64_t>(r.callees_ready))
+      .str("callee_error", r.callee_error);
+  j.count("calls_attempted", s.attempted)
+      .count("calls_completed", s.completed)
+      .count("calls_failed", s.failed())
+      .count("calls_unfinished", s.unfinished)
+      .num("calls_per_s", r.calls_per_s())
+      .count("failed_timeout", s.failed_invite_timeout + s.failed_bye_timeout)
+      .count("failed_invite_timeout", s.failed_invite_timeout)
+      .count("failed_bye_timeout", s.failed_bye_timeout)
+      .count("failed_non2xx", s.failed_non2xx)
+      .count("failed_transport", s.failed_transport)
+      .count("failed_protocol", s.failed_protocol);
+  std::string codes = "{";
+  for (const auto& [code, n] : s.failed_codes)
+    codes += strprintf("%s\"%s\": %llu", codes.size() > 1 ? ", " : "", json_escape(code).c_str(),
+                       static_cast<unsigned long long>(n));
+  j.raw("failed_codes", codes + "}");
+  j.str("first_failure", s.first_failure)
+      .count("skipped", s.skipped)
+      .num("send_lag_max_us", us(static_cast<uint64_t>(std::max<int64_t>(s.max_lag_ns, 0))));
+  j.raw("setup_latency_us", latency_json(s.setup)).raw("bye_latency_us", latency_json(s.bye));
+  j.count("calls_started_total", s.started_total)
+      .count("calls_completed_total", s.completed_total)
+      .count("calls_failed_total", s.failed_total)
+      .count("trying_received", s.trying)
+      .count("ringing_received", s.ringing)
+      .count("late_responses", s.late)
+      .count("invite_retransmits", s.invite_retransmits)
+      .count("bye_retransmits", s.bye_retransmits)
+      .count("ack_resent", s.ack_resent)
+      .count("callee_2xx_retransmits", s.callee_2xx_retransmits)
+      .count("callee_ack_timeouts", s.callee_ack_timeouts)
+      .count("callee_duplicates", s.callee_duplicates)
+      .count("callee_invites", s.callee_invites)
+      .count("callee_acks", s.callee_acks)
+      .count("callee_byes", s.callee_byes)
+      .count("callee_unknown", s.callee_unknown)
+      .count("callee_other", s.callee_other);
+  j.count("errors", s.errors())
+      .count("protocol_errors", s.protocol_errors)
+      .count("connection_errors", s.connection_errors)
+      .str("first_error", s.first_error);
+  j.count("server_pid", static_cast<uint64_t>(o.server_pid));
+  if (r.have_server_cpu) {
+    j.num("server_cpu_s", r.server_cpu_s)
+        .count("server_processes", static_cast<uint64_t>(r.server_procs))
+        .num("calls_per_server_cpu_s", r.calls_per_server_cpu())
+        .num("server_cpu_per_call_us", r.server_cpu_per_call_us());
   }
   j.num("bench_cpu_s", r.bench_cpu_s);
   return j.text();

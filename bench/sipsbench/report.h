@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <string>
 
+#include "bench/sipsbench/call_mode.h"
 #include "bench/sipsbench/idle_mode.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/ramp_mode.h"
@@ -31,6 +32,10 @@ std::string render_idle_json(const Options& options, const IdleResult& result);
 void print_ramp_step(FILE* out, const RampStep& step);
 void print_ramp_summary(FILE* out, const Options& options, const RampResult& result);
 std::string render_ramp_json(const Options& options, const RampResult& result);
+
+// Call mode.
+void print_call_summary(FILE* out, const Options& options, const CallResult& result);
+std::string render_call_json(const Options& options, const CallResult& result);
 
 // Writes a rendered JSON report to --json FILE.
 Status write_json_text(const std::string& path, const std::string& text);

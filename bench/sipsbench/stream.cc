@@ -54,6 +54,32 @@ Status Stream::open(const Options& options, SSL_CTX* ctx, SSL_SESSION* session,
   return Status::Ok();
 }
 
+Status Stream::adopt(int fd, SSL_CTX* server_ctx) {
+  close();
+  error_.clear();
+  fd_.reset(fd);
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  socklen_t len = sizeof peer_;
+  if (getpeername(fd, reinterpret_cast<sockaddr*>(&peer_), &len) != 0) peer_ = sockaddr_in{};
+  if (server_ctx == nullptr) {
+    phase_ = Phase::kOpen;
+    want_write_ = false;
+    return Status::Ok();
+  }
+  openssl_clear_errors();
+  ssl_.reset(SSL_new(server_ctx));
+  if (!ssl_ || SSL_set_fd(ssl_.get(), fd) != 1) {
+    std::string why = "SSL_new: " + openssl_drain_errors();
+    close();
+    return make_error(why);
+  }
+  SSL_set_accept_state(ssl_.get());
+  phase_ = Phase::kHandshaking;
+  want_write_ = false;
+  return Status::Ok();
+}
+
 Io Stream::connect_step() {
   if (phase_ == Phase::kConnecting) {
     // A second connect() tells whether the first has finished, and how.

@@ -29,6 +29,9 @@ class Stream {
   // (its port is chosen at connect time, so one address serves many destinations).
   Status open(const Options& options, SSL_CTX* ctx, SSL_SESSION* session,
               const sockaddr_in* source = nullptr);
+  // Takes over `fd`, a connection accepted from a listening socket (non-blocking). ctx ==
+  // nullptr: plain TCP, open at once; else the server side of a TLS handshake (connect_step()).
+  Status adopt(int fd, SSL_CTX* server_ctx);
   // Continues the connect / handshake. kOk: open; kAgain: wait; kError/kClosed: see error().
   Io connect_step();
   // One read into buf; *n bytes on kOk. kClosed: the server closed (EOF or close_notify).

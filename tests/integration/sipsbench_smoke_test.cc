@@ -1,7 +1,9 @@
 // sipsbench against the real sipsd for a couple of seconds: proves the load generator works
 // (replies matched, nothing lost, the server saw every request, resumption happens, idle
 // connections are held and answer pings, a ramp runs its steps, failure is reported by the exit
-// status). Asserts on counts only, never on speed.
+// status). Call mode runs its callers straight against its own callees (no proxy: sipsd relays
+// nothing yet; bench/compare/relay-check.sh runs it through Kamailio by hand). Asserts on counts
+// only, never on speed.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -304,6 +306,137 @@ TEST(SipsbenchSmoke, RampRunsItsSteps) {
       [&](const ServerStats& s) { return s.sum("core:rcv_requests") >= answered; });
   ASSERT_TRUE(stats.ok()) << stats.message();
   EXPECT_GE(stats->sum("core:rcv_requests"), answered) << srv->log();
+}
+
+// --- call mode ----------------------------------------------------------------------------
+
+// Keys every call report carries (the numbers bench-compare and the README rely on).
+void expect_call_report_keys(const BenchReport& r) {
+  for (const char* key : {"calls_attempted",
+                          "calls_completed",
+                          "calls_failed",
+                          "calls_unfinished",
+                          "calls_per_s",
+                          "failed_timeout",
+                          "failed_non2xx",
+                          "failed_transport",
+                          "failed_protocol",
+                          "skipped",
+                          "p50",
+                          "p90",
+                          "p99",
+                          "max",
+                          "calls_started_total",
+                          "trying_received",
+                          "ringing_received",
+                          "invite_retransmits",
+                          "bye_retransmits",
+                          "callee_invites",
+                          "callee_byes",
+                          "errors",
+                          "bench_cpu_s",
+                          "callers_ready",
+                          "callees_ready"})
+    EXPECT_FALSE(std::isnan(r.num(key))) << key << " missing: " << r.text();
+  EXPECT_EQ(r.occurrences("setup_latency_us"), 1u) << r.text();
+  EXPECT_EQ(r.occurrences("bye_latency_us"), 1u) << r.text();
+  EXPECT_EQ(r.occurrences("failed_codes"), 1u) << r.text();
+}
+
+// A caller talking straight to a callee (no proxy): the caller's target is the callee's
+// listener, so INVITE, ACK and BYE all reach it and every call must complete.
+BenchRun run_direct_calls(const std::string& transport, std::vector<std::string> extra) {
+  std::string port = std::to_string(free_tcp_port());
+  std::vector<std::string> args = {"--target",        transport + ":127.0.0.1:" + port,
+                                   "--callee-listen", "127.0.0.1:" + port,
+                                   "--callees",       "1",
+                                   "--conns",         "2"};
+  if (transport == "tls") {
+    args.insert(args.end(), {"--ca", test_cert("ca.pem"), "--cert", test_cert("cert.pem"), "--key",
+                             test_cert("ckey.pem")});
+  }
+  args.insert(args.end(), extra.begin(), extra.end());
+  return run_bench("call", args);
+}
+
+void expect_clean_calls(const BenchRun& b) {
+  ASSERT_TRUE(b.result.ok()) << b.result.describe();
+  const BenchReport& r = b.report;
+  expect_call_report_keys(r);
+  EXPECT_GT(r.num("calls_completed"), 0) << r.text() << b.result.out;
+  EXPECT_EQ(r.num("calls_failed"), 0) << r.text() << b.result.out;
+  EXPECT_EQ(r.num("errors"), 0) << r.text();
+  EXPECT_EQ(r.num("calls_attempted"),
+            r.num("calls_completed") + r.num("calls_failed") + r.num("calls_unfinished"))
+      << r.text();
+  EXPECT_GT(r.num("calls_per_s"), 0) << r.text();
+  EXPECT_EQ(r.num("callers_ready"), 2) << r.text();
+  EXPECT_EQ(r.num("callees_ready"), 1) << r.text();
+  // The callee saw every call the caller finished, with its ACK and its BYE.
+  EXPECT_GE(r.num("callee_invites"), r.num("calls_completed_total")) << r.text();
+  EXPECT_GE(r.num("callee_acks"), r.num("calls_completed_total")) << r.text();
+  EXPECT_GE(r.num("callee_byes"), r.num("calls_completed_total")) << r.text();
+  EXPECT_EQ(r.num("ringing_received"), r.num("calls_started_total")) << r.text();
+  EXPECT_NE(b.result.out.find("setup (ms)"), std::string::npos) << b.result.out;
+}
+
+TEST(SipsbenchSmoke, CallsOverTcpComplete) {
+  expect_clean_calls(run_direct_calls("tcp", {"--concurrent", "8"}));
+}
+
+TEST(SipsbenchSmoke, CallsOverTlsComplete) {
+  expect_clean_calls(run_direct_calls("tls", {"--concurrent", "8", "--workers", "2"}));
+}
+
+// Open loop over UDP with a hold time: paced calls, each held 20 ms before its BYE.
+TEST(SipsbenchSmoke, PacedCallsOverUdpComplete) {
+  BenchRun b = run_direct_calls("udp", {"--rate", "200", "--hold", "20"});
+  expect_clean_calls(b);
+  const BenchReport& r = b.report;
+  // 200 calls/s for 2 s (give or take a scheduling hiccup on a loaded machine).
+  EXPECT_GT(r.num("calls_attempted"), 250) << r.text();
+  EXPECT_LE(r.num("calls_attempted"), 401) << r.text();
+  EXPECT_EQ(r.token("load"), "\"rate\"") << r.text();
+  // The BYE follows the hold: the call's BYE latency is not the hold.
+  EXPECT_GT(r.num("p50"), 0) << r.text();
+}
+
+// Connect mode against sipsd with the test servers' route script (OPTIONS -> 200, anything else
+// -> 501): the callees announce themselves, every INVITE is answered 501, and the report says so
+// by reason and code (and the exit status by 1: no call completed).
+TEST(SipsbenchSmoke, CallsThroughAServerThatAnswers501FailWithTheirCode) {
+  auto srv = start_server();
+  ASSERT_TRUE(srv);
+  BenchRun b = run_bench("call", {"--target", tls_target(*srv), "--ca", test_cert("ca.pem"),
+                                  "--callee-mode", "connect", "--callees", "3", "--conns", "1",
+                                  "--concurrent", "4", "--server-pid", std::to_string(srv->pid())});
+  ASSERT_TRUE(b.result.started) << b.result.describe();
+  ASSERT_FALSE(b.result.timed_out) << b.result.describe();
+  EXPECT_TRUE(b.result.status.exited && b.result.status.code == 1) << b.result.describe();
+  const BenchReport& r = b.report;
+  expect_call_report_keys(r);
+  EXPECT_EQ(r.num("callees_ready"), 3) << r.text();
+  EXPECT_EQ(r.num("calls_completed"), 0) << r.text();
+  EXPECT_GT(r.num("calls_failed"), 0) << r.text();
+  EXPECT_EQ(r.num("failed_non2xx"), r.num("calls_failed")) << r.text();
+  EXPECT_NE(r.text().find("\"INVITE 501\": "), std::string::npos) << r.text();
+  EXPECT_EQ(r.num("callee_invites"), 0) << r.text();
+  EXPECT_GE(r.num("server_processes"), 2) << r.text();
+}
+
+TEST(SipsbenchSmoke, CallModeRejectsBadOptions) {
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"call", "--target", "tcp:127.0.0.1:5060", "--inflight", "4"},
+        std::vector<std::string>{"call", "--target", "tls:127.0.0.1:5061"},  // no --cert
+        std::vector<std::string>{"call", "--target", "127.0.0.1:5060"},      // no protocol
+        std::vector<std::string>{"call", "--target", "udp:127.0.0.1:5060", "--transport", "tcp"},
+        std::vector<std::string>{"throughput", "--target", "udp:127.0.0.1:5060"},
+        std::vector<std::string>{"throughput", "--target", "tcp:127.0.0.1:5060", "--hold", "1"}}) {
+    args.insert(args.begin(), kSipsbench);
+    RunResult r = run(args);
+    ASSERT_TRUE(r.started) << r.describe();
+    EXPECT_TRUE(r.status.exited && r.status.code == 2) << r.describe();
+  }
 }
 
 TEST(SipsbenchSmoke, RejectsOptionsOfAnotherMode) {
