@@ -2,14 +2,12 @@
 // connection's remote endpoint (transport, IP, port; and the RFC 5923 alias port) to its slot in
 // the connection table, so that any worker can find a TCP/TLS connection another worker owns
 // (a request towards a registered phone leaves on the phone's own connection; a reply goes
-// back on the connection its request came in on).
+// back on the connection its request came in on). Writers are a connection's owner, and the
+// supervisor for the connections of a worker that died; readers never lock.
 //
-// Open addressing over 64-bit words: high 32 bits a tag of the key's hash, low 32 bits slot + 1;
-// 0 = never used, kTombstone = removed. Writers (a connection's owner; the supervisor for the
-// connections of a worker that died) claim words with compare-and-swap; readers never lock.
-// An index word only says "look at this slot": find() checks the slot's own description
-// (seqlock read) before it answers, so a word left behind by a slot that has been reused for
-// another peer can never misdirect a message.
+// An index entry only says "look at this slot" (core/shm/hash_words.h): find() checks the
+// slot's own description (seqlock read) before it answers, so an entry left behind by a slot
+// that has been reused for another peer can never misdirect a message.
 #pragma once
 
 #include <atomic>
@@ -19,6 +17,7 @@
 
 #include "core/base/transport.h"
 #include "core/shm/conn_table.h"
+#include "core/shm/hash_words.h"
 
 namespace sipsd {
 
@@ -33,26 +32,20 @@ struct ConnEndpoint {
   static std::optional<ConnEndpoint> parse(Proto proto, const char* ip, uint16_t port);
 };
 
-struct ConnIndexEntry {
-  std::atomic<uint64_t> word;
-};
-
 class ConnIndex {
  public:
-  static constexpr uint64_t kTombstone = ~uint64_t{0};
-
   ConnIndex() = default;
-  ConnIndex(ConnIndexEntry* entries, uint32_t capacity, ConnTable table)
-      : entries_(entries), mask_(capacity - 1), table_(table) {}
+  ConnIndex(HashWord* words, uint32_t capacity, ConnTable table)
+      : words_(words, capacity), table_(table) {}
 
-  // Words needed for a connection table of `conn_capacity` slots (a power of two, at least
-  // four per slot: a primary and an alias key each, at most half full).
+  // Words needed for a connection table of `conn_capacity` slots (a primary and an alias key
+  // each, at most half full).
   static uint32_t capacity_for(uint32_t conn_capacity);
 
   // Makes `slot` findable under `key` (its remote endpoint, or an alias of it). False when the
   // index is full (it cannot be, at the capacity above, unless entries leak).
   bool add(const ConnEndpoint& key, uint32_t slot);
-  // Removes the word for (key, slot), if present.
+  // Removes the entry for (key, slot), if present.
   void remove(const ConnEndpoint& key, uint32_t slot);
   // The keys of a connection as its slot describes it: the remote endpoint, and the alias
   // port when it has one.
@@ -73,8 +66,7 @@ class ConnIndex {
   static uint64_t hash(const ConnEndpoint& key);
   static bool matches(const ConnInfo& info, const ConnEndpoint& key);
 
-  ConnIndexEntry* entries_ = nullptr;
-  uint32_t mask_ = 0;
+  HashWords words_;
   ConnTable table_;
 };
 

@@ -37,8 +37,10 @@ Result<std::unique_ptr<ShmRegion>> ShmRegion::create(const Layout& layout) {
   h.conn_off = align_up(h.proc_off + uint64_t{h.max_procs} * h.proc_slot_size, kAlign);
   h.index_capacity = ConnIndex::capacity_for(h.conn_capacity);
   h.index_off = align_up(h.conn_off + uint64_t{h.conn_capacity} * h.conn_slot_size, kAlign);
+  h.tx_index_capacity = layout.tx_index_capacity;
+  h.tx_index_off = align_up(h.index_off + uint64_t{h.index_capacity} * sizeof(HashWord), kAlign);
   h.ticket_off =
-      align_up(h.index_off + uint64_t{h.index_capacity} * sizeof(ConnIndexEntry), kAlign);
+      align_up(h.tx_index_off + uint64_t{h.tx_index_capacity} * sizeof(HashWord), kAlign);
   h.tls_slot_size = layout.tls_slot_size;
   h.tls_off = align_up(h.ticket_off + sizeof(TicketKeySlot), kAlign);
   h.total_size = h.tls_off + 2 * tls_slot_total(h.tls_slot_size);
@@ -59,8 +61,10 @@ Result<std::unique_ptr<ShmRegion>> ShmRegion::create(const Layout& layout) {
   for (uint32_t i = 0; i < h.max_procs; ++i) new (&region->proc(static_cast<int>(i))) ProcSlot();
   ConnSlot* slots = reinterpret_cast<ConnSlot*>(region->base_ + h.conn_off);
   for (uint32_t i = 0; i < h.conn_capacity; ++i) new (&slots[i]) ConnSlot();
-  auto* words = reinterpret_cast<ConnIndexEntry*>(region->base_ + h.index_off);
-  for (uint32_t i = 0; i < h.index_capacity; ++i) new (&words[i]) ConnIndexEntry{0};
+  auto* words = reinterpret_cast<HashWord*>(region->base_ + h.index_off);
+  for (uint32_t i = 0; i < h.index_capacity; ++i) new (&words[i]) HashWord{0};
+  auto* tx_words = reinterpret_cast<HashWord*>(region->base_ + h.tx_index_off);
+  for (uint32_t i = 0; i < h.tx_index_capacity; ++i) new (&tx_words[i]) HashWord{0};
   new (&region->ticket_keys()) TicketKeySlot();
   for (int i = 0; i < 2; ++i) new (&region->tls_slot(i)) TlsSlot();
   return region;
@@ -96,8 +100,13 @@ ConnTable ShmRegion::conn_table() const {
 }
 
 ConnIndex ShmRegion::conn_index() const {
-  return ConnIndex(reinterpret_cast<ConnIndexEntry*>(base_ + header_->index_off),
-                   header_->index_capacity, conn_table());
+  return ConnIndex(reinterpret_cast<HashWord*>(base_ + header_->index_off), header_->index_capacity,
+                   conn_table());
+}
+
+HashWords ShmRegion::tx_index() const {
+  return HashWords(reinterpret_cast<HashWord*>(base_ + header_->tx_index_off),
+                   header_->tx_index_capacity);
 }
 
 TicketKeySlot& ShmRegion::ticket_keys() const {

@@ -3,8 +3,8 @@
 // like a wire format: a header with magic, layout version and the offset and size of each part;
 // a process that finds an unexpected header refuses to run.
 //
-//   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | ConnIndexEntry[index_capacity]
-//   | TicketKeySlot | TlsSlot[2]
+//   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | HashWord[index_capacity]
+//   | HashWord[tx_index_capacity] | TicketKeySlot | TlsSlot[2]
 #pragma once
 
 #include <atomic>
@@ -21,7 +21,7 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 5;  // 5: the connection index
+inline constexpr uint32_t kShmLayoutVersion = 5;  // 5: the connection and transaction indexes
 
 // One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
 // except pid/role, which the supervisor sets before forking.
@@ -63,8 +63,10 @@ struct ShmHeader {
   uint32_t conn_capacity;
   uint32_t conn_slot_size;
   uint64_t conn_off;
-  uint32_t index_capacity;  // ConnIndexEntry words, a power of two
+  uint32_t index_capacity;  // connection index words, a power of two
   uint64_t index_off;
+  uint32_t tx_index_capacity;  // INVITE transaction owners (core/tm), a power of two
+  uint64_t tx_index_off;
   uint64_t ticket_off;
   uint64_t tls_slot_size;  // data bytes per slot
   uint64_t tls_off;
@@ -78,6 +80,7 @@ class ShmRegion {
     uint32_t max_procs = 1;
     uint32_t conn_capacity = 1;
     uint64_t tls_slot_size = 1 << 20;
+    uint32_t tx_index_capacity = 1 << 16;  // a power of two
   };
 
   static Result<std::unique_ptr<ShmRegion>> create(const Layout& layout);
@@ -94,6 +97,9 @@ class ShmRegion {
   ProcSlot& proc(int index) const;
   ConnTable conn_table() const;
   ConnIndex conn_index() const;
+  // Which worker holds the INVITE server transaction of (top Via branch, sent-by): a CANCEL or
+  // an ACK that arrives at another worker goes there (core/tm/tx_owner_index.h).
+  HashWords tx_index() const;
   TicketKeySlot& ticket_keys() const;
   TlsSlot& tls_slot(int index) const;
   char* tls_data(int index) const;
