@@ -1,0 +1,99 @@
+#include "core/sip/syntax.h"
+
+#include <arpa/inet.h>
+
+#include <cstring>
+
+namespace sipsd::sip::lex {
+
+bool all_of_class(std::string_view s, uint16_t f) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!has_class(c, f)) return false;
+  }
+  return true;
+}
+
+bool is_escaped_run(std::string_view s, uint16_t f) {
+  if (s.empty()) return false;
+  for (size_t i = 0; i < s.size();) {
+    if (s[i] == '%') {
+      if (i + 2 >= s.size() || !is_hex(s[i + 1]) || !is_hex(s[i + 2])) return false;
+      i += 3;
+      continue;
+    }
+    if (!has_class(s[i], f)) return false;
+    ++i;
+  }
+  return true;
+}
+
+bool skip_quoted(std::string_view s, size_t* i) {
+  size_t j = *i + 1;
+  while (j < s.size()) {
+    const char c = s[j];
+    if (c == '\\') {
+      if (j + 1 >= s.size()) return false;
+      j += 2;
+      continue;
+    }
+    ++j;
+    if (c == '"') {
+      *i = j;
+      return true;
+    }
+  }
+  return false;
+}
+
+bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out) {
+  if (s.empty()) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+    if (v > cap) continue;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > cap) v = cap + 1;
+  }
+  *out = v;
+  return true;
+}
+
+bool parse_generic_param(std::string_view s, size_t* i, std::string_view* name,
+                         std::string_view* value, bool* has_value) {
+  skip_ws(s, i);
+  const size_t ns = *i;
+  *i = scan_token(s, *i);
+  if (*i == ns) return false;
+  *name = s.substr(ns, *i - ns);
+  *value = {};
+  *has_value = false;
+  size_t j = *i;
+  skip_ws(s, &j);
+  if (j < s.size() && s[j] == '=') {
+    ++j;
+    skip_ws(s, &j);
+    const size_t vs = j;
+    if (j < s.size() && s[j] == '"') {
+      if (!skip_quoted(s, &j)) return false;
+    } else {
+      while (j < s.size() && has_class(s[j], kValue)) ++j;
+    }
+    if (j == vs) return false;
+    *value = s.substr(vs, j - vs);
+    *has_value = true;
+    *i = j;
+  }
+  return true;
+}
+
+bool valid_ipv6(std::string_view s) {
+  char buf[INET6_ADDRSTRLEN + 1];
+  if (s.empty() || s.size() >= sizeof(buf)) return false;
+  memcpy(buf, s.data(), s.size());
+  buf[s.size()] = '\0';
+  in6_addr a;
+  return inet_pton(AF_INET6, buf, &a) == 1;
+}
+
+}  // namespace sipsd::sip::lex
