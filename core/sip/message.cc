@@ -15,7 +15,6 @@ using lex::is_token;
 using lex::is_ws;
 using lex::parse_decimal;
 using lex::scan_token;
-using lex::skip_quoted;
 using lex::skip_ws;
 using lex::trim;
 
@@ -177,8 +176,12 @@ void Message::clear() {
   max_forwards_ = -1;
   has_top_via_ = false;
   top_via_ = Via{};
-  from_tag_ = to_tag_ = {};
-  has_to_tag_ = false;
+  has_from_ = has_to_ = false;
+  from_ = NameAddr{};
+  to_ = NameAddr{};
+  content_length_ = -1;
+  start_line_ = header_lines_ = {};
+  headers_complete_ = false;
   body_ = {};
 }
 
@@ -197,58 +200,15 @@ std::string_view Message::user_agent() const {
   return h ? h->value : std::string_view();
 }
 
-// ---- the parser -------------------------------------------------------------------------------
-
-namespace {
-
-// From/To value (RFC 3261 §20.20, §20.39): ( name-addr / addr-spec ) *( SEMI param ). Finds the
-// tag parameter. Only the structure is checked (balanced quotes and angle brackets, well-formed
-// params, a single address); display names are not judged.
-bool parse_addr_tag(std::string_view v, std::string_view* tag, bool* has_tag) {
-  *tag = {};
-  *has_tag = false;
-  if (v.empty()) return false;
-  size_t i = 0;
-  size_t params = v.size();
-  while (i < v.size()) {
-    const char c = v[i];
-    if (c == '"') {
-      if (!skip_quoted(v, &i)) return false;
-      continue;
-    }
-    if (c == '<') {
-      const size_t gt = v.find('>', i + 1);
-      if (gt == std::string_view::npos || gt == i + 1) return false;
-      params = gt + 1;
-      break;
-    }
-    if (c == '>') return false;
-    if (c == ';') {
-      if (i == 0) return false;
-      params = i;
-      break;
-    }
-    ++i;
-  }
-  const std::string_view s = v.substr(params);
-  size_t k = 0;
-  for (;;) {
-    skip_ws(s, &k);
-    if (k >= s.size()) return true;
-    if (s[k] != ';') return false;  // e.g. a second address after a comma
-    ++k;
-    std::string_view name;
-    std::string_view value;
-    bool has_value = false;
-    if (!lex::parse_generic_param(s, &k, &name, &value, &has_value)) return false;
-    if (!*has_tag && ascii_iequals(name, "tag")) {
-      *has_tag = true;
-      *tag = value;
-    }
-  }
+bool Message::expires(uint32_t* seconds) const {
+  const Header* h = first(HeaderType::kExpires);
+  uint64_t v = 0;
+  if (h == nullptr || !parse_decimal(h->value, UINT32_MAX, &v)) return false;
+  *seconds = v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v);
+  return true;
 }
 
-}  // namespace
+// ---- the parser -------------------------------------------------------------------------------
 
 class MessageParser {
  public:
@@ -285,8 +245,8 @@ class MessageParser {
   }
 
   const char* parse_start_line(std::string_view l);
-  bool add_header();  // false: too many
-  const char* check_framing() const;
+  bool add_header(size_t line_end);  // false: too many
+  const char* check_framing();
   void analyse();
 
   std::string_view view(size_t b, size_t e) const { return std::string_view(d_ + b, e - b); }
@@ -350,7 +310,8 @@ const char* MessageParser::parse_start_line(std::string_view l) {
   return nullptr;
 }
 
-bool MessageParser::add_header() {
+// The header being collected ends where the line at line_end starts.
+bool MessageParser::add_header(size_t line_end) {
   have_cur_ = false;
   std::vector<Header>& hs = m_->headers_;
   if (hs.size() >= Message::kMaxHeaders) return false;
@@ -359,7 +320,7 @@ bool MessageParser::add_header() {
   const auto ti = static_cast<size_t>(t);
   if (m_->first_[ti] < 0) m_->first_[ti] = static_cast<int16_t>(hs.size());
   if (m_->counts_[ti] < UINT16_MAX) ++m_->counts_[ti];
-  hs.push_back(Header{t, name, view(val_b_, val_e_)});
+  hs.push_back(Header{t, name, view(val_b_, val_e_), view(name_b_, line_end)});
   return true;
 }
 
@@ -391,7 +352,9 @@ ParseResult MessageParser::run() {
       return unparseable("Bare CR in start line");
   }
   if (const char* why = parse_start_line(view(pos, ce))) return unparseable(why);
+  m_->start_line_ = view(pos, ce);
   pos = next;
+  const size_t headers_begin = pos;
 
   bool complete = false;
   while (!complete) {
@@ -407,7 +370,9 @@ ParseResult MessageParser::run() {
         return unparseable("Bare CR in header");
     }
     if (ce == pos) {  // the empty line
-      if (have_cur_ && !add_header()) break;
+      if (have_cur_ && !add_header(pos)) break;
+      m_->header_lines_ = view(headers_begin, pos);
+      m_->headers_complete_ = true;
       m_->body_ = view(next, n_);
       complete = true;
       break;
@@ -435,7 +400,7 @@ ParseResult MessageParser::run() {
       pos = next;
       continue;
     }
-    if (have_cur_ && !add_header()) break;
+    if (have_cur_ && !add_header(pos)) break;
     // field-name *WSP ":" value (whitespace before the colon is allowed, §7.3.1).
     size_t i = pos;
     while (i < ce && is_token(d_[i])) ++i;
@@ -467,7 +432,7 @@ ParseResult MessageParser::run() {
 // Content-Length, when present, must describe the body the framer cut: one header, digits only,
 // equal to the body length. Anything else means the framer and the parser disagree on where the
 // message ends (smuggling), so the connection is closed (RFC 4475 §3.1.2.3 ncl, §3.3.9 mcl01).
-const char* MessageParser::check_framing() const {
+const char* MessageParser::check_framing() {
   const size_t n = m_->count(HeaderType::kContentLength);
   if (n == 0) return nullptr;
   if (n > 1) return "Multiple Content-Length headers";
@@ -477,6 +442,7 @@ const char* MessageParser::check_framing() const {
   }
   // cl saturates at 2^32: a length like 4294967328 never wraps to 32 (CVE-2026-23457).
   if (cl != m_->body_.size()) return "Content-Length does not match the body";
+  m_->content_length_ = static_cast<int64_t>(cl);
   return nullptr;
 }
 
@@ -504,16 +470,16 @@ void MessageParser::analyse() {
     }
   }
   if (const Header* h = m.first(HeaderType::kFrom)) {
-    bool has_tag = false;
-    if (!parse_addr_tag(h->value, &m.from_tag_, &has_tag)) {
-      m.from_tag_ = {};
+    m.has_from_ = parse_name_addr(h->value, AddrForm::kFromTo, &m.from_);
+    if (!m.has_from_) {
+      m.from_ = NameAddr{};
       defer("Bad From header");
     }
   }
   if (const Header* h = m.first(HeaderType::kTo)) {
-    if (!parse_addr_tag(h->value, &m.to_tag_, &m.has_to_tag_)) {
-      m.to_tag_ = {};
-      m.has_to_tag_ = false;
+    m.has_to_ = parse_name_addr(h->value, AddrForm::kFromTo, &m.to_);
+    if (!m.has_to_) {
+      m.to_ = NameAddr{};
       defer("Bad To header");
     }
   }
