@@ -176,9 +176,7 @@ void Message::clear() {
   max_forwards_ = -1;
   has_top_via_ = false;
   top_via_ = Via{};
-  has_from_ = has_to_ = false;
-  from_ = NameAddr{};
-  to_ = NameAddr{};
+  has_from_ = has_to_ = false;  // from_/to_ are only read when these are set
   content_length_ = -1;
   start_line_ = header_lines_ = {};
   headers_complete_ = false;
@@ -471,17 +469,11 @@ void MessageParser::analyse() {
   }
   if (const Header* h = m.first(HeaderType::kFrom)) {
     m.has_from_ = parse_name_addr(h->value, AddrForm::kFromTo, &m.from_);
-    if (!m.has_from_) {
-      m.from_ = NameAddr{};
-      defer("Bad From header");
-    }
+    if (!m.has_from_) defer("Bad From header");
   }
   if (const Header* h = m.first(HeaderType::kTo)) {
     m.has_to_ = parse_name_addr(h->value, AddrForm::kFromTo, &m.to_);
-    if (!m.has_to_) {
-      m.to_ = NameAddr{};
-      defer("Bad To header");
-    }
+    if (!m.has_to_) defer("Bad To header");
   }
   if (const Header* h = m.first(HeaderType::kCallId)) {
     // callid = word [ "@" word ]: no whitespace inside.

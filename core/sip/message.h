@@ -137,9 +137,9 @@ class Message {
   // parse_uri(msg.from()->uri, &uri) when needed. Route, Record-Route, Contact: NameAddrCursor.
   const NameAddr* from() const { return has_from_ ? &from_ : nullptr; }
   const NameAddr* to() const { return has_to_ ? &to_ : nullptr; }
-  std::string_view from_tag() const { return from_.tag; }
-  std::string_view to_tag() const { return to_.tag; }
-  bool has_to_tag() const { return to_.has_tag; }
+  std::string_view from_tag() const { return has_from_ ? from_.tag : std::string_view(); }
+  std::string_view to_tag() const { return has_to_ ? to_.tag : std::string_view(); }
+  bool has_to_tag() const { return has_to_ && to_.has_tag; }
   // The Content-Length value (equal to body().size() when the parse got that far); -1 when the
   // header is absent.
   int64_t content_length() const { return content_length_; }

@@ -28,37 +28,6 @@ bool is_escaped_run(std::string_view s, uint16_t f) {
   return true;
 }
 
-bool skip_quoted(std::string_view s, size_t* i) {
-  size_t j = *i + 1;
-  while (j < s.size()) {
-    const char c = s[j];
-    if (c == '\\') {
-      if (j + 1 >= s.size()) return false;
-      j += 2;
-      continue;
-    }
-    ++j;
-    if (c == '"') {
-      *i = j;
-      return true;
-    }
-  }
-  return false;
-}
-
-bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out) {
-  if (s.empty()) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return false;
-    if (v > cap) continue;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-    if (v > cap) v = cap + 1;
-  }
-  *out = v;
-  return true;
-}
-
 bool parse_generic_param(std::string_view s, size_t* i, std::string_view* name,
                          std::string_view* value, bool* has_value) {
   skip_ws(s, i);

@@ -94,11 +94,38 @@ bool is_escaped_run(std::string_view s, uint16_t f);
 
 // s[*i] == '"'. Moves *i past the closing quote; false when unterminated. quoted-pair escapes
 // any character (RFC 3261 §25.1).
-bool skip_quoted(std::string_view s, size_t* i);
+inline bool skip_quoted(std::string_view s, size_t* i) {
+  size_t j = *i + 1;
+  while (j < s.size()) {
+    const char c = s[j];
+    if (c == '\\') {
+      if (j + 1 >= s.size()) return false;
+      j += 2;
+      continue;
+    }
+    ++j;
+    if (c == '"') {
+      *i = j;
+      return true;
+    }
+  }
+  return false;
+}
 
 // Decimal digits only (already trimmed). *out saturates at `cap` + 1 (cap < UINT64_MAX / 10), so
 // huge values (CSeq 36893488147419103232, CVE-2017-9372) can neither overflow nor wrap into range.
-bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out);
+inline bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out) {
+  if (s.empty()) return false;
+  uint64_t v = 0;
+  for (char c : s) {
+    if (!is_digit(c)) return false;
+    if (v > cap) continue;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (v > cap) v = cap + 1;
+  }
+  *out = v;
+  return true;
+}
 
 // One generic-param (after its ';'): token [ EQUAL ( token / host / quoted-string ) ].
 // *i is on the first character after ';' and ends after the parameter. Whitespace around the
