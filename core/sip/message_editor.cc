@@ -10,13 +10,6 @@
 namespace sipsd::sip {
 namespace {
 
-bool line_safe(std::string_view s) {
-  for (char c : s) {
-    if (c == '\r' || c == '\n' || c == '\0') return false;
-  }
-  return true;
-}
-
 bool is_insertion(uint32_t begin, uint32_t end) {
   return begin == end;
 }
@@ -141,7 +134,7 @@ uint32_t MessageEditor::stage(std::string_view a, std::string_view b, std::strin
 }
 
 EditStatus MessageEditor::add_text_edit(size_t begin, size_t end, std::string_view text) {
-  if (!line_safe(text)) return EditStatus::kBadText;
+  if (!lex::is_line_safe(text)) return EditStatus::kBadText;
   if (text.size() > Message::kMaxLineLength) return EditStatus::kTooLong;
   if (!in_text_region(begin, end)) return EditStatus::kOutOfRange;
   Edit e{static_cast<uint32_t>(begin), static_cast<uint32_t>(end), 0,
@@ -154,7 +147,8 @@ EditStatus MessageEditor::add_text_edit(size_t begin, size_t end, std::string_vi
 
 EditStatus MessageEditor::add_header_line(size_t at, std::string_view name,
                                           std::string_view value) {
-  if (!lex::all_of_class(name, lex::kToken) || !line_safe(value)) return EditStatus::kBadText;
+  if (!lex::all_of_class(name, lex::kToken) || !lex::is_line_safe(value))
+    return EditStatus::kBadText;
   if (name.size() + value.size() + 2 > Message::kMaxLineLength) return EditStatus::kTooLong;
   Edit e{static_cast<uint32_t>(at), static_cast<uint32_t>(at), 0,
          static_cast<uint32_t>(name.size() + value.size() + 4)};

@@ -86,6 +86,14 @@ inline size_t scan_token(std::string_view s, size_t i) {
   return i;
 }
 
+// True when s holds no CR, LF or NUL: text that cannot end or split a header line.
+inline bool is_line_safe(std::string_view s) {
+  for (char c : s) {
+    if (c == '\r' || c == '\n' || c == '\0') return false;
+  }
+  return true;
+}
+
 // True when every character of s is in class f (and s is not empty).
 bool all_of_class(std::string_view s, uint16_t f);
 
