@@ -59,6 +59,10 @@ bool parse_generic_param(std::string_view s, size_t* i, std::string_view* name,
 bool valid_ipv6(std::string_view s) {
   char buf[INET6_ADDRSTRLEN + 1];
   if (s.empty() || s.size() >= sizeof(buf)) return false;
+  // inet_pton stops at a NUL: "2001:db8::\0junk" must not pass as "2001:db8::".
+  for (char c : s) {
+    if (!is_hex(c) && c != ':' && c != '.') return false;
+  }
   memcpy(buf, s.data(), s.size());
   buf[s.size()] = '\0';
   in6_addr a;

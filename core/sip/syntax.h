@@ -141,7 +141,8 @@ inline bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out) {
 bool parse_generic_param(std::string_view s, size_t* i, std::string_view* name,
                          std::string_view* value, bool* has_value);
 
-// A textual IPv6 address (no brackets), as inet_pton(AF_INET6) accepts it.
+// A textual IPv6 address (no brackets): only hex digits, ':' and '.', as inet_pton(AF_INET6)
+// accepts them.
 bool valid_ipv6(std::string_view s);
 
 }  // namespace sipsd::sip::lex

@@ -538,6 +538,10 @@ TEST_F(SipMsgTest, ViaIpv6) {
   EXPECT_EQ(msg_.top_via()->host, "::ffff:192.0.2.10");
   ExpectOk(Parse(Options("Via", "Via: SIP/2.0/TLS [::1];received=2001:db8::9:255")));
   EXPECT_EQ(msg_.top_via()->received, "2001:db8::9:255");
+  // An embedded NUL must not cut the address short for inet_pton (found by uri_fuzz).
+  ExpectBad(
+      Parse(Options("Via", std::string("Via: SIP/2.0/TLS [2001:db8::\0x<y>];branch=z9hG4bK1", 50))),
+      "Bad Via header");
 }
 
 TEST_F(SipMsgTest, MultipleViaValuesInOneHeader) {
