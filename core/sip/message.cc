@@ -420,7 +420,11 @@ ParseResult MessageParser::run() {
 
   if (!complete) defer("Too many headers");
   if (complete) {
-    if (const char* why = check_framing()) return unparseable(why);
+    if (const char* why = check_framing()) {
+      m_->headers_complete_ = false;
+      m_->header_lines_ = {};
+      return unparseable(why);
+    }
   }
   analyse();
   if (deferred_ != nullptr) return ParseResult{ParseStatus::kBadRequest, deferred_, deferred_code_};

@@ -104,6 +104,11 @@ TEST(MessageAccessors, HeaderSectionIncompleteOrAbsent) {
   EXPECT_EQ(no_end.result.status, ParseStatus::kUnparseable);
   EXPECT_FALSE(no_end.msg.headers_complete());
 
+  ParsedMessage bad_length("OPTIONS sip:a@b SIP/2.0\r\nl: 5\r\n\r\nabc");
+  EXPECT_STREQ(bad_length.result.reason, "Content-Length does not match the body");
+  EXPECT_FALSE(bad_length.msg.headers_complete());
+  EXPECT_EQ(bad_length.msg.header_lines(), "");
+
   ParsedMessage none("OPTIONS sip:a@b SIP/2.0\r\n\r\n");
   EXPECT_EQ(none.result.status, ParseStatus::kBadRequest);
   EXPECT_TRUE(none.msg.headers_complete());
