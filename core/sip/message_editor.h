@@ -131,10 +131,9 @@ class MessageEditor {
   void insert_sorted(const Edit& e);
   EditStatus add_text_edit(size_t begin, size_t end, std::string_view text);
   EditStatus add_header_line(size_t at, std::string_view name, std::string_view value);
-  // Stages text in the arena; returns its offset.
+  // Appends text to the arena; returns its offset.
   uint32_t stage(std::string_view a, std::string_view b = {}, std::string_view c = {},
                  std::string_view d = {});
-  void unstage(uint32_t off) { text_.resize(off); }
 
   const Message* msg_ = nullptr;
   std::array<Edit, kMaxEdits> edits_{};
