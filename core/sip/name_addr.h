@@ -52,16 +52,16 @@ struct NameAddr {
   std::string_view value;         // the whole element, trimmed
   std::string_view display_name;  // as received, quotes included; "" when none
   std::string_view uri;           // inside <...>, or the bare addr-spec; not parsed (parse_uri)
-  bool angle_brackets = false;    // uri came from <...>
-  bool star = false;              // kContact: the value is "*" (all other fields empty)
   std::string_view params;        // header parameters from the first ';' ("" when none)
-  bool has_tag = false;
-  std::string_view tag;  // value of the first tag= parameter
-  // kContact only. q= as an integer 0..1000 (q=0.5 -> 500); -1 when absent.
-  int q = -1;
+  std::string_view tag;           // value of the first tag= parameter
   // kContact only. expires= in seconds, values above 2^32-1 taken as 2^32-1 (§10.2.1.1); -1 when
   // absent. A value that is not delta-seconds is taken as 3600 (§20.10) and flagged.
   int64_t expires = -1;
+  // kContact only. q= as an integer 0..1000 (q=0.5 -> 500); -1 when absent.
+  int q = -1;
+  bool has_tag = false;
+  bool angle_brackets = false;  // uri came from <...>
+  bool star = false;            // kContact: the value is "*" (all other fields empty)
   bool expires_malformed = false;
 
   // Case-insensitive lookup of a header parameter (";tag=", ";+sip.instance=", ";reg-id=",

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -170,6 +171,37 @@ TEST(MessageAccessors, BadFromOrToHasNoParsedAddress) {
   ParsedMessage missing(Crlf("OPTIONS sip:a@b SIP/2.0\nTo: <sip:c@d>\n" + tail));
   EXPECT_EQ(missing.msg.from(), nullptr);
   EXPECT_EQ(missing.msg.from_tag(), "");
+}
+
+TEST(HeaderNames, EveryTypeClassifiesInAnyCase) {
+  for (size_t i = 1; i < kHeaderTypeCount; ++i) {
+    const auto t = static_cast<HeaderType>(i);
+    const std::string name(header_type_name(t));
+    ASSERT_FALSE(name.empty());
+    std::string lower = name;
+    std::string upper = name;
+    for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    EXPECT_EQ(classify_header(name), t) << name;
+    EXPECT_EQ(classify_header(lower), t) << lower;
+    EXPECT_EQ(classify_header(upper), t) << upper;
+    // Same length, another first or last letter; one letter more or less.
+    std::string other = name;
+    other[0] = other[0] == 'X' ? 'Y' : 'X';
+    EXPECT_EQ(classify_header(other), HeaderType::kOther) << other;
+    other = name;
+    other.back() = other.back() == 'X' ? 'Y' : 'X';
+    EXPECT_EQ(classify_header(other), HeaderType::kOther) << other;
+    EXPECT_EQ(classify_header(name + "s"), HeaderType::kOther);
+    // ("T", the truncated "To", is a compact form.)
+    if (name.size() > 2) {
+      EXPECT_EQ(classify_header(name.substr(0, name.size() - 1)), HeaderType::kOther) << name;
+    }
+  }
+  EXPECT_EQ(classify_header(""), HeaderType::kOther);
+  EXPECT_EQ(classify_header(std::string(100, 'a')), HeaderType::kOther);
+  EXPECT_EQ(classify_header("Proxy-Authorizations"), HeaderType::kOther);
+  EXPECT_EQ(classify_header("X-Custom"), HeaderType::kOther);
 }
 
 // ---- cursors ---------------------------------------------------------------------------------
