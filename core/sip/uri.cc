@@ -67,41 +67,48 @@ bool valid_tel_number(std::string_view s) {
   return true;
 }
 
-// uri-parameters = *( ";" pname [ "=" pvalue ] ), pname/pvalue = 1*paramchar.
-bool valid_params(std::string_view s) {
+// A list after a lead character, elements split by `sep`, each name [ "=" value ] of class
+// `cls` (or escaped): an empty span, or `lead` element *( `sep` element ).
+//   uri-parameters = *( ";" pname [ "=" pvalue ] ), pname/pvalue = 1*paramchar
+//   headers = "?" hname "=" hvalue *( "&" hname "=" hvalue ), hvalue may be empty
+struct ListGrammar {
+  char lead;
+  char sep;
+  uint16_t cls;
+  bool value_required;  // headers: "=" is mandatory
+  bool empty_value_ok;  // headers: hvalue = *( ... )
+};
+
+constexpr ListGrammar kParamsGrammar{';', ';', lex::kUnreserved | lex::kParam, false, false};
+constexpr ListGrammar kHeadersGrammar{'?', '&', lex::kUnreserved | lex::kHnv, true, true};
+
+bool valid_list(std::string_view s, const ListGrammar& g) {
   if (s.empty()) return true;
-  if (s[0] != ';') return false;
+  if (s[0] != g.lead) return false;
   size_t i = 1;
   for (;;) {
-    size_t e = s.find(';', i);
+    size_t e = s.find(g.sep, i);
     if (e == std::string_view::npos) e = s.size();
-    const std::string_view p = s.substr(i, e - i);
-    const size_t eq = p.find('=');
-    const uint16_t cls = lex::kUnreserved | lex::kParam;
-    if (!is_escaped_run(p.substr(0, eq), cls)) return false;
-    if (eq != std::string_view::npos && !is_escaped_run(p.substr(eq + 1), cls)) return false;
+    const std::string_view elem = s.substr(i, e - i);
+    const size_t eq = elem.find('=');
+    if (!is_escaped_run(elem.substr(0, eq), g.cls)) return false;
+    if (eq == std::string_view::npos) {
+      if (g.value_required) return false;
+    } else {
+      const std::string_view v = elem.substr(eq + 1);
+      if (!(v.empty() && g.empty_value_ok) && !is_escaped_run(v, g.cls)) return false;
+    }
     if (e == s.size()) return true;
     i = e + 1;
   }
 }
 
-// headers = "?" header *( "&" header ), header = hname "=" hvalue, hvalue may be empty.
+bool valid_params(std::string_view s) {
+  return valid_list(s, kParamsGrammar);
+}
+
 bool valid_headers(std::string_view s) {
-  if (s.empty()) return true;
-  if (s[0] != '?') return false;
-  size_t i = 1;
-  for (;;) {
-    size_t e = s.find('&', i);
-    if (e == std::string_view::npos) e = s.size();
-    const std::string_view h = s.substr(i, e - i);
-    const size_t eq = h.find('=');
-    const uint16_t cls = lex::kUnreserved | lex::kHnv;
-    if (eq == std::string_view::npos || !is_escaped_run(h.substr(0, eq), cls)) return false;
-    const std::string_view v = h.substr(eq + 1);
-    if (!v.empty() && !is_escaped_run(v, cls)) return false;
-    if (e == s.size()) return true;
-    i = e + 1;
-  }
+  return valid_list(s, kHeadersGrammar);
 }
 
 bool find_in(std::string_view span, std::string_view name, std::string_view* value) {

@@ -31,24 +31,19 @@
 #include "core/sip/message_editor.h"
 #include "core/sip/name_addr.h"
 #include "core/sip/via.h"
+#include "tests/fuzz/fuzz_checks.h"
 
 namespace {
 
 using namespace sipsd::sip;
+using sipsd::fuzz::check;
+using sipsd::fuzz::inside;
+using sipsd::fuzz::longest_line;
 
 constexpr std::string_view kOurVia = "SIP/2.0/TLS 192.0.2.1:5061;branch=z9hG4bKfuzz.0.0";
 constexpr std::string_view kRecordRoute = "<sip:192.0.2.1:5061;transport=tls;lr>";
 constexpr std::string_view kNewUri = "sip:fuzz@192.0.2.2:5061;transport=tls";
 constexpr std::string_view kNewBody = "fuzz body\r\n";
-
-void check(bool ok) {
-  if (!ok) abort();
-}
-
-bool inside(std::string_view v, const char* buf, size_t len) {
-  if (v.empty()) return true;
-  return v.data() >= buf && v.data() + v.size() <= buf + len;
-}
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -75,18 +70,6 @@ struct Expected {
   std::string name;
   std::string value;
 };
-
-size_t longest_line(std::string_view s) {
-  size_t best = 0;
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n') {
-      best = std::max(best, i - start);
-      start = i + 1;
-    }
-  }
-  return std::max(best, s.size() - start);
-}
 
 }  // namespace
 

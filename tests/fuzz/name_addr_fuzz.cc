@@ -19,21 +19,15 @@
 #include <vector>
 
 #include "core/sip/name_addr.h"
+#include "tests/fuzz/fuzz_checks.h"
 
 namespace {
 
+using sipsd::fuzz::check;
+using sipsd::fuzz::inside;
 using sipsd::sip::AddrForm;
 using sipsd::sip::ListSplitter;
 using sipsd::sip::NameAddr;
-
-void check(bool ok) {
-  if (!ok) abort();
-}
-
-bool inside(std::string_view v, std::string_view text) {
-  if (v.empty()) return true;
-  return v.data() >= text.data() && v.data() + v.size() <= text.data() + text.size();
-}
 
 bool is_blank(char c) {
   return c == ' ' || c == '\t';

@@ -16,23 +16,17 @@
 #include <string_view>
 
 #include "core/sip/uri.h"
+#include "tests/fuzz/fuzz_checks.h"
 
 namespace {
 
+using sipsd::fuzz::check;
+using sipsd::fuzz::inside;
 using sipsd::sip::append_uri;
 using sipsd::sip::parse_uri;
 using sipsd::sip::Uri;
 using sipsd::sip::UriParam;
 using sipsd::sip::UriParamCursor;
-
-void check(bool ok) {
-  if (!ok) abort();
-}
-
-bool inside(std::string_view v, std::string_view text) {
-  if (v.empty()) return true;
-  return v.data() >= text.data() && v.data() + v.size() <= text.data() + text.size();
-}
 
 bool same_parts(const Uri& a, const Uri& b) {
   return a.scheme == b.scheme && a.user == b.user && a.has_password == b.has_password &&
