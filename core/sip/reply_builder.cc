@@ -209,13 +209,19 @@ std::string_view default_reason(int code) {
 
 bool build_reply(const Message& req, const LocalReply& r, const ReplyParams& p, std::string* out) {
   out->clear();
-  const int code = r.code;
-  if (!req.is_request() || req.method_id() == Method::kAck || code < 100 || code > 699) {
-    return false;
-  }
   if (!r.to_tag.empty() && !lex::all_of_class(r.to_tag, lex::kToken)) return false;
   for (const HeaderField& h : r.headers) {
     if (!lex::all_of_class(h.name, lex::kToken) || !lex::is_line_safe(h.value)) return false;
+  }
+  return internal::write_reply(req, r, p, out);
+}
+
+bool internal::write_reply(const Message& req, const LocalReply& r, const ReplyParams& p,
+                           std::string* out) {
+  out->clear();
+  const int code = r.code;
+  if (!req.is_request() || req.method_id() == Method::kAck || code < 100 || code > 699) {
+    return false;
   }
   const std::string_view reason = r.reason.empty() ? default_reason(code) : r.reason;
 
@@ -272,10 +278,14 @@ bool build_reply(const Message& req, const LocalReply& r, const ReplyParams& p, 
     append_line_safe(out, p.server);
     out->append(kCrlf);
   }
-  out->append("Content-Length: ");
-  append_uint(out, r.body.size());
-  out->append("\r\n\r\n");
-  out->append(r.body);
+  if (r.body.empty()) {
+    out->append("Content-Length: 0\r\n\r\n");
+  } else {
+    out->append("Content-Length: ");
+    append_uint(out, r.body.size());
+    out->append("\r\n\r\n");
+    out->append(r.body);
+  }
   return true;
 }
 

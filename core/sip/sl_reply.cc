@@ -62,7 +62,7 @@ void build_stateless_reply(const Message& req, int code, std::string_view reason
   if (code > 100 && req.is_request() && req.method_id() != Method::kAck && !req.has_to_tag()) {
     r.to_tag = sl_to_tag(req, tag);
   }
-  build_reply(req, r, p, out);
+  internal::write_reply(req, r, p, out);  // the tag is ours: a token by construction
 }
 
 }  // namespace sipsd::sip

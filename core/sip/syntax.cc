@@ -6,14 +6,6 @@
 
 namespace sipsd::sip::lex {
 
-bool all_of_class(std::string_view s, uint16_t f) {
-  if (s.empty()) return false;
-  for (char c : s) {
-    if (!has_class(c, f)) return false;
-  }
-  return true;
-}
-
 bool is_escaped_run(std::string_view s, uint16_t f) {
   if (s.empty()) return false;
   for (size_t i = 0; i < s.size();) {

@@ -95,7 +95,13 @@ inline bool is_line_safe(std::string_view s) {
 }
 
 // True when every character of s is in class f (and s is not empty).
-bool all_of_class(std::string_view s, uint16_t f);
+inline bool all_of_class(std::string_view s, uint16_t f) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!has_class(c, f)) return false;
+  }
+  return true;
+}
 
 // True when s is one or more characters of class f or escaped octets ("%" HEXDIG HEXDIG).
 bool is_escaped_run(std::string_view s, uint16_t f);
