@@ -1,4 +1,4 @@
-// SIP message parser (core/sip_msg.h) and stateless replies (core/sl_reply.h).
+// SIP message parser (core/sip/message.h) and stateless replies (core/sip/sl_reply.h).
 //
 // parse_message() works in place on the connection's buffer (it may unfold headers there), so
 // each iteration first copies the framed message into a reused buffer, as a read would; the

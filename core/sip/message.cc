@@ -1,129 +1,22 @@
 #include "core/sip/message.h"
 
-#include <arpa/inet.h>
-
 #include <algorithm>
 #include <cstring>
 
 #include "core/base/ascii.h"
+#include "core/sip/syntax.h"
 
 namespace sipsd::sip {
 namespace {
 
-// ---- character classes ------------------------------------------------------------------------
-
-enum : uint8_t {
-  kTokenChar = 1,    // RFC 3261 token
-  kHostChar = 2,     // hostname / IPv4 characters (alphanum - . _)
-  kValueChar = 8,    // unquoted generic-param value: token / host (incl. IPv6 ':' '[' ']')
-  kSchemeChar = 16,  // URI scheme after the first letter: alphanum + - .
-};
-
-constexpr std::array<uint8_t, 256> make_classes() {
-  std::array<uint8_t, 256> t{};
-  for (int c = 0; c < 256; ++c) {
-    const bool alpha = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    const bool digit = c >= '0' && c <= '9';
-    uint8_t f = 0;
-    if (alpha || digit) f |= kTokenChar | kHostChar | kValueChar | kSchemeChar;
-    switch (c) {
-      case '-':
-      case '.':
-        f |= kTokenChar | kHostChar | kValueChar | kSchemeChar;
-        break;
-      case '_':
-        f |= kTokenChar | kHostChar | kValueChar;
-        break;
-      case '+':
-        f |= kTokenChar | kValueChar | kSchemeChar;
-        break;
-      case '!':
-      case '%':
-      case '*':
-      case '`':
-      case '\'':
-      case '~':
-        f |= kTokenChar | kValueChar;
-        break;
-      case ':':
-      case '[':
-      case ']':
-        f |= kValueChar;
-        break;
-      default:
-        break;
-    }
-    t[c] = f;
-  }
-  return t;
-}
-
-constexpr std::array<uint8_t, 256> kClass = make_classes();
-
-inline bool has_class(char c, uint8_t f) {
-  return (kClass[static_cast<unsigned char>(c)] & f) != 0;
-}
-inline bool is_token(char c) {
-  return has_class(c, kTokenChar);
-}
-inline bool is_digit(char c) {
-  return c >= '0' && c <= '9';
-}
-inline bool is_ws(char c) {
-  return c == ' ' || c == '\t';
-}
-
-void skip_ws(std::string_view s, size_t* i) {
-  while (*i < s.size() && is_ws(s[*i])) ++*i;
-}
-
-std::string_view trim(std::string_view s) {
-  size_t b = 0;
-  size_t e = s.size();
-  while (b < e && is_ws(s[b])) ++b;
-  while (e > b && is_ws(s[e - 1])) --e;
-  return s.substr(b, e - b);
-}
-
-size_t scan_token(std::string_view s, size_t i) {
-  while (i < s.size() && is_token(s[i])) ++i;
-  return i;
-}
-
-// s[*i] == '"'. Moves *i past the closing quote; false when unterminated. quoted-pair escapes
-// any character (RFC 3261 §25.1).
-bool skip_quoted(std::string_view s, size_t* i) {
-  size_t j = *i + 1;
-  while (j < s.size()) {
-    const char c = s[j];
-    if (c == '\\') {
-      if (j + 1 >= s.size()) return false;
-      j += 2;
-      continue;
-    }
-    ++j;
-    if (c == '"') {
-      *i = j;
-      return true;
-    }
-  }
-  return false;
-}
-
-// Decimal digits only (already trimmed). *out saturates at `cap` + 1 (cap < UINT64_MAX / 10), so
-// huge values (CSeq 36893488147419103232, CVE-2017-9372) can neither overflow nor wrap into range.
-bool parse_decimal(std::string_view s, uint64_t cap, uint64_t* out) {
-  if (s.empty()) return false;
-  uint64_t v = 0;
-  for (char c : s) {
-    if (!is_digit(c)) return false;
-    if (v > cap) continue;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-    if (v > cap) v = cap + 1;
-  }
-  *out = v;
-  return true;
-}
+using lex::has_class;
+using lex::is_digit;
+using lex::is_token;
+using lex::is_ws;
+using lex::parse_decimal;
+using lex::scan_token;
+using lex::skip_ws;
+using lex::trim;
 
 // "SIP/2.0" (case-insensitive, RFC 3261 §7.1).
 enum class VersionKind { kSip20, kOtherSip, kNotSip };
@@ -148,7 +41,7 @@ bool plausible_request_uri(std::string_view u) {
   const char c0 = u[0];
   if (!((c0 >= 'a' && c0 <= 'z') || (c0 >= 'A' && c0 <= 'Z'))) return false;
   size_t i = 1;
-  while (i < u.size() && has_class(u[i], kSchemeChar)) ++i;
+  while (i < u.size() && has_class(u[i], lex::kScheme)) ++i;
   if (i >= u.size() || u[i] != ':' || i + 1 == u.size()) return false;
   for (char c : u) {
     const auto uc = static_cast<unsigned char>(c);
@@ -157,159 +50,7 @@ bool plausible_request_uri(std::string_view u) {
   return true;
 }
 
-// ---- Via ----------------------------------------------------------------------------------------
-
-bool valid_ipv6(std::string_view s) {
-  char buf[INET6_ADDRSTRLEN + 1];
-  if (s.empty() || s.size() >= sizeof(buf)) return false;
-  memcpy(buf, s.data(), s.size());
-  buf[s.size()] = '\0';
-  in6_addr a;
-  return inet_pton(AF_INET6, buf, &a) == 1;
-}
-
-// One generic-param (after its ';'): token [ EQUAL ( token / host / quoted-string ) ].
-// *i is on the first character after ';'. Returns false on a syntax error.
-bool parse_param(std::string_view s, size_t* i, std::string_view* name, std::string_view* value,
-                 bool* has_value) {
-  skip_ws(s, i);
-  const size_t ns = *i;
-  *i = scan_token(s, *i);
-  if (*i == ns) return false;
-  *name = s.substr(ns, *i - ns);
-  *value = {};
-  *has_value = false;
-  size_t j = *i;
-  skip_ws(s, &j);
-  if (j < s.size() && s[j] == '=') {
-    ++j;
-    skip_ws(s, &j);
-    const size_t vs = j;
-    if (j < s.size() && s[j] == '"') {
-      if (!skip_quoted(s, &j)) return false;
-    } else {
-      while (j < s.size() && has_class(s[j], kValueChar)) ++j;
-    }
-    if (j == vs) return false;
-    *value = s.substr(vs, j - vs);
-    *has_value = true;
-    *i = j;
-  }
-  return true;
-}
-
 }  // namespace
-
-bool parse_via(std::string_view s, Via* v, std::string_view* rest) {
-  *v = Via{};
-  size_t i = 0;
-  skip_ws(s, &i);
-  const size_t start = i;
-
-  // sent-protocol = protocol-name SLASH protocol-version SLASH transport (SLASH = SWS "/" SWS)
-  std::string_view parts[3];
-  for (int k = 0; k < 3; ++k) {
-    if (k > 0) {
-      skip_ws(s, &i);
-      if (i >= s.size() || s[i] != '/') return false;
-      ++i;
-      skip_ws(s, &i);
-    }
-    const size_t ts = i;
-    i = scan_token(s, i);
-    if (i == ts) return false;
-    parts[k] = s.substr(ts, i - ts);
-  }
-  v->protocol_name = parts[0];
-  v->protocol_version = parts[1];
-  v->transport = parts[2];
-
-  // LWS sent-by
-  if (i >= s.size() || !is_ws(s[i])) return false;
-  skip_ws(s, &i);
-  const size_t sb = i;
-  if (i < s.size() && s[i] == '[') {
-    const size_t close = s.find(']', i + 1);
-    if (close == std::string_view::npos) return false;
-    v->host = s.substr(i + 1, close - i - 1);
-    if (!valid_ipv6(v->host)) return false;
-    v->host_is_ipv6 = true;
-    i = close + 1;
-  } else {
-    const size_t hs = i;
-    while (i < s.size() && has_class(s[i], kHostChar)) ++i;
-    if (i == hs) return false;
-    v->host = s.substr(hs, i - hs);
-  }
-  size_t sb_end = i;
-  size_t j = i;
-  skip_ws(s, &j);
-  if (j < s.size() && s[j] == ':') {
-    ++j;
-    skip_ws(s, &j);
-    const size_t ps = j;
-    while (j < s.size() && is_digit(s[j])) ++j;
-    uint64_t port = 0;
-    if (j == ps || j - ps > 5 || !parse_decimal(s.substr(ps, j - ps), 65535, &port) || port == 0 ||
-        port > 65535) {
-      return false;
-    }
-    v->port = static_cast<uint16_t>(port);
-    i = sb_end = j;
-  }
-  v->sent_by = s.substr(sb, sb_end - sb);
-
-  // *( SEMI via-params )
-  size_t end = i;  // end of the last element, before any whitespace
-  size_t params_start = std::string_view::npos;
-  for (;;) {
-    size_t k = i;
-    skip_ws(s, &k);
-    if (k >= s.size() || s[k] == ',') {
-      i = k;
-      break;
-    }
-    if (s[k] != ';') return false;
-    const size_t pstart = k;
-    ++k;
-    std::string_view name;
-    std::string_view value;
-    bool has_value = false;
-    if (!parse_param(s, &k, &name, &value, &has_value)) return false;
-    const std::string_view whole = s.substr(pstart, k - pstart);
-    if (params_start == std::string_view::npos) params_start = pstart;
-    if (ascii_iequals(name, "branch")) {
-      if (v->branch.empty()) v->branch = value;
-    } else if (ascii_iequals(name, "received")) {
-      if (v->has_received) return false;  // two would make the rewrite ambiguous
-      v->has_received = true;
-      v->received = value;
-      v->received_param = whole;
-    } else if (ascii_iequals(name, "rport")) {
-      if (v->has_rport) return false;
-      if (has_value) {
-        uint64_t port = 0;
-        if (value.size() > 5 || !parse_decimal(value, 65535, &port) || port > 65535) return false;
-      }
-      v->has_rport = true;
-      v->rport = value;
-      v->rport_param = whole;
-    } else if (ascii_iequals(name, "alias")) {
-      v->has_alias = true;
-    }
-    i = end = k;
-  }
-  v->value = s.substr(start, end - start);
-  if (params_start != std::string_view::npos) {
-    v->params = s.substr(params_start, end - params_start);
-  }
-  if (i < s.size()) {  // s[i] == ','
-    *rest = s.substr(i + 1);
-  } else {
-    *rest = {};
-  }
-  return true;
-}
 
 // ---- names ------------------------------------------------------------------------------------
 
@@ -435,8 +176,10 @@ void Message::clear() {
   max_forwards_ = -1;
   has_top_via_ = false;
   top_via_ = Via{};
-  from_tag_ = to_tag_ = {};
-  has_to_tag_ = false;
+  has_from_ = has_to_ = false;  // from_/to_ are only read when these are set
+  content_length_ = -1;
+  start_line_ = header_lines_ = {};
+  headers_complete_ = false;
   body_ = {};
 }
 
@@ -455,58 +198,15 @@ std::string_view Message::user_agent() const {
   return h ? h->value : std::string_view();
 }
 
-// ---- the parser -------------------------------------------------------------------------------
-
-namespace {
-
-// From/To value (RFC 3261 §20.20, §20.39): ( name-addr / addr-spec ) *( SEMI param ). Finds the
-// tag parameter. Only the structure is checked (balanced quotes and angle brackets, well-formed
-// params, a single address); display names are not judged.
-bool parse_addr_tag(std::string_view v, std::string_view* tag, bool* has_tag) {
-  *tag = {};
-  *has_tag = false;
-  if (v.empty()) return false;
-  size_t i = 0;
-  size_t params = v.size();
-  while (i < v.size()) {
-    const char c = v[i];
-    if (c == '"') {
-      if (!skip_quoted(v, &i)) return false;
-      continue;
-    }
-    if (c == '<') {
-      const size_t gt = v.find('>', i + 1);
-      if (gt == std::string_view::npos || gt == i + 1) return false;
-      params = gt + 1;
-      break;
-    }
-    if (c == '>') return false;
-    if (c == ';') {
-      if (i == 0) return false;
-      params = i;
-      break;
-    }
-    ++i;
-  }
-  const std::string_view s = v.substr(params);
-  size_t k = 0;
-  for (;;) {
-    skip_ws(s, &k);
-    if (k >= s.size()) return true;
-    if (s[k] != ';') return false;  // e.g. a second address after a comma
-    ++k;
-    std::string_view name;
-    std::string_view value;
-    bool has_value = false;
-    if (!parse_param(s, &k, &name, &value, &has_value)) return false;
-    if (!*has_tag && ascii_iequals(name, "tag")) {
-      *has_tag = true;
-      *tag = value;
-    }
-  }
+bool Message::expires(uint32_t* seconds) const {
+  const Header* h = first(HeaderType::kExpires);
+  uint64_t v = 0;
+  if (h == nullptr || !parse_decimal(h->value, UINT32_MAX, &v)) return false;
+  *seconds = v > UINT32_MAX ? UINT32_MAX : static_cast<uint32_t>(v);
+  return true;
 }
 
-}  // namespace
+// ---- the parser -------------------------------------------------------------------------------
 
 class MessageParser {
  public:
@@ -543,8 +243,8 @@ class MessageParser {
   }
 
   const char* parse_start_line(std::string_view l);
-  bool add_header();  // false: too many
-  const char* check_framing() const;
+  bool add_header(size_t line_end);  // false: too many
+  const char* check_framing();
   void analyse();
 
   std::string_view view(size_t b, size_t e) const { return std::string_view(d_ + b, e - b); }
@@ -608,7 +308,8 @@ const char* MessageParser::parse_start_line(std::string_view l) {
   return nullptr;
 }
 
-bool MessageParser::add_header() {
+// The header being collected ends where the line at line_end starts.
+bool MessageParser::add_header(size_t line_end) {
   have_cur_ = false;
   std::vector<Header>& hs = m_->headers_;
   if (hs.size() >= Message::kMaxHeaders) return false;
@@ -617,7 +318,7 @@ bool MessageParser::add_header() {
   const auto ti = static_cast<size_t>(t);
   if (m_->first_[ti] < 0) m_->first_[ti] = static_cast<int16_t>(hs.size());
   if (m_->counts_[ti] < UINT16_MAX) ++m_->counts_[ti];
-  hs.push_back(Header{t, name, view(val_b_, val_e_)});
+  hs.push_back(Header{t, name, view(val_b_, val_e_), view(name_b_, line_end)});
   return true;
 }
 
@@ -649,7 +350,9 @@ ParseResult MessageParser::run() {
       return unparseable("Bare CR in start line");
   }
   if (const char* why = parse_start_line(view(pos, ce))) return unparseable(why);
+  m_->start_line_ = view(pos, ce);
   pos = next;
+  const size_t headers_begin = pos;
 
   bool complete = false;
   while (!complete) {
@@ -665,7 +368,9 @@ ParseResult MessageParser::run() {
         return unparseable("Bare CR in header");
     }
     if (ce == pos) {  // the empty line
-      if (have_cur_ && !add_header()) break;
+      if (have_cur_ && !add_header(pos)) break;
+      m_->header_lines_ = view(headers_begin, pos);
+      m_->headers_complete_ = true;
       m_->body_ = view(next, n_);
       complete = true;
       break;
@@ -693,7 +398,7 @@ ParseResult MessageParser::run() {
       pos = next;
       continue;
     }
-    if (have_cur_ && !add_header()) break;
+    if (have_cur_ && !add_header(pos)) break;
     // field-name *WSP ":" value (whitespace before the colon is allowed, §7.3.1).
     size_t i = pos;
     while (i < ce && is_token(d_[i])) ++i;
@@ -715,7 +420,11 @@ ParseResult MessageParser::run() {
 
   if (!complete) defer("Too many headers");
   if (complete) {
-    if (const char* why = check_framing()) return unparseable(why);
+    if (const char* why = check_framing()) {
+      m_->headers_complete_ = false;
+      m_->header_lines_ = {};
+      return unparseable(why);
+    }
   }
   analyse();
   if (deferred_ != nullptr) return ParseResult{ParseStatus::kBadRequest, deferred_, deferred_code_};
@@ -725,7 +434,7 @@ ParseResult MessageParser::run() {
 // Content-Length, when present, must describe the body the framer cut: one header, digits only,
 // equal to the body length. Anything else means the framer and the parser disagree on where the
 // message ends (smuggling), so the connection is closed (RFC 4475 §3.1.2.3 ncl, §3.3.9 mcl01).
-const char* MessageParser::check_framing() const {
+const char* MessageParser::check_framing() {
   const size_t n = m_->count(HeaderType::kContentLength);
   if (n == 0) return nullptr;
   if (n > 1) return "Multiple Content-Length headers";
@@ -735,6 +444,7 @@ const char* MessageParser::check_framing() const {
   }
   // cl saturates at 2^32: a length like 4294967328 never wraps to 32 (CVE-2026-23457).
   if (cl != m_->body_.size()) return "Content-Length does not match the body";
+  m_->content_length_ = static_cast<int64_t>(cl);
   return nullptr;
 }
 
@@ -762,18 +472,12 @@ void MessageParser::analyse() {
     }
   }
   if (const Header* h = m.first(HeaderType::kFrom)) {
-    bool has_tag = false;
-    if (!parse_addr_tag(h->value, &m.from_tag_, &has_tag)) {
-      m.from_tag_ = {};
-      defer("Bad From header");
-    }
+    m.has_from_ = parse_name_addr(h->value, AddrForm::kFromTo, &m.from_);
+    if (!m.has_from_) defer("Bad From header");
   }
   if (const Header* h = m.first(HeaderType::kTo)) {
-    if (!parse_addr_tag(h->value, &m.to_tag_, &m.has_to_tag_)) {
-      m.to_tag_ = {};
-      m.has_to_tag_ = false;
-      defer("Bad To header");
-    }
+    m.has_to_ = parse_name_addr(h->value, AddrForm::kFromTo, &m.to_);
+    if (!m.has_to_) defer("Bad To header");
   }
   if (const Header* h = m.first(HeaderType::kCallId)) {
     // callid = word [ "@" word ]: no whitespace inside.

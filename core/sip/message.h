@@ -17,6 +17,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/sip/name_addr.h"
+#include "core/sip/via.h"
+
 namespace sipsd::sip {
 
 // Headers the core looks at. Names compare case-insensitively; compact forms map here too.
@@ -62,6 +65,11 @@ struct Header {
   HeaderType type;
   std::string_view name;   // as received, without surrounding whitespace
   std::string_view value;  // trimmed, unfolded (one line, no CR/LF)
+  // The whole header as it stands in the buffer: from the first character of its name through
+  // the line end (CRLF, or a bare LF) of its last physical line. Removing this span removes the
+  // header; after unfolding, a folded header's continuation line ends have become spaces, so the
+  // span holds exactly one line end, at its end.
+  std::string_view line;
 };
 
 enum class Method : uint8_t {
@@ -83,33 +91,6 @@ enum class Method : uint8_t {
 };
 // Maps a method token (case-sensitive, RFC 3261 §7.1) to its id; kOther for extensions.
 Method method_from_name(std::string_view name);
-
-// One via-parm (RFC 3261 §20.42, RFC 3581, RFC 5923). All views point into the parsed text.
-struct Via {
-  std::string_view value;             // this via-parm as received, without its separating comma
-  std::string_view protocol_name;     // "SIP"
-  std::string_view protocol_version;  // "2.0"
-  std::string_view transport;         // "TLS", "TCP", "UDP", ... as received
-  std::string_view sent_by;           // host[:port] as received (IPv6 brackets included)
-  std::string_view host;              // sent-by host; an IPv6 reference without its brackets
-  bool host_is_ipv6 = false;
-  uint16_t port = 0;        // 0 when the sent-by has no port
-  std::string_view params;  // from the first ';' to the end of value ("" if none)
-  std::string_view branch;  // "" when absent
-  bool has_received = false;
-  std::string_view received;  // value of received=
-  bool has_rport = false;
-  std::string_view rport;  // value of rport=; "" for a bare ";rport"
-  bool has_alias = false;
-  // Whole-parameter spans inside `value` (";received=1.2.3.4", ";rport"), for reply rewriting.
-  std::string_view received_param;
-  std::string_view rport_param;
-};
-
-// Parses the via-parm at the start of `text` (one element of a Via header value, unfolded).
-// On success *rest is what follows its separating comma ("" when it was the last element).
-// Returns false on a syntax error; *out is then unspecified.
-bool parse_via(std::string_view text, Via* out, std::string_view* rest);
 
 class MessageParser;
 
@@ -149,15 +130,36 @@ class Message {
   std::string_view cseq_method() const { return cseq_method_; }
   // -1 when absent.
   int max_forwards() const { return max_forwards_; }
-  // The parsed first value of the first Via header; nullptr when absent or malformed.
+  // The parsed first value of the first Via header; nullptr when absent or malformed. Every
+  // value in order: ViaCursor (header_cursor.h).
   const Via* top_via() const { return has_top_via_ ? &top_via_ : nullptr; }
-  std::string_view from_tag() const { return from_tag_; }
-  std::string_view to_tag() const { return to_tag_; }
-  bool has_to_tag() const { return has_to_tag_; }
+  // From and To (AddrForm::kFromTo); nullptr when absent or malformed. Their `uri` is not parsed:
+  // parse_uri(msg.from()->uri, &uri) when needed. Route, Record-Route, Contact: NameAddrCursor.
+  const NameAddr* from() const { return has_from_ ? &from_ : nullptr; }
+  const NameAddr* to() const { return has_to_ ? &to_ : nullptr; }
+  std::string_view from_tag() const { return has_from_ ? from_.tag : std::string_view(); }
+  std::string_view to_tag() const { return has_to_ ? to_.tag : std::string_view(); }
+  bool has_to_tag() const { return has_to_ && to_.has_tag; }
+  // The Content-Length value (equal to body().size() when the parse got that far); -1 when the
+  // header is absent.
+  int64_t content_length() const { return content_length_; }
+  // The Expires header's delta-seconds, values above 2^32-1 taken as 2^32-1 (RFC 3261 §20.19).
+  // False when the header is absent or not a number (parsed on each call).
+  bool expires(uint32_t* seconds) const;
 
   std::string_view body() const { return body_; }
-  // The whole message as parsed (after in-place unfolding).
+  // The whole message as parsed (after in-place unfolding), leading empty lines included.
   std::string_view raw() const { return raw_; }
+  // The start line without its line end.
+  std::string_view start_line() const { return start_line_; }
+  // Every header line, from the first header's name through the last header's line end; empty
+  // (pointing after the start line) when there are no headers. The empty line and the body
+  // follow it. Empty when !headers_complete().
+  std::string_view header_lines() const { return header_lines_; }
+  // True when the empty line ending the headers was reached and every header was recorded (not
+  // the case for kUnparseable, nor for kBadRequest "Too many headers"): only then do headers()
+  // and header_lines() describe the whole header section.
+  bool headers_complete() const { return headers_complete_; }
 
  private:
   friend class MessageParser;
@@ -178,9 +180,14 @@ class Message {
   int max_forwards_ = -1;
   bool has_top_via_ = false;
   Via top_via_;
-  std::string_view from_tag_;
-  std::string_view to_tag_;
-  bool has_to_tag_ = false;
+  bool has_from_ = false;
+  bool has_to_ = false;
+  NameAddr from_;
+  NameAddr to_;
+  int64_t content_length_ = -1;
+  std::string_view start_line_;
+  std::string_view header_lines_;
+  bool headers_complete_ = false;
   std::string_view body_;
 };
 

@@ -16,24 +16,19 @@
 
 #include "core/sip/message.h"
 #include "core/sip/sl_reply.h"
+#include "tests/fuzz/fuzz_checks.h"
 
 namespace {
 
+using sipsd::fuzz::check;
+using sipsd::fuzz::inside;
+using sipsd::fuzz::longest_line;
 using sipsd::sip::Header;
 using sipsd::sip::HeaderType;
 using sipsd::sip::Message;
 using sipsd::sip::Method;
 using sipsd::sip::ParseResult;
 using sipsd::sip::ParseStatus;
-
-void check(bool ok) {
-  if (!ok) abort();
-}
-
-bool inside(std::string_view v, const char* buf, size_t len) {
-  if (v.empty()) return true;
-  return v.data() >= buf && v.data() + v.size() <= buf + len;
-}
 
 void check_message(const Message& m, const ParseResult& r, const char* buf, size_t len) {
   check(r.reason != nullptr);
@@ -64,18 +59,6 @@ void check_message(const Message& m, const ParseResult& r, const char* buf, size
   if (const Header* cl = m.first(HeaderType::kContentLength)) {
     check(std::to_string(m.body().size()).size() <= cl->value.size());
   }
-}
-
-size_t longest_line(std::string_view s) {
-  size_t best = 0;
-  size_t start = 0;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '\n') {
-      best = std::max(best, i - start);
-      start = i + 1;
-    }
-  }
-  return std::max(best, s.size() - start);
 }
 
 }  // namespace

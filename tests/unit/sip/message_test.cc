@@ -9,27 +9,14 @@
 #include <string>
 #include <string_view>
 
+#include "tests/unit/sip/sip_test_util.h"
+
 namespace sipsd::sip {
 namespace {
 
 using namespace std::string_literals;
 
-// LF line ends become CRLF; "{CL}" becomes the length of what follows the first empty line.
-std::string Crlf(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n') out.push_back('\r');
-    out.push_back(c);
-  }
-  const size_t cl = out.find("{CL}");
-  if (cl != std::string::npos) {
-    const size_t sep = out.find("\r\n\r\n");
-    const size_t body = sep == std::string::npos ? 0 : out.size() - sep - 4;
-    // The placeholder is in the headers, before the body: replacing it does not change body.
-    out.replace(cl, 4, std::to_string(body));
-  }
-  return out;
-}
+using testing_util::Crlf;
 
 class SipMsgTest : public ::testing::Test {
  protected:
@@ -551,6 +538,10 @@ TEST_F(SipMsgTest, ViaIpv6) {
   EXPECT_EQ(msg_.top_via()->host, "::ffff:192.0.2.10");
   ExpectOk(Parse(Options("Via", "Via: SIP/2.0/TLS [::1];received=2001:db8::9:255")));
   EXPECT_EQ(msg_.top_via()->received, "2001:db8::9:255");
+  // An embedded NUL must not cut the address short for inet_pton (found by uri_fuzz).
+  ExpectBad(
+      Parse(Options("Via", std::string("Via: SIP/2.0/TLS [2001:db8::\0x<y>];branch=z9hG4bK1", 50))),
+      "Bad Via header");
 }
 
 TEST_F(SipMsgTest, MultipleViaValuesInOneHeader) {

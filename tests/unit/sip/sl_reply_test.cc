@@ -7,18 +7,12 @@
 #include <vector>
 
 #include "core/sip/message.h"
+#include "tests/unit/sip/sip_test_util.h"
 
 namespace sipsd::sip {
 namespace {
 
-std::string Crlf(std::string_view text) {
-  std::string out;
-  for (char c : text) {
-    if (c == '\n') out.push_back('\r');
-    out.push_back(c);
-  }
-  return out;
-}
+using testing_util::Crlf;
 
 // A parsed request together with the buffer its views point into.
 struct Parsed {
