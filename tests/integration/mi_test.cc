@@ -29,8 +29,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 
-std::unique_ptr<SipsdServer> start_with_mi(SipsdOptions o = {}) {
-  o.mi = true;
+std::unique_ptr<SipsdServer> start_with_mi(const SipsdOptions& o = {}) {
   auto srv = SipsdServer::start(o);
   EXPECT_TRUE(srv.ok()) << srv.message();
   return srv.ok() ? std::move(srv).value() : nullptr;

@@ -2,11 +2,20 @@
 // name the host we meant to reach. Driven in-process through start_outbound() on a real event
 // loop, against `openssl s_server`.
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstdio>
+#include <cstring>
 
 #include "core/base/event_ptr.h"
+#include "core/base/process_context.h"
+#include "core/base/unique_fd.h"
 #include "core/shm/shm_region.h"
+#include "core/shm/stats.h"
 #include "proto_tls/outbound_table.h"
 #include "proto_tls/tls_connector.h"
 #include "tests/integration/openssl_server.h"
@@ -47,6 +56,55 @@ Result<tls::TlsSnapshot> snapshot_of(const std::string& tls_mgm_lines) {
   return load_tls_snapshot(*domains, &warnings);
 }
 
+// What this process logs (StreamConn's close line names the reason) while the object lives:
+// stderr goes to a temporary file and comes back when the object goes away.
+class StderrCapture {
+ public:
+  StderrCapture() : saved_(dup(STDERR_FILENO)), file_(tmpfile()) {
+    fflush(stderr);
+    if (file_ != nullptr) dup2(fileno(file_), STDERR_FILENO);
+  }
+  ~StderrCapture() {
+    restore();
+    if (file_ != nullptr) fclose(file_);
+  }
+  // Restores stderr and returns everything written meanwhile.
+  std::string finish() {
+    restore();
+    std::string out;
+    if (file_ == nullptr) return out;
+    rewind(file_);
+    char buf[4096];
+    for (size_t n; (n = fread(buf, 1, sizeof buf, file_)) > 0;) out.append(buf, n);
+    return out;
+  }
+
+ private:
+  void restore() {
+    if (saved_.get() < 0) return;
+    fflush(stderr);
+    dup2(saved_.get(), STDERR_FILENO);
+    saved_.reset();
+  }
+  UniqueFd saved_;
+  FILE* file_;
+};
+
+// A loopback port that refuses connections: bound, never listened on, and kept bound (so nobody
+// else can start listening there meanwhile).
+UniqueFd refusing_port(uint16_t* port) {
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  struct sockaddr_in a = {};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  if (!fd || bind(fd.get(), reinterpret_cast<struct sockaddr*>(&a), sizeof a) != 0 ||
+      getsockname(fd.get(), reinterpret_cast<struct sockaddr*>(&a), &len) != 0)
+    return UniqueFd();
+  *port = ntohs(a.sin_port);
+  return fd;
+}
+
 class OutboundTls : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -64,55 +122,103 @@ class OutboundTls : public ::testing::Test {
     auto ctx = build_client_ctx(snap->client_domains(0));
     ASSERT_TRUE(ctx.ok()) << ctx.message();
     ctx_ = std::move(ctx).value();
+    // The connections count into stats_ (this process has no shm statistics slot).
+    saved_stats_ = process_context().stats;
+    process_context().stats = &stats_;
   }
+  void TearDown() override { process_context().stats = saved_stats_; }
 
-  // Connects and runs the loop until the handshake is done or the connection closed.
-  bool connect(uint16_t port, const std::string& server_name) {
+  struct Outcome {
+    bool established = false;
+    bool closed = false;                  // closed by itself (not by the test)
+    std::chrono::milliseconds elapsed{};  // start() to established or closed (or to giving up)
+    std::string log;                      // what the connection logged; its close line says why
+  };
+
+  // Connects and runs the loop until the handshake is done, the connection closed, or `limit`
+  // passed (longer than the connection's own deadline, tcp_max_msg_time, so that it is the
+  // connection that gives up first).
+  Outcome connect(uint16_t port, const std::string& server_name) {
+    Outcome out;
     StreamConnContext ctx{base_.get(), &owner_, &scratch_, shm_->conn_table(), 1,
                           shm_->conn_index()};
     OutboundTarget t;
     t.ip = "127.0.0.1";
     t.port = port;
     t.server_name = server_name;
-    auto conn = start_outbound(ctx, params_, t, ctx_.get(), 0x80000001, nullptr);
+    auto conn = start_outbound(ctx, params_, t, ctx_.get(), kConnId, nullptr);
     EXPECT_TRUE(conn.ok()) << conn.message();
-    if (!conn.ok()) return false;
+    if (!conn.ok()) return out;
     owner_.closed = false;
+    StderrCapture capture;
+    auto start = std::chrono::steady_clock::now();
     EXPECT_TRUE((*conn)->start().ok());
-    auto deadline = std::chrono::steady_clock::now() + 5s;
+    auto limit = std::chrono::milliseconds(params_.handshake_timeout_ms) + 2s;
     while (!(*conn)->established() && !owner_.closed &&
-           std::chrono::steady_clock::now() < deadline) {
+           std::chrono::steady_clock::now() - start < limit) {
       struct timeval tv = {0, 10000};
       event_base_loopexit(base_.get(), &tv);
       event_base_dispatch(base_.get());
     }
-    bool ok = (*conn)->established() && !owner_.closed;
+    out.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+        std::chrono::steady_clock::now() - start);
+    out.established = (*conn)->established() && !owner_.closed;
+    out.closed = owner_.closed;
     if (!owner_.closed) (*conn)->close("test done", LogLevel::kDebug);
-    return ok;
+    out.log = capture.finish();
+    return out;
   }
 
+  uint64_t tls_stat(TStat t) const { return stats_.get(tstat(Proto::kTls, t)); }
+
+  static constexpr uint32_t kConnId = 0x80000001;  // "(id 2147483649)" in the log
   std::unique_ptr<ShmRegion> shm_;
   EventBasePtr base_;
   ReadScratch scratch_;
   StreamConnParams params_;
   Owner owner_;
   SslCtxPtr ctx_;
+  ProcStats stats_{};
+  ProcStats* saved_stats_ = nullptr;
 };
 
 TEST_F(OutboundTls, HostNameThatMatchesTheCertificateIsAccepted) {
   auto server = start_s_server({}, test_cert("sip-example.pem"), test_cert("sip-example-key.pem"));
   ASSERT_TRUE(server.ok()) << server.message();
-  EXPECT_TRUE(connect(server->port, "sip.example.com"));
+  Outcome o = connect(server->port, "sip.example.com");
+  EXPECT_TRUE(o.established) << o.log;
+  EXPECT_EQ(tls_stat(TStat::kHandshakesOk), 1u);
 }
 
+// The refusal must be the name check, not any failure: the same server is first reached under
+// the name its certificate holds (the positive twin), then under another name, then by address.
 TEST_F(OutboundTls, HostNameMismatchIsRefused) {
   auto server = start_s_server({}, test_cert("sip-example.pem"), test_cert("sip-example-key.pem"));
   ASSERT_TRUE(server.ok()) << server.message();
-  EXPECT_FALSE(connect(server->port, "other.example.com"));
+  Outcome right = connect(server->port, "sip.example.com");
+  ASSERT_TRUE(right.established) << "the server cannot be reached at all:\n" << right.log;
+
+  Outcome wrong = connect(server->port, "other.example.com");
+  EXPECT_FALSE(wrong.established);
+  ASSERT_TRUE(wrong.closed) << wrong.log;
+  const std::string closed_line =
+      "tls:127.0.0.1:" + std::to_string(server->port) + " (id 2147483649): closed: ";
+  EXPECT_NE(wrong.log.find(closed_line + "TLS handshake failed: handshake: "), std::string::npos)
+      << wrong.log;
+  EXPECT_NE(wrong.log.find("certificate verify failed"), std::string::npos) << wrong.log;
+  EXPECT_NE(wrong.log.find("(peer certificate: hostname mismatch)"), std::string::npos)
+      << wrong.log;
+  EXPECT_EQ(tls_stat(TStat::kVerifyFailed), 1u);
+
   // No name: the certificate must then name the address, and this one does not.
-  auto again = start_s_server({}, test_cert("sip-example.pem"), test_cert("sip-example-key.pem"));
-  ASSERT_TRUE(again.ok());
-  EXPECT_FALSE(connect(again->port, ""));
+  Outcome by_address = connect(server->port, "");
+  EXPECT_FALSE(by_address.established);
+  ASSERT_TRUE(by_address.closed) << by_address.log;
+  EXPECT_NE(by_address.log.find("(peer certificate: IP address mismatch)"), std::string::npos)
+      << by_address.log;
+  EXPECT_EQ(tls_stat(TStat::kVerifyFailed), 2u);
+  EXPECT_EQ(tls_stat(TStat::kHandshakesFailed), 2u);
+  EXPECT_EQ(tls_stat(TStat::kHandshakesOk), 1u);  // the twin only
 }
 
 TEST_F(OutboundTls, SniIsSent) {
@@ -123,18 +229,37 @@ TEST_F(OutboundTls, SniIsSent) {
                       "-key2", test_cert("other-example-key.pem")},
                      test_cert("sip-example.pem"), test_cert("sip-example-key.pem"));
   ASSERT_TRUE(server.ok()) << server.message();
-  EXPECT_TRUE(connect(server->port, "other.example.com"));
+  Outcome o = connect(server->port, "other.example.com");
+  EXPECT_TRUE(o.established) << o.log;
 }
 
 TEST_F(OutboundTls, AddressTargetsAreCheckedAgainstTheCertificatesIp) {
   auto server = start_s_server();  // cert.pem: SAN IP:127.0.0.1
   ASSERT_TRUE(server.ok()) << server.message();
-  EXPECT_TRUE(connect(server->port, ""));
+  Outcome o = connect(server->port, "");
+  EXPECT_TRUE(o.established) << o.log;
 }
 
+// A refused connect closes the connection at once, saying so; a connection that hung until its
+// deadline (tcp_max_msg_time) would close with "not completed within ... ms" instead, and late.
 TEST_F(OutboundTls, ConnectionRefusedIsReportedNotHung) {
-  uint16_t port = free_tcp_port();
-  EXPECT_FALSE(connect(port, "sip.example.com"));
+  uint16_t port = 0;
+  UniqueFd refusing = refusing_port(&port);
+  ASSERT_TRUE(refusing) << strerror(errno);
+  params_.handshake_timeout_ms = 4000;
+  Outcome o = connect(port, "sip.example.com");
+  EXPECT_FALSE(o.established);
+  ASSERT_TRUE(o.closed) << "still not closed after " << o.elapsed.count() << " ms:\n" << o.log;
+  EXPECT_LT(o.elapsed.count(), params_.handshake_timeout_ms / 2)
+      << "closed by the deadline, not by the refusal:\n"
+      << o.log;
+  EXPECT_NE(o.log.find("tls:127.0.0.1:" + std::to_string(port) +
+                       " (id 2147483649): closed: connect failed: Connection refused"),
+            std::string::npos)
+      << o.log;
+  EXPECT_EQ(tls_stat(TStat::kConnectsFailed), 1u);
+  EXPECT_EQ(tls_stat(TStat::kHandshakeTimeouts), 0u);
+  EXPECT_EQ(shm_->conn_table().count_in_use(), 0u) << "the table slot was not released";
 }
 
 // Client domains: the one chosen by SIP domain presents its certificate to a server that

@@ -129,9 +129,9 @@ void expect_clean_throughput(SipsdServer& srv, const BenchRun& b) {
 
   auto answered = static_cast<uint64_t>(r.num("replies_total"));
   auto stats =
-      srv.stats_until([&](const ServerStats& s) { return s.sum("core:rcv_requests") >= answered; });
+      srv.stats_until([&](const ServerStats& s) { return s.get("core:rcv_requests") >= answered; });
   ASSERT_TRUE(stats.ok()) << stats.message();
-  EXPECT_GE(stats->sum("core:rcv_requests"), answered) << srv.log();
+  EXPECT_GE(stats->get("core:rcv_requests"), answered) << srv.log();
 }
 
 TEST(SipsbenchSmoke, ThroughputOverTlsMatchesEveryReply) {
@@ -163,10 +163,10 @@ TEST(SipsbenchSmoke, HandshakeModeCompletesConnections) {
   EXPECT_EQ(b.report.num("errors"), 0) << b.report.text();
   EXPECT_EQ(b.report.num("resumed"), 0) << b.report.text();  // full handshakes only
   auto stats = srv->stats_until([&](const ServerStats& s) {
-    return s.sum("tls:handshakes_ok") >= static_cast<uint64_t>(b.report.num("handshakes_total"));
+    return s.get("tls:handshakes_ok") >= static_cast<uint64_t>(b.report.num("handshakes_total"));
   });
   ASSERT_TRUE(stats.ok()) << stats.message();
-  EXPECT_GE(stats->sum("tls:handshakes_ok"),
+  EXPECT_GE(stats->get("tls:handshakes_ok"),
             static_cast<uint64_t>(b.report.num("handshakes_total")));
 }
 
@@ -217,10 +217,10 @@ TEST(SipsbenchSmoke, IdleHoldsConnectionsAndTheyAnswerPings) {
   // The server counted the pings as keep-alives and answered the check as requests.
   auto pings = static_cast<uint64_t>(r.num("pings_sent"));
   auto stats = srv->stats_until([&](const ServerStats& s) {
-    return s.sum("tls:crlf_pings") >= pings && s.sum("core:rcv_requests") >= 10;
+    return s.get("tls:crlf_pings") >= pings && s.get("core:rcv_requests") >= 10;
   });
   ASSERT_TRUE(stats.ok()) << stats.message();
-  EXPECT_GE(stats->sum("core:rcv_requests"), 10u) << srv->log();
+  EXPECT_GE(stats->get("core:rcv_requests"), 10u) << srv->log();
 }
 
 TEST(SipsbenchSmoke, IdleWithNoServerFails) {
@@ -303,9 +303,9 @@ TEST(SipsbenchSmoke, RampRunsItsSteps) {
   auto answered = static_cast<uint64_t>(r.num("replies_total"));
   EXPECT_GT(answered, 0u) << r.text();
   auto stats = srv->stats_until(
-      [&](const ServerStats& s) { return s.sum("core:rcv_requests") >= answered; });
+      [&](const ServerStats& s) { return s.get("core:rcv_requests") >= answered; });
   ASSERT_TRUE(stats.ok()) << stats.message();
-  EXPECT_GE(stats->sum("core:rcv_requests"), answered) << srv->log();
+  EXPECT_GE(stats->get("core:rcv_requests"), answered) << srv->log();
 }
 
 // --- call mode ----------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 #include "tests/integration/sipsd_server.h"
 
+#include <gtest/gtest.h>
 #include <signal.h>
 #include <stdlib.h>
 
@@ -12,8 +13,6 @@ namespace sipsd::test {
 
 namespace {
 
-constexpr std::string_view kDumpEnd = "stats conn_table ";
-
 const char* kDefaultRoute = R"(route {
     if (is_method("OPTIONS")) {
         sl_send_reply(200, "OK");
@@ -25,40 +24,6 @@ const char* kDefaultRoute = R"(route {
     sl_send_reply(501, "Not Implemented");
 })";
 
-size_t count_of(const std::string& hay, std::string_view needle) {
-  size_t n = 0;
-  for (size_t p = hay.find(needle); p != std::string::npos; p = hay.find(needle, p + 1)) ++n;
-  return n;
-}
-
-// "... key=value key=value" -> counters; also picks proc=, pid=, role=.
-ProcStatsLine parse_proc_line(std::string_view line) {
-  ProcStatsLine out;
-  std::istringstream in{std::string(line.substr(line.find("stats proc=") + 6))};
-  std::string kv;
-  while (in >> kv) {
-    size_t eq = kv.find('=');
-    if (eq == std::string::npos) continue;
-    std::string k = kv.substr(0, eq), v = kv.substr(eq + 1);
-    if (k == "proc") {
-      out.proc = std::stoi(v);
-    } else if (k == "pid") {
-      out.pid = static_cast<pid_t>(std::stol(v));
-    } else if (k == "role") {
-      out.role = v;
-    } else {
-      out.counters[k] = std::stoull(v);
-    }
-  }
-  return out;
-}
-
-uint64_t field(std::string_view line, std::string_view key) {
-  size_t p = line.find(std::string(key) + "=");
-  if (p == std::string_view::npos) return 0;
-  return std::stoull(std::string(line.substr(p + key.size() + 1)));
-}
-
 std::optional<uint16_t> listening_port(const std::string& log, const std::string& proto) {
   std::string needle = "listening on " + proto + ":127.0.0.1:";
   size_t p = log.find(needle);
@@ -68,22 +33,22 @@ std::optional<uint16_t> listening_port(const std::string& log, const std::string
 
 }  // namespace
 
-uint64_t ProcStatsLine::get(const std::string& name) const {
-  auto it = counters.find(name);
-  return it == counters.end() ? 0 : it->second;
-}
-
-uint64_t ServerStats::sum(const std::string& name) const {
-  uint64_t total = 0;
-  for (const ProcStatsLine& p : procs) total += p.get(name);
-  return total;
+uint64_t ServerStats::get(const std::string& name) const {
+  auto it = values.find(name);
+  if (it != values.end()) return it->second;
+  ADD_FAILURE() << "sipsd reports no statistic '" << name << "'";
+  return 0;
 }
 
 std::vector<pid_t> ServerStats::worker_pids() const {
-  std::vector<pid_t> pids;
-  for (const ProcStatsLine& p : procs)
-    if (p.role == "worker") pids.push_back(p.pid);
-  return pids;
+  if (pids.size() <= 1) return {};
+  return std::vector<pid_t>(pids.begin() + 1, pids.end());
+}
+
+size_t ServerStats::connections_of(int proc) const {
+  size_t n = 0;
+  for (const MiConnection& c : connections) n += c.worker == proc;
+  return n;
 }
 
 std::string SipsdServer::render_cfg(const SipsdOptions& o, const std::string& certs,
@@ -118,7 +83,7 @@ std::string SipsdServer::render_cfg(const SipsdOptions& o, const std::string& ce
   }
   cfg << "loadmodule \"sl.so\"\n"
       << "loadmodule \"sipmsgops.so\"\n";
-  if (o.mi) {
+  if (!mi_dir.empty()) {
     cfg << "loadmodule \"mi_fifo.so\"\n"
         << "modparam(\"mi_fifo\", \"fifo_name\", \"" << mi_dir << "/mi_fifo\")\n"
         << "modparam(\"mi_fifo\", \"reply_dir\", \"" << mi_dir << "/\")\n";
@@ -233,40 +198,51 @@ bool SipsdServer::wait_for_log(const std::string& needle, std::chrono::milliseco
   return child_->wait_for_line(needle, timeout).has_value();
 }
 
-Result<ServerStats> SipsdServer::stats(std::chrono::milliseconds timeout) {
-  std::string before = log();
-  size_t dumps = count_of(before, kDumpEnd);
-  if (!child_->signal(SIGUSR1)) return make_error("sipsd is not running:\n" + child_->describe());
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::string now_log;
-  for (;;) {
-    now_log = log();
-    if (count_of(now_log, kDumpEnd) > dumps) {
-      // The dump ends with a complete conn_table line.
-      size_t end = now_log.rfind(kDumpEnd);
-      if (now_log.find('\n', end) != std::string::npos) break;
-    }
-    if (std::chrono::steady_clock::now() >= deadline)
-      return make_error("no statistics dump from sipsd:\n" + child_->describe());
-    struct timespec ts = {0, 10 * 1000 * 1000};
-    nanosleep(&ts, nullptr);
-  }
-  // Everything after the previous dump.
-  size_t start = 0;
-  if (dumps > 0) {
-    start = before.rfind(kDumpEnd);
-    start = before.find('\n', start);
-  }
+Result<ServerStats> SipsdServer::stats() {
+  Json selectors = Json::array();
+  selectors.push("all");
+  Json params = Json::array();  // get_statistics takes one parameter, an array: [["all"]]
+  params.push(std::move(selectors));
+  Result<Json> values = mi_result("get_statistics", params);
+  if (!values.ok()) return values.error();
+  Result<Json> ps = mi_result("ps");
+  if (!ps.ok()) return ps.error();
+  Result<Json> conns = mi_result("list_tcp_conns");
+  if (!conns.ok()) return conns.error();
+
   ServerStats stats;
-  std::istringstream in(now_log.substr(start));
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.find("stats proc=") != std::string::npos) {
-      stats.procs.push_back(parse_proc_line(line));
-    } else if (line.find(kDumpEnd) != std::string::npos) {
-      stats.conn_table_in_use = field(line, "in_use");
-      stats.open = field(line, "open");
-    }
+  for (const auto& [name, v] : values->members()) {
+    if (!v.is_int()) return make_error("get_statistics: " + name + " is not a number: " + v.dump());
+    stats.values[name] = static_cast<uint64_t>(v.as_int());
+  }
+  // Every process slot, including the ones ps leaves out because they are empty right now.
+  auto slots = stats.values.find("load:processes_number");
+  stats.pids.assign(slots == stats.values.end() ? 0 : slots->second, 0);
+  const Json* procs = ps->find("Processes");
+  if (procs == nullptr || !procs->is_array()) return make_error("ps: no Processes: " + ps->dump());
+  for (const Json& p : procs->items()) {
+    const Json* id = p.find("ID");
+    const Json* pid = p.find("PID");
+    if (id == nullptr || pid == nullptr || id->as_int() < 0)
+      return make_error("ps: a process without ID or PID: " + p.dump());
+    auto index = static_cast<size_t>(id->as_int());
+    if (index >= stats.pids.size()) stats.pids.resize(index + 1, 0);
+    stats.pids[index] = static_cast<pid_t>(pid->as_int());
+  }
+  const Json* list = conns->find("Connections");
+  if (list == nullptr || !list->is_array())
+    return make_error("list_tcp_conns: no Connections: " + conns->dump());
+  for (const Json& c : list->items()) {
+    const Json* id = c.find("ID");
+    const Json* type = c.find("Type");
+    const Json* remote = c.find("Remote");
+    const Json* worker = c.find("Worker");
+    const Json* direction = c.find("Direction");
+    if (!id || !type || !remote || !worker || !direction)
+      return make_error("list_tcp_conns: an incomplete connection: " + c.dump());
+    stats.connections.push_back(MiConnection{id->as_int(), type->as_string(), remote->as_string(),
+                                             static_cast<int>(worker->as_int()),
+                                             direction->as_string() == "outbound"});
   }
   return stats;
 }

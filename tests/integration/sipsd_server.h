@@ -5,7 +5,9 @@
 //   ASSERT_TRUE(srv.ok()) << srv.message();
 //   auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), ...);
 //
-// Counters come from the supervisor's SIGUSR1 statistics dump, parsed from its log.
+// Every server loads mi_fifo with its FIFO in the server's own temporary directory; counters,
+// processes and connections come from the management interface (SipsdServer::stats()), as an
+// operator would read them.
 #pragma once
 
 #include <sys/types.h>
@@ -19,9 +21,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/ctl/mi_client.h"
 #include "core/mi/json.h"
-#include "core/base/result.h"
 #include "tests/integration/sip_test_client.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_env.h"
@@ -43,26 +45,33 @@ struct SipsdOptions {
   std::vector<std::string> tls_domain;
   // The route script; empty: OPTIONS -> 200, ACK -> nothing, anything else -> 501.
   std::string route;
-  // Loads mi_fifo with its FIFO and reply_dir inside the server's temporary directory
-  // (SipsdServer::mi_options() says where).
-  bool mi = false;
 };
 
-struct ProcStatsLine {
-  int proc = 0;
-  pid_t pid = 0;
-  std::string role;
-  std::map<std::string, uint64_t> counters;
-  uint64_t get(const std::string& name) const;
+// One row of MI list_tcp_conns.
+struct MiConnection {
+  int64_t id = 0;
+  std::string type;    // "tls", "tcp"
+  std::string remote;  // "127.0.0.1:40312"
+  int worker = 0;      // process index of the owner (1..N)
+  bool outbound = false;
 };
 
+// The server as the management interface shows it at one moment: MI get_statistics ["all"],
+// ps and list_tcp_conns.
 struct ServerStats {
-  std::vector<ProcStatsLine> procs;  // index 0 = supervisor, then the workers
-  uint64_t conn_table_in_use = 0;
-  uint64_t open = 0;
-  // Sum of a counter over every process.
-  uint64_t sum(const std::string& name) const;
+  std::map<std::string, uint64_t> values;  // "core:rcv_requests" -> value (summed by sipsd)
+  std::vector<pid_t> pids;                 // by process index (0 = supervisor); 0 = empty slot
+  std::vector<MiConnection> connections;
+
+  // A statistic by its full name; a name the server does not report fails the test (and reads
+  // 0), so a misspelt name cannot pass as "nothing counted".
+  uint64_t get(const std::string& name) const;
+  // tcp:conns_open + tls:conns_open.
+  uint64_t open() const { return get("tcp:conns_open") + get("tls:conns_open"); }
+  // Worker pids by worker (index 0 = process 1); 0 while a slot is being respawned.
   std::vector<pid_t> worker_pids() const;
+  // Connections owned by the worker with process index `proc`.
+  size_t connections_of(int proc) const;
 };
 
 // SipsdOptions::tls_domain for the "default" server domain with these certificate and key
@@ -109,15 +118,15 @@ class SipsdServer {
   // Waits for a log line containing `needle` (anywhere in the log so far or to come).
   bool wait_for_log(const std::string& needle,
                     std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
-  // Asks for a statistics dump (SIGUSR1) and parses it.
-  Result<ServerStats> stats(std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+  // Statistics, processes and connections, read over MI.
+  Result<ServerStats> stats();
   // Polls stats() until pred holds or the timeout passes; returns the last stats.
   template <class Pred>
   Result<ServerStats> stats_until(
       Pred pred, std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
-  // The management FIFO (SipsdOptions::mi): where it is, and one JSON-RPC call over it that
-  // returns the whole response (with "result" or "error").
+  // The management FIFO: where it is, and one JSON-RPC call over it that returns the whole
+  // response (with "result" or "error").
   MiClientOptions mi_options() const;
   Result<Json> mi(const std::string& method, const Json& params = Json());
   // The "result" of a call; an Error with the server's error text when it answered an error.
@@ -126,10 +135,10 @@ class SipsdServer {
   // SIGTERM and wait; the exit status. Afterwards the process group must be empty.
   ExitStatus stop(std::chrono::milliseconds grace = std::chrono::milliseconds(8000));
 
-  // The cfg text SipsdOptions produce (for tests that only check it).
-  // `mi_dir`: where the MI FIFO and its replies live (SipsdOptions::mi).
+  // The cfg text SipsdOptions produce (for tests that only check it). `mi_dir`: where the MI
+  // FIFO and its replies live; empty: no mi_fifo (start() always gives its own directory).
   static std::string render_cfg(const SipsdOptions& options, const std::string& certs_dir,
-                                const std::string& mi_dir = "/tmp");
+                                const std::string& mi_dir = "");
 
  private:
   SipsdServer() = default;

@@ -23,7 +23,6 @@ Result<std::unique_ptr<SipsdServer>> start_udp(int udp_workers) {
   o.tls = false;
   o.udp = true;
   o.udp_workers = udp_workers;
-  o.mi = true;
   return SipsdServer::start(o);
 }
 

@@ -5,6 +5,9 @@
 #include <string>
 #include <vector>
 
+#include "core/base/process_context.h"
+#include "core/shm/stats.h"
+
 namespace sipsd {
 namespace {
 
@@ -69,10 +72,42 @@ TEST_F(SipReceiverTest, ScriptSeesTheMessageAndTheConnection) {
   EXPECT_EQ(sink_.replies[1].rfind("SIP/2.0 501 ", 0), 0u);
 }
 
+// Counts this thread's statistics into a local ProcStats (unit tests have none otherwise).
+class CountedStats {
+ public:
+  CountedStats() : saved_(process_context().stats) { process_context().stats = &stats_; }
+  ~CountedStats() { process_context().stats = saved_; }
+  uint64_t get(Stat s) const { return stats_.get(s); }
+
+ private:
+  ProcStats stats_{};
+  ProcStats* saved_;
+};
+
+// "Sends nothing" only means something if the same receiver, script and sink do send: the
+// request that takes the route's last line (where an ACK would end up) is answered 501, and the
+// BYE and the ACK are parsed, counted and kept, not lost on the way.
 TEST_F(SipReceiverTest, DropAndAckSendNothing) {
-  feed(request("BYE"));
-  feed(request("ACK"));  // the script would answer 501; ACKs are never answered
-  EXPECT_TRUE(sink_.replies.empty());
+  CountedStats stats;
+  EXPECT_EQ(feed(request("INVITE")), ReceiveVerdict::kKeep);
+  ASSERT_EQ(sink_.replies.size(), 1u) << "the receiver under test answers nothing at all";
+  EXPECT_EQ(sink_.replies[0].rfind("SIP/2.0 501 Not Implemented\r\n", 0), 0u) << sink_.replies[0];
+  EXPECT_EQ(stats.get(Stat::kSlSentReplies), 1u);
+
+  EXPECT_EQ(feed(request("BYE")), ReceiveVerdict::kKeep);  // the script drops it
+  EXPECT_EQ(feed(request("ACK")), ReceiveVerdict::kKeep);  // it would be answered 501
+  EXPECT_EQ(sink_.replies.size(), 1u) << sink_.replies.back();
+  EXPECT_EQ(stats.get(Stat::kRcvRequests), 3u);
+  EXPECT_EQ(stats.get(Stat::kDropRequests), 1u);
+  EXPECT_EQ(stats.get(Stat::kSlSentReplies), 1u);
+
+  // A bad ACK (no Call-ID) is not answered either, where any other bad request gets its 400.
+  EXPECT_EQ(feed(request("ACK", false)), ReceiveVerdict::kKeep);
+  EXPECT_EQ(sink_.replies.size(), 1u) << sink_.replies.back();
+  EXPECT_EQ(feed(request("INVITE", false)), ReceiveVerdict::kKeep);
+  ASSERT_EQ(sink_.replies.size(), 2u);
+  EXPECT_EQ(sink_.replies[1].rfind("SIP/2.0 400 ", 0), 0u) << sink_.replies[1];
+  EXPECT_EQ(stats.get(Stat::kErrRequests), 2u);
 }
 
 TEST_F(SipReceiverTest, MissingMandatoryHeaderGets400WithTheReason) {

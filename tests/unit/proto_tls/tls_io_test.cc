@@ -1,0 +1,348 @@
+// TlsIo against a real TLS peer in the same process: the server side is sipsd's (TlsIo::accept
+// with ServerTlsContexts built from the test PKI), the client plain OpenSSL, over a non-blocking
+// socketpair. Every loop is bounded; nothing here waits on a clock.
+#include "proto_tls/tls_io.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "tests/unit/support/tls_peer.h"
+
+namespace sipsd {
+namespace {
+
+using test::plain_client;
+using test::plain_client_ctx;
+using test::server_domain;
+
+constexpr const char* kLocal = "127.0.0.1:5061";
+
+// "default" (ECDSA, sip.example.com, also for clients without SNI) and "mtls" (requires a
+// client certificate from ca.pem); no domain for other names.
+std::shared_ptr<const ServerTlsContexts> contexts() {
+  tls::TlsSnapshot snap;
+  *snap.add_server_domains() = server_domain("default", "sip-example.pem", "sip-example-key.pem",
+                                             {"sip.example.com", "none"});
+  tls::TlsDomain mtls = server_domain("mtls", "cert.pem", "ckey.pem", {"mtls.example.com"});
+  test::verify_clients(&mtls, /*require=*/true);
+  *snap.add_server_domains() = mtls;
+  auto set = ServerTlsContexts::build(snap, nullptr);
+  EXPECT_TRUE(set.ok()) << set.message();
+  return set.ok() ? *set : nullptr;
+}
+
+const char* status_name(IoStatus s) {
+  switch (s) {
+    case IoStatus::kOk:
+      return "ok";
+    case IoStatus::kWantRead:
+      return "want-read";
+    case IoStatus::kWantWrite:
+      return "want-write";
+    case IoStatus::kClosed:
+      return "closed";
+    case IoStatus::kError:
+      return "error";
+  }
+  return "?";
+}
+
+std::string names(const std::vector<IoStatus>& steps) {
+  std::string s;
+  for (IoStatus st : steps) s += std::string(s.empty() ? "" : " ") + status_name(st);
+  return s;
+}
+
+class TlsIoTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    set_ = contexts();
+    ASSERT_TRUE(set_);
+    fds_ = test::socket_pair();
+    ASSERT_TRUE(fds_.server && fds_.client);
+  }
+
+  std::unique_ptr<TlsIo> accept() {
+    std::string err;
+    auto io = TlsIo::accept(*set_, kLocal, fds_.server.get(), &err);
+    EXPECT_TRUE(io) << err;
+    return io;
+  }
+  SslPtr client(const std::string& sni, const char* cert = nullptr, const char* key = nullptr) {
+    client_ctx_ = plain_client_ctx(cert, key);
+    EXPECT_TRUE(client_ctx_);
+    SslPtr c = client_ctx_ ? plain_client(client_ctx_.get(), fds_.client.get(), sni) : nullptr;
+    EXPECT_TRUE(c);
+    return c;
+  }
+
+  // Alternates client and server handshake steps until both are done or one side fails; the
+  // server's step results are appended to `steps`. True when both sides finished.
+  bool run_handshake(TlsIo& io, SSL* c, std::vector<IoStatus>* steps) {
+    bool client_done = false, server_done = false;
+    for (int i = 0; i < 50 && !(client_done && server_done); ++i) {
+      if (!client_done) {
+        int r = SSL_do_handshake(c);
+        int e = SSL_get_error(c, r);
+        if (r == 1) {
+          client_done = true;
+        } else if (e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE) {
+          return false;
+        }
+      }
+      if (!server_done) {
+        IoResult r = io.handshake();
+        steps->push_back(r.status);
+        if (r.status == IoStatus::kOk) server_done = true;
+        if (r.status == IoStatus::kError || r.status == IoStatus::kClosed) return false;
+      }
+    }
+    return client_done && server_done;
+  }
+
+  // Everything the client can read now (until it would block).
+  std::string client_read_all(SSL* c) {
+    std::string out;
+    char buf[16384];
+    for (int i = 0; i < 10000; ++i) {
+      size_t n = 0;
+      if (SSL_read_ex(c, buf, sizeof buf, &n) != 1) break;
+      out.append(buf, n);
+    }
+    return out;
+  }
+
+  std::shared_ptr<const ServerTlsContexts> set_;
+  test::SocketPair fds_;
+  SslCtxPtr client_ctx_;
+};
+
+TEST_F(TlsIoTest, HandshakeRunsInNonBlockingStepsAndDescribesTheConnection) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  // Nothing from the client yet: the server waits for readability.
+  EXPECT_EQ(io->handshake().status, IoStatus::kWantRead);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  ASSERT_GE(steps.size(), 2u);
+  EXPECT_EQ(steps.back(), IoStatus::kOk);
+  // Its flight written, the server waits for the client's Finished.
+  EXPECT_EQ(steps.front(), IoStatus::kWantRead) << names(steps);
+
+  EXPECT_TRUE(io->is_tls());
+  ConnInfo info;
+  io->describe(&info);
+  EXPECT_STREQ(info.tls_version, SSL_get_version(c.get()));
+  EXPECT_STREQ(info.tls_version, "TLSv1.3");
+  EXPECT_STREQ(info.tls_cipher, SSL_get_cipher_name(c.get()));
+  EXPECT_EQ(info.tls_peer_verified, 0) << "no client certificate was presented";
+  TlsConnView v = io->tls_view();
+  EXPECT_EQ(v.ssl, io->ssl());
+  EXPECT_EQ(v.sni, "sip.example.com");
+  EXPECT_EQ(v.domain, "default");
+  EXPECT_EQ(io->selection().domain, 0);
+  EXPECT_FALSE(io->session_resumed());
+  EXPECT_FALSE(io->peer_verify_failed());
+}
+
+TEST_F(TlsIoTest, HandshakeWaitsForWritabilityAndResumes) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  // The client sends its ClientHello; then the server-to-client direction is filled up, so the
+  // server's first flight cannot be written.
+  ASSERT_EQ(SSL_get_error(c.get(), SSL_do_handshake(c.get())), SSL_ERROR_WANT_READ);
+  std::string filler(65536, 'f');
+  size_t queued = 0;
+  for (int i = 0; i < 1000; ++i) {
+    ssize_t n = write(fds_.server.get(), filler.data(), filler.size());
+    if (n < 0) break;
+    queued += static_cast<size_t>(n);
+  }
+  ASSERT_EQ(errno, EAGAIN);
+  ASSERT_GT(queued, 0u);
+  EXPECT_EQ(io->handshake().status, IoStatus::kWantWrite);
+  // The client takes the filler off the socket (raw, it is not TLS), then both go on.
+  std::string drained;
+  char buf[65536];
+  while (drained.size() < queued) {
+    ssize_t n = read(fds_.client.get(), buf, std::min(sizeof buf, queued - drained.size()));
+    ASSERT_GT(n, 0) << strerror(errno);
+    drained.append(buf, static_cast<size_t>(n));
+  }
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  EXPECT_EQ(steps.back(), IoStatus::kOk);
+  // The retried flight arrived whole: data flows.
+  ASSERT_EQ(io->write("ping", 4).status, IoStatus::kOk);
+  EXPECT_EQ(client_read_all(c.get()), "ping");
+}
+
+TEST_F(TlsIoTest, ReadAndWrite) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+
+  char buf[256];
+  IoResult nothing = io->read(buf, sizeof buf);
+  EXPECT_EQ(nothing.status, IoStatus::kWantRead);  // TLS 1.3 tickets may be read, no data
+  EXPECT_EQ(nothing.bytes, 0u);
+
+  const std::string request = "OPTIONS sip:a@example.com SIP/2.0\r\n\r\n";
+  size_t n = 0;
+  ASSERT_EQ(SSL_write_ex(c.get(), request.data(), request.size(), &n), 1);
+  IoResult got = io->read(buf, sizeof buf);
+  ASSERT_EQ(got.status, IoStatus::kOk) << io->error();
+  EXPECT_EQ(std::string(buf, got.bytes), request);
+  EXPECT_EQ(io->read(buf, sizeof buf).status, IoStatus::kWantRead);
+
+  const std::string reply = "SIP/2.0 200 OK\r\n\r\n";
+  IoResult sent = io->write(reply.data(), reply.size());
+  EXPECT_EQ(sent.status, IoStatus::kOk);
+  EXPECT_EQ(sent.bytes, reply.size());
+  EXPECT_EQ(client_read_all(c.get()), reply);
+}
+
+TEST_F(TlsIoTest, WritesLargerThanTheSocketTakeWaitAndComplete) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  std::string data(1 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>('a' + i % 26);
+  size_t sent = 0;
+  int want_write = 0;
+  std::string received;
+  for (int i = 0; i < 100000 && sent < data.size(); ++i) {
+    IoResult r = io->write(data.data() + sent, data.size() - sent);
+    if (r.status == IoStatus::kOk) {
+      ASSERT_GT(r.bytes, 0u);
+      sent += r.bytes;  // partial writes are allowed (SSL_MODE_ENABLE_PARTIAL_WRITE)
+    } else {
+      ASSERT_EQ(r.status, IoStatus::kWantWrite) << io->error();
+      ++want_write;
+      received += client_read_all(c.get());  // the peer reads; the socket takes more
+    }
+  }
+  ASSERT_EQ(sent, data.size());
+  EXPECT_GT(want_write, 0) << "1 MiB fitted in the socket: the test proves nothing";
+  received += client_read_all(c.get());
+  EXPECT_EQ(received.size(), data.size());
+  EXPECT_TRUE(received == data) << "the bytes arrived changed or out of order";
+}
+
+TEST_F(TlsIoTest, CloseNotifyAndEofAreAnOrderlyClose) {
+  {
+    auto io = accept();
+    SslPtr c = client("sip.example.com");
+    ASSERT_TRUE(io && c);
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    SSL_shutdown(c.get());  // close_notify
+    char buf[64];
+    EXPECT_EQ(io->read(buf, sizeof buf).status, IoStatus::kClosed) << io->error();
+    // Our own close_notify reaches the client.
+    io->shutdown();
+    EXPECT_EQ(SSL_get_error(c.get(), SSL_read(c.get(), buf, sizeof buf)), SSL_ERROR_ZERO_RETURN);
+  }
+  // The peer's socket just closes (no close_notify): also kClosed, not an error.
+  fds_ = test::socket_pair();
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  c.reset();
+  fds_.client.reset();
+  char buf[64];
+  EXPECT_EQ(io->read(buf, sizeof buf).status, IoStatus::kClosed) << io->error();
+}
+
+TEST_F(TlsIoTest, AGarbageRecordIsAnErrorWithAReason) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  // An application-data record whose contents were not encrypted with the session's keys.
+  std::string record = std::string("\x17\x03\x03\x00\x20", 5) + std::string(32, 'A');
+  ASSERT_EQ(write(fds_.client.get(), record.data(), record.size()),
+            static_cast<ssize_t>(record.size()));
+  char buf[64];
+  IoResult r = io->read(buf, sizeof buf);
+  EXPECT_EQ(r.status, IoStatus::kError);
+  EXPECT_EQ(io->error().rfind("read: ", 0), 0u) << io->error();
+  EXPECT_NE(io->error().find("bad record mac"), std::string::npos) << io->error();
+}
+
+TEST_F(TlsIoTest, NotTlsOrNoHelloFailsTheHandshakeWithAReason) {
+  {
+    auto io = accept();
+    ASSERT_TRUE(io);
+    const std::string http = "GET / HTTP/1.1\r\nHost: sip.example.com\r\n\r\n";
+    ASSERT_EQ(write(fds_.client.get(), http.data(), http.size()),
+              static_cast<ssize_t>(http.size()));
+    EXPECT_EQ(io->handshake().status, IoStatus::kError);
+    EXPECT_EQ(io->error().rfind("handshake: ", 0), 0u) << io->error();
+    EXPECT_NE(io->error().find("http request"), std::string::npos) << io->error();
+  }
+  // The peer goes away before its ClientHello.
+  fds_ = test::socket_pair();
+  auto io = accept();
+  ASSERT_TRUE(io);
+  fds_.client.reset();
+  EXPECT_EQ(io->handshake().status, IoStatus::kError);
+  EXPECT_EQ(io->error(), "handshake: peer closed the connection");
+}
+
+TEST_F(TlsIoTest, AnUnknownSniIsRefusedNamingIt) {
+  auto io = accept();
+  SslPtr c = client("nobody.example.org");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  EXPECT_FALSE(run_handshake(*io, c.get(), &steps));
+  EXPECT_EQ(steps.back(), IoStatus::kError) << names(steps);
+  EXPECT_EQ(io->error(),
+            "no tls_mgm server domain matches SNI 'nobody.example.org' (unrecognized_name)");
+  EXPECT_TRUE(io->selection().refused);
+}
+
+TEST_F(TlsIoTest, ClientCertificatesAreVerifiedAndDescribed) {
+  {
+    auto io = accept();
+    SslPtr c = client("mtls.example.com", "client.pem", "client-key.pem");
+    ASSERT_TRUE(io && c);
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    ConnInfo info;
+    io->describe(&info);
+    EXPECT_EQ(info.tls_peer_verified, 1);
+    EXPECT_FALSE(io->peer_verify_failed());
+    EXPECT_EQ(io->tls_view().domain, "mtls");
+  }
+  fds_ = test::socket_pair();
+  auto io = accept();
+  SslPtr c = client("mtls.example.com", "client-ca2.pem", "client-ca2-key.pem");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  EXPECT_FALSE(run_handshake(*io, c.get(), &steps));
+  EXPECT_EQ(steps.back(), IoStatus::kError) << names(steps);
+  EXPECT_TRUE(io->peer_verify_failed());
+  EXPECT_EQ(io->error().rfind("handshake: ", 0), 0u) << io->error();
+  EXPECT_NE(io->error().find("(peer certificate: unable to get local issuer certificate)"),
+            std::string::npos)
+      << io->error();
+}
+
+}  // namespace
+}  // namespace sipsd
