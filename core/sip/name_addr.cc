@@ -80,7 +80,7 @@ bool parse_qvalue(std::string_view s, int* out) {
   return true;
 }
 
-bool NameAddr::param(std::string_view name, std::string_view* value) const {
+bool NameAddr::param(std::string_view name, std::string_view* value_out) const {
   size_t k = 0;
   while (k < params.size()) {
     skip_ws(params, &k);
@@ -91,7 +91,7 @@ bool NameAddr::param(std::string_view name, std::string_view* value) const {
     bool has_value = false;
     if (!lex::parse_generic_param(params, &k, &n, &v, &has_value)) return false;
     if (ascii_iequals(n, name)) {
-      if (value != nullptr) *value = v;
+      if (value_out != nullptr) *value_out = v;
       return true;
     }
   }

@@ -67,7 +67,7 @@ struct NameAddr {
   // Case-insensitive lookup of a header parameter (";tag=", ";+sip.instance=", ";reg-id=",
   // ";received=", ...). True when present; *value is its value as received (a quoted string keeps
   // its quotes), "" for a parameter without '='. The first of repeated names wins.
-  bool param(std::string_view name, std::string_view* value = nullptr) const;
+  bool param(std::string_view name, std::string_view* value_out = nullptr) const;
 };
 
 // Parses one element (as ListSplitter yields it; for From/To the whole value) in the given form.
