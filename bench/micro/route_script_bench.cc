@@ -4,6 +4,8 @@
 //                               request, through a ScriptEnv that answers $rm $ru $si $sp $proto
 //                               from the Message and records sl_send_reply() (the reply is not
 //                               built).
+//   BM_Script_ProxyCfg_Invite   the typical proxy script of sample_proxy_cfg.h (tm, rr, ...)
+//                               through a ScriptEnv that answers as those modules would.
 //   BM_SipReceiver_DefaultCfg_* the worker's whole per-message path (core/sip_receiver.h): parse,
 //                               run the script, build the stateless reply into a discarding sink.
 //
@@ -21,6 +23,7 @@
 #include <vector>
 
 #include "bench/micro/sample_messages.h"
+#include "bench/micro/sample_proxy_cfg.h"
 #include "core/base/log.h"
 #include "core/cfg/config.h"
 #include "core/cfg/script.h"
@@ -148,6 +151,32 @@ void BM_Script_DefaultCfg(benchmark::State& state, std::string_view wire, LogLev
 BENCHMARK_CAPTURE(BM_Script_DefaultCfg, Options, kOptions, LogLevel::kNotice, 200);
 BENCHMARK_CAPTURE(BM_Script_DefaultCfg, Options_XlogRendered, kOptions, LogLevel::kInfo, 200);
 BENCHMARK_CAPTURE(BM_Script_DefaultCfg, Invite, kInvite, LogLevel::kNotice, 501);
+
+// The proxy script of bench/micro/sample_proxy_cfg.h on an initial INVITE to a local user:
+// 5 route() calls, ~20 function calls, $var/$avp assignments, string building, `!= myself`.
+void BM_Script_ProxyCfg_Invite(benchmark::State& state) {
+  LogLevelScope level(LogLevel::kNotice);
+  LoadOptions options;
+  options.allow_unimplemented = true;
+  Result<Config> cfg = load_config_text(kProxyCfg, "proxy.cfg", options);
+  if (!cfg.ok()) {
+    state.SkipWithError(("the proxy cfg does not load: " + cfg.message()).c_str());
+    return;
+  }
+  const Script& script = *cfg->script;
+  ProxyEnv env;
+  ScriptVars vars;
+  const RouteRef main = script.main_route();
+  for (auto _ : state) {
+    env.reset();
+    ScriptResult result = script.run(main, env, vars);
+    benchmark::DoNotOptimize(result);
+  }
+  if (env.relays != static_cast<int64_t>(state.iterations()) || env.replies != 0)
+    state.SkipWithError("the proxy route did not relay as expected");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_Script_ProxyCfg_Invite);
 
 // Counts the replies the receiver sends; writes nothing.
 class CountingSink final : public ReplySink {

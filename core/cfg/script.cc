@@ -10,7 +10,7 @@ namespace sipsd {
 
 bool ScriptValue::to_int(int64_t* out) const {
   if (kind_ == Kind::kInt) {
-    *out = i_;
+    *out = u_.i;
     return true;
   }
   if (kind_ != Kind::kStr) return false;

@@ -42,7 +42,7 @@ class ScriptValue {
   static constexpr ScriptValue of(int64_t v) {
     ScriptValue x;
     x.kind_ = Kind::kInt;
-    x.i_ = v;
+    x.u_.i = v;
     return x;
   }
   static constexpr ScriptValue of(int v) { return of(static_cast<int64_t>(v)); }
@@ -55,7 +55,7 @@ class ScriptValue {
   static ScriptValue of(const ScriptRegex* re) {
     ScriptValue x;
     x.kind_ = Kind::kRegex;
-    x.re_ = re;
+    x.u_.re = re;
     return x;
   }
 
@@ -63,18 +63,20 @@ class ScriptValue {
   bool is_null() const { return kind_ == Kind::kNull; }
   bool is_int() const { return kind_ == Kind::kInt; }
   bool is_str() const { return kind_ == Kind::kStr; }
-  int64_t int_value() const { return i_; }     // kInt (0 otherwise)
+  int64_t int_value() const { return kind_ == Kind::kInt ? u_.i : 0; }
   std::string_view str() const { return s_; }  // kStr ("" otherwise)
-  const ScriptRegex* regex() const { return re_; }
+  const ScriptRegex* regex() const { return kind_ == Kind::kRegex ? u_.re : nullptr; }
 
   // An integer, or a string that is a whole decimal integer ("42", "-7", "+3"): true and *out.
   bool to_int(int64_t* out) const;
 
  private:
   Kind kind_ = Kind::kNull;
-  int64_t i_ = 0;
+  union {
+    int64_t i = 0;
+    const ScriptRegex* re;
+  } u_;
   std::string_view s_;
-  const ScriptRegex* re_ = nullptr;
 };
 
 // A variable as the script names it, resolved at load. The views point into the Script.

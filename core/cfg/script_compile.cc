@@ -253,7 +253,11 @@ struct CfgScriptBuilder::State {
     std::string lit;
     bool ok = true;
     auto flush = [&] {
-      if (!lit.empty()) out->pieces.push_back(Format::Piece{std::move(lit), nullptr});
+      if (!lit.empty()) {
+        Format::Piece piece;
+        piece.text = std::move(lit);
+        out->pieces.push_back(std::move(piece));
+      }
       lit.clear();
     };
     for (size_t i = 0; i < s.size(); ++i) {
@@ -278,7 +282,11 @@ struct CfgScriptBuilder::State {
         ok = false;
       } else {
         flush();
-        out->pieces.push_back(Format::Piece{{}, std::move(pv)});
+        Format::Piece piece;
+        piece.direct = pv->op == Expr::Op::kPv && pv->tr.empty();
+        piece.ref = pv->ref;
+        piece.pv = std::move(pv);
+        out->pieces.push_back(std::move(piece));
       }
       i += used - 1;
     }
@@ -465,6 +473,7 @@ struct CfgScriptBuilder::State {
     }
     auto rc = std::make_unique<script::RouteCall>();
     rc->loc = c.args[0].loc;
+    rc->where = diag.where(c.loc);
     if (!route_name_of(c.args[0], &rc->name)) {
       error(c.args[0].loc, "route(...) expects a route name");
       return nullptr;
@@ -529,6 +538,7 @@ struct CfgScriptBuilder::State {
     calls[static_cast<size_t>(cur)].push_back(CallSite{&def, c.loc});
     auto call = std::make_unique<script::Call>();
     call->def = &def;
+    call->id = def.id;
     call->where = diag.where(c.loc);
     bool ok = true;
     if (def.id == FuncId::kXlog) {
@@ -546,6 +556,10 @@ struct CfgScriptBuilder::State {
         CallArg& a = call->args[i];
         a.copy = later_computed && a.mode == CallArg::Mode::kExpr && !stable(*a.expr);
         if (a.mode != CallArg::Mode::kConst) later_computed = true;
+      }
+      call->all_const = !later_computed;
+      if (call->all_const) {
+        for (const CallArg& a : call->args) call->const_args.push_back(a.value);
       }
     }
     if (!ok) return nullptr;
@@ -842,6 +856,7 @@ struct CfgScriptBuilder::State {
       case cfg::Stmt::Kind::kIf: {
         n.op = Stmt::Op::kIf;
         n.expr = compile_expr(*s.cond);
+        if (n.expr && n.expr->op == Expr::Op::kCall) n.call = n.expr->call.get();
         compile_block(s.body, &n.body);
         compile_block(s.else_body, &n.else_body);
         break;
@@ -907,9 +922,11 @@ struct CfgScriptBuilder::State {
       n->expr = compile_expr(a);
       return n->expr != nullptr;
     }
-    n->op = Stmt::Op::kExpr;
     n->expr = compile_call(c);
-    return n->expr != nullptr;
+    if (!n->expr) return false;
+    n->op = n->expr->op == Expr::Op::kCall ? Stmt::Op::kCall : Stmt::Op::kExpr;
+    if (n->op == Stmt::Op::kCall) n->call = n->expr->call.get();
+    return true;
   }
 
   bool compile_assign(const cfg::Stmt& s, Stmt* n) {
@@ -1027,6 +1044,7 @@ struct CfgScriptBuilder::State {
         continue;
       }
       f.call->args[f.arg].value = ScriptValue::of(static_cast<int64_t>(idx));
+      if (f.call->all_const) f.call->const_args[f.arg] = f.call->args[f.arg].value;
     }
   }
 
@@ -1287,6 +1305,14 @@ std::shared_ptr<const Script> CfgScriptBuilder::finish(int max_while_loops) {
   }
   st.impl->max_while_loops = max_while_loops;
   if (st.diag.error_count() > 0) return nullptr;
+  for (size_t t = 0; t < kRouteTypeCount; ++t) {
+    for (int global : st.impl->by_type[t]) {
+      st.impl->refs[t].push_back(&st.impl->routes[static_cast<size_t>(global)]);
+    }
+  }
+  for (State::Edge& e : st.edges) {
+    e.call->route = st.impl->refs[0][static_cast<size_t>(e.call->target)];
+  }
   return std::shared_ptr<const Script>(new Script(std::move(st.impl)));
 }
 

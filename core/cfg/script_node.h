@@ -33,6 +33,9 @@ struct Format {
   struct Piece {
     std::string text;  // literal text (when !pv)
     ExprPtr pv;        // a variable read
+    // pv is a plain env variable (no transformation): its ref, read without walking pv.
+    bool direct = false;
+    PvRef ref;
   };
   std::vector<Piece> pieces;
   bool constant() const { return pieces.empty() || (pieces.size() == 1 && !pieces[0].pv); }
@@ -62,18 +65,27 @@ struct CallArg {
 };
 
 struct Call {
+  FuncId id = FuncId::kXlog;  // def->id, kept here (one load less per call)
   const cfg::FuncDef* def = nullptr;
   std::vector<CallArg> args;
+  // Every argument is a constant (the common case: sl_send_reply(404, "Not Here"), t_relay()):
+  // the values, passed to the env as they are.
+  bool all_const = false;
+  std::vector<ScriptValue> const_args;
   LogLevel level = LogLevel::kNotice;  // xlog
   std::vector<std::string> methods;    // is_method, split at load
   std::string where;                   // "file:line:col" for run-time messages
 };
 
-// route(name[, args...]): `target` is the request route's index.
+struct Route;
+
+// route(name[, args...]): `target` is the request route's index, `route` that route.
 struct RouteCall {
   int target = -1;
+  const Route* route = nullptr;
   std::string name;  // load: resolved in finish()
   cfg::Loc loc;
+  std::string where;
   std::vector<ExprPtr> args;
 };
 
@@ -121,7 +133,8 @@ struct SwitchCase {
 
 struct Stmt {
   enum class Op : uint8_t {
-    kExpr,    // expr (a call; its value only sets $rc, 0 stops)
+    kCall,    // expr->call, a function call statement (its value only sets $rc; 0 stops)
+    kExpr,    // expr (route(...); its value only sets $rc, 0 stops)
     kIf,      // expr ? body : else_body
     kWhile,   // while (expr) body
     kSwitch,  // switch (expr) cases over body
@@ -133,6 +146,7 @@ struct Stmt {
   };
   Op op = Op::kExpr;
   ExprPtr expr;
+  const Call* call = nullptr;  // kCall: expr->call; kIf: the condition when it is a call
   std::vector<Stmt> body;
   std::vector<Stmt> else_body;
   std::vector<SwitchCase> cases;
@@ -190,6 +204,8 @@ namespace sipsd {
 struct Script::Impl {
   std::vector<script::Route> routes;
   std::array<std::vector<int>, kRouteTypeCount> by_type;  // RouteRef.index -> routes index
+  // The same as pointers, for run() (filled when the script is complete).
+  std::array<std::vector<const script::Route*>, kRouteTypeCount> refs;
   std::vector<TimerRoute> timers;
   std::vector<std::string> vars;   // by slot
   std::vector<std::string> avps;   // by slot

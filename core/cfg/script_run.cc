@@ -13,6 +13,7 @@
 #include <algorithm>
 #include <charconv>
 #include <limits>
+#include <new>
 
 #include "core/base/ascii.h"
 #include "core/cfg/script.h"
@@ -77,6 +78,20 @@ bool compare_values(cfg::Tok op, const ScriptValue& l, const ScriptValue& r) {
   return compare(op, l.str(), r.str());
 }
 
+// Room for a call's arguments, not initialized: only the ones in use are written (zeroing the
+// whole array on every call showed in the profile).
+template <size_t N>
+class ArgBuffer {
+ public:
+  void set(size_t i, const ScriptValue& v) { new (buf_ + i * sizeof(ScriptValue)) ScriptValue(v); }
+  const ScriptValue* data() const {
+    return std::launder(reinterpret_cast<const ScriptValue*>(buf_));
+  }
+
+ private:
+  alignas(ScriptValue) unsigned char buf_[N * sizeof(ScriptValue)];
+};
+
 }  // namespace
 
 class Runner {
@@ -85,10 +100,7 @@ class Runner {
       : s_(s), env_(env), st_(st), scratch_(st.scratch) {}
 
   ScriptResult run(const Route& r) {
-    const size_t mark = scratch_.mark();
-    Flow f = run_block(r.body);
-    scratch_.release(mark);
-    switch (f) {
+    switch (run_block(r.body)) {
       case Flow::kExit:
         return {ScriptOutcome::kExit, 0};
       case Flow::kDrop:
@@ -103,36 +115,32 @@ class Runner {
  private:
   // ---- statements ---------------------------------------------------------------------------
 
+  // Scratch strings made by a block's statements live until the block ends (a loop's body
+  // releases them on each iteration).
   Flow run_block(const std::vector<Stmt>& body, size_t first = 0) {
-    for (size_t i = first; i < body.size(); ++i) {
-      Flow f = run_stmt(body[i]);
-      if (f != Flow::kNext) return f;
+    const size_t mark = scratch_.mark();
+    Flow f = Flow::kNext;
+    for (const Stmt *n = body.data() + first, *end = body.data() + body.size(); n < end; ++n) {
+      f = run_stmt(*n);
+      if (f != Flow::kNext) break;
     }
-    return Flow::kNext;
+    scratch_.release(mark);
+    return f;
   }
 
   Flow run_stmt(const Stmt& n) {
-    if (++steps_ > kMaxSteps) {
-      if (stop_ != Flow::kDrop) {
-        LOG_ERR("script", "%s: more than %lld statements for one message, dropping it",
-                n.where.c_str(), static_cast<long long>(kMaxSteps));
-      }
-      stop_ = Flow::kDrop;
-      return Flow::kDrop;
-    }
-    const size_t mark = scratch_.mark();
     Flow f = Flow::kNext;
     switch (n.op) {
+      case Stmt::Op::kCall:
+        call(*n.call);
+        break;
       case Stmt::Op::kExpr:
         eval(*n.expr);
         break;
       case Stmt::Op::kIf: {
-        bool t = truth(*n.expr);
-        if (stop_ == Flow::kNext) {
-          scratch_.release(mark);
-          return run_block(t ? n.body : n.else_body);
-        }
-        break;
+        bool t = n.call ? call(*n.call) > 0 : truth(*n.expr);
+        if (stop_ != Flow::kNext) return stop_;
+        return run_block(t ? n.body : n.else_body);
       }
       case Stmt::Op::kWhile:
         f = run_while(n);
@@ -144,21 +152,29 @@ class Runner {
         assign(n);
         break;
       case Stmt::Op::kExit:
-        f = Flow::kExit;
-        break;
+        return Flow::kExit;
       case Stmt::Op::kDrop:
-        f = Flow::kDrop;
-        break;
+        return Flow::kDrop;
       case Stmt::Op::kReturn:
         f = do_return(n);
         break;
       case Stmt::Op::kBreak:
-        f = Flow::kBreak;
-        break;
+        return Flow::kBreak;
     }
-    scratch_.release(mark);
     if (stop_ != Flow::kNext) return stop_;
     return f;
+  }
+
+  // Loop iterations and route() calls of one run: past kMaxSteps the run is dropped (nested
+  // loops multiply their max_while_loops bounds).
+  bool step(const std::string& where) {
+    if (++steps_ <= kMaxSteps) return true;
+    LOG_ERR("script",
+            "%s: more than %lld loop iterations and route() calls for one message, "
+            "dropping it",
+            where.c_str(), static_cast<long long>(kMaxSteps));
+    stop_ = Flow::kDrop;
+    return false;
   }
 
   Flow do_return(const Stmt& n) {
@@ -190,6 +206,7 @@ class Runner {
                 n.where.c_str(), max);
         return Flow::kNext;
       }
+      if (!step(n.where)) return Flow::kDrop;
       Flow f = run_block(n.body);
       if (f == Flow::kBreak) return Flow::kNext;
       if (f != Flow::kNext) return f;
@@ -561,17 +578,19 @@ class Runner {
 
   void render(const Format& f, std::string& out) {
     for (const Format::Piece& p : f.pieces) {
-      if (!p.pv) {
+      if (p.direct) {
+        append_text(out, env_.pv_get(p.ref), "<null>");  // what OpenSIPS prints for NULL
+      } else if (p.pv) {
+        append_text(out, read_pv(*p.pv), "<null>");
+      } else {
         out.append(p.text);
-        continue;
       }
-      append_text(out, read_pv(*p.pv), "<null>");  // what OpenSIPS prints for NULL
     }
   }
 
   int call(const Call& c) {
     int r = 1;
-    switch (c.def->id) {
+    switch (c.id) {
       case FuncId::kXlog:
         if (logger().enabled(c.level)) {  // below the level: nothing to render
           const CallArg& a = c.args[0];
@@ -601,19 +620,26 @@ class Runner {
         r = v.to_int(&x) && x == 1 ? 1 : -1;
         break;
       }
-      default: {
-        ScriptValue args[cfg::kMaxFuncArgs];
-        const size_t n = c.args.size();
-        bool ok = true;
-        for (size_t i = 0; i < n && ok; ++i) ok = arg_value(c, i, &args[i]);
+      default:
+        r = call_env(c);
         if (stop_ != Flow::kNext) return 0;
-        r = ok ? env_.call(c.def->id, std::span<const ScriptValue>(args, n)) : -1;
         break;
-      }
     }
     rc_ = r;
     if (r == 0) stop_ = Flow::kExit;  // a function returning 0 stops the script
     return r;
+  }
+
+  int call_env(const Call& c) {
+    if (c.all_const) return env_.call(c.id, c.const_args);
+    ArgBuffer<cfg::kMaxFuncArgs> args;
+    const size_t n = c.args.size();
+    for (size_t i = 0; i < n; ++i) {
+      ScriptValue v;
+      if (!arg_value(c, i, &v)) return -1;
+      args.set(i, v);
+    }
+    return env_.call(c.id, std::span<const ScriptValue>(args.data(), n));
   }
 
   int route_call(const RouteCall& rc) {
@@ -623,18 +649,19 @@ class Runner {
       stop_ = Flow::kDrop;
       return 0;
     }
-    ScriptValue args[kMaxRouteArgs];
+    if (!step(rc.where)) return 0;
+    ArgBuffer<kMaxRouteArgs> args;
     const size_t n = rc.args.size();
     for (size_t i = 0; i < n; ++i) {
-      args[i] = own(eval(*rc.args[i]));
+      args.set(i, own(eval(*rc.args[i])));
       if (stop_ != Flow::kNext) return 0;
     }
     const ScriptValue* saved_params = params_;
     const int saved_nparams = nparams_;
-    params_ = args;
+    params_ = args.data();
     nparams_ = static_cast<int>(n);
     ++depth_;
-    Flow f = run_block(s_.at(RouteRef{RouteType::kRequest, rc.target}).body);
+    Flow f = run_block(rc.route->body);
     --depth_;
     params_ = saved_params;
     nparams_ = saved_nparams;
@@ -667,9 +694,9 @@ class Runner {
 namespace sipsd {
 
 ScriptResult Script::run(RouteRef r, ScriptEnv& env, ScriptVars& vars) const {
-  if (!r.valid() || static_cast<size_t>(r.type) >= kRouteTypeCount ||
-      static_cast<size_t>(r.index) >= impl_->by_type[static_cast<size_t>(r.type)].size()) {
-    return {};
+  if (static_cast<size_t>(r.type) >= kRouteTypeCount ||
+      static_cast<size_t>(r.index) >= impl_->refs[static_cast<size_t>(r.type)].size()) {
+    return {};  // also an invalid ref (index -1)
   }
   script::ProcessState& st = *vars.st_;
   if (st.vars.size() < impl_->vars.size()) st.vars.resize(impl_->vars.size());
