@@ -846,7 +846,18 @@ struct CfgScriptBuilder::State {
 
   // ---- statements ---------------------------------------------------------------------------
 
+  // A statement that does not compile is dropped with everything compiled inside it: the
+  // route() calls and route-name arguments recorded meanwhile must go too (they point into it).
   bool compile_stmt(const cfg::Stmt& s, std::vector<Stmt>* out) {
+    const size_t edges_before = edges.size();
+    const size_t route_args_before = route_args.size();
+    if (compile_stmt_into(s, out)) return true;
+    edges.resize(edges_before);
+    route_args.resize(route_args_before);
+    return false;
+  }
+
+  bool compile_stmt_into(const cfg::Stmt& s, std::vector<Stmt>* out) {
     Stmt n;
     n.where = diag.where(s.loc);
     switch (s.kind) {

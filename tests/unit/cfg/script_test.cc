@@ -1043,6 +1043,18 @@ TEST(Script, UnknownAndMisspelledNames) {
             "s.cfg:5:15: route 'nop' is not defined (did you mean 'nope'?)");
 }
 
+TEST(Script, StatementsThatFailToCompileLeaveNothingBehind) {
+  // The route() call and the route name inside a statement that does not compile are dropped
+  // with it (the fuzzer found them resolved after their statement was gone).
+  EXPECT_EQ(compile_error("route { if ($nope) route(a); route(a); }\nroute[a] { }"),
+            "s.cfg:5:13: unknown script variable '$nope'");
+  EXPECT_EQ(compile_error("route { if ($nope) t_on_failure(\"f\"); else route(a); }\n"
+                          "failure_route[f] { } route[a] { }"),
+            "s.cfg:5:13: unknown script variable '$nope'");
+  EXPECT_EQ(compile_error("route { $var(x) = route(a) + $nope; }\nroute[a] { }"),
+            "s.cfg:5:30: unknown script variable '$nope'");
+}
+
 TEST(Script, ModulesMustBeLoaded) {
   const char* bare = "loadmodule \"proto_tcp.so\"\n\n\nsocket = tcp:127.0.0.1:0\n";
   EXPECT_EQ(compile_error("route { t_relay(); }", bare),
