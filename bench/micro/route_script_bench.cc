@@ -1,8 +1,11 @@
 // The route script of the default cfg (etc/sipsd.cfg), loaded with the real config loader.
 //
-//   BM_Script_DefaultCfg_*      Script::run_request() alone on an already parsed request,
-//                               through a ScriptEnv that answers $rm $ru $si $sp $proto from the
-//                               Message and records sl_send_reply() (the reply is not built).
+//   BM_Script_DefaultCfg_*      Script::run() of the main route alone on an already parsed
+//                               request, through a ScriptEnv that answers $rm $ru $si $sp $proto
+//                               from the Message and records sl_send_reply() (the reply is not
+//                               built).
+//   BM_Script_ProxyCfg_Invite   the typical proxy script of sample_proxy_cfg.h (tm, rr, ...)
+//                               through a ScriptEnv that answers as those modules would.
 //   BM_SipReceiver_DefaultCfg_* the worker's whole per-message path (core/sip_receiver.h): parse,
 //                               run the script, build the stateless reply into a discarding sink.
 //
@@ -11,7 +14,6 @@
 // to INFO and renders the line into the ScriptEnv, which drops it (nothing reaches stderr).
 #include <benchmark/benchmark.h>
 
-#include <charconv>
 #include <cstdint>
 #include <cstring>
 #include <memory>
@@ -21,8 +23,9 @@
 #include <vector>
 
 #include "bench/micro/sample_messages.h"
-#include "core/cfg/config.h"
+#include "bench/micro/sample_proxy_cfg.h"
 #include "core/base/log.h"
+#include "core/cfg/config.h"
 #include "core/cfg/script.h"
 #include "core/sip/message.h"
 #include "core/worker/sip_receiver.h"
@@ -81,36 +84,37 @@ class BenchEnv final : public ScriptEnv {
  public:
   explicit BenchEnv(const sip::Message& msg) : msg_(msg) {}
 
-  std::optional<std::string_view> pv(PvId id) override {
-    switch (id) {
+  ScriptValue pv_get(const PvRef& ref) override {
+    switch (ref.id) {
       case PvId::kRm:
-        return msg_.method();
+        return ScriptValue::of(msg_.method());
       case PvId::kRu:
-        return msg_.ruri();
+        return ScriptValue::of(msg_.ruri());
       case PvId::kSi:
-        return kPeerIp;
-      case PvId::kSp: {
-        auto [end, ec] = std::to_chars(port_, port_ + sizeof port_, kPeerPort);
-        return std::string_view(port_, static_cast<size_t>(end - port_));
-      }
+        return ScriptValue::of(kPeerIp);
+      case PvId::kSp:
+        return ScriptValue::of(static_cast<int64_t>(kPeerPort));
       case PvId::kProto:
-        return std::string_view(proto_name(Proto::kTls));
+        return ScriptValue::of(std::string_view(proto_name(Proto::kTls)));
       case PvId::kCi:
-        return msg_.call_id();
+        return ScriptValue::of(msg_.call_id());
       case PvId::kUa:
-        return msg_.user_agent();
+        return ScriptValue::of(msg_.user_agent());
       default:
-        return std::nullopt;  // $tls_*: the default cfg reads none
+        return ScriptValue::null();  // $tls_*: the default cfg reads none
     }
   }
-  int sl_send_reply(int code, std::string_view reason) override {
-    last_code = code;
+  bool pv_set(const PvRef&, const ScriptValue&) override { return false; }
+  int call(FuncId id, std::span<const ScriptValue> args) override {
+    if (id != FuncId::kSlSendReply) return -1;
+    last_code = static_cast<int>(args[0].int_value());
     ++replies;
     return 1;
   }
   void xlog(LogLevel level, std::string_view text) override {
     xlog_bytes += static_cast<int64_t>(text.size());
   }
+  AvpStore& avps() override { return avps_; }
 
   int last_code = 0;
   int64_t replies = 0;
@@ -118,7 +122,7 @@ class BenchEnv final : public ScriptEnv {
 
  private:
   const sip::Message& msg_;
-  char port_[8] = {};
+  AvpStore avps_;
 };
 
 void BM_Script_DefaultCfg(benchmark::State& state, std::string_view wire, LogLevel log_level,
@@ -132,9 +136,11 @@ void BM_Script_DefaultCfg(benchmark::State& state, std::string_view wire, LogLev
     return;
   }
   BenchEnv env(req.msg);
+  ScriptVars vars;
+  const RouteRef main = script->main_route();
   for (auto _ : state) {
-    ScriptOutcome outcome = script->run_request(env);
-    benchmark::DoNotOptimize(outcome);
+    ScriptResult result = script->run(main, env, vars);
+    benchmark::DoNotOptimize(result);
   }
   if (env.last_code != expected_code || env.replies != static_cast<int64_t>(state.iterations()))
     state.SkipWithError("the default route did not answer as expected");
@@ -145,6 +151,32 @@ void BM_Script_DefaultCfg(benchmark::State& state, std::string_view wire, LogLev
 BENCHMARK_CAPTURE(BM_Script_DefaultCfg, Options, kOptions, LogLevel::kNotice, 200);
 BENCHMARK_CAPTURE(BM_Script_DefaultCfg, Options_XlogRendered, kOptions, LogLevel::kInfo, 200);
 BENCHMARK_CAPTURE(BM_Script_DefaultCfg, Invite, kInvite, LogLevel::kNotice, 501);
+
+// The proxy script of bench/micro/sample_proxy_cfg.h on an initial INVITE to a local user:
+// 5 route() calls, ~20 function calls, $var/$avp assignments, string building, `!= myself`.
+void BM_Script_ProxyCfg_Invite(benchmark::State& state) {
+  LogLevelScope level(LogLevel::kNotice);
+  LoadOptions options;
+  options.allow_unimplemented = true;
+  Result<Config> cfg = load_config_text(kProxyCfg, "proxy.cfg", options);
+  if (!cfg.ok()) {
+    state.SkipWithError(("the proxy cfg does not load: " + cfg.message()).c_str());
+    return;
+  }
+  const Script& script = *cfg->script;
+  ProxyEnv env;
+  ScriptVars vars;
+  const RouteRef main = script.main_route();
+  for (auto _ : state) {
+    env.reset();
+    ScriptResult result = script.run(main, env, vars);
+    benchmark::DoNotOptimize(result);
+  }
+  if (env.relays != static_cast<int64_t>(state.iterations()) || env.replies != 0)
+    state.SkipWithError("the proxy route did not relay as expected");
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
+}
+BENCHMARK(BM_Script_ProxyCfg_Invite);
 
 // Counts the replies the receiver sends; writes nothing.
 class CountingSink final : public ReplySink {

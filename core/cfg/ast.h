@@ -1,6 +1,7 @@
 // The parsed cfg: one Item per top-level statement (reference A3, A13), in file order. The
-// parser checks syntax only; core/config.cc checks and applies the values, core/script.cc
-// compiles route blocks into a Script (CfgScriptBuilder, declared at the end).
+// parser checks syntax only; core/cfg/config.cc checks and applies the values,
+// core/cfg/script_compile.cc compiles route blocks into a Script (CfgScriptBuilder, declared at
+// the end).
 #pragma once
 
 #include <cstdint>
@@ -60,59 +61,89 @@ struct ModParam {
 
 // ---- route script ---------------------------------------------------------------------------
 
-struct Arg {
-  enum class Kind : uint8_t { kEmpty, kString, kNumber, kPv, kId, kNull };
-  Kind kind = Kind::kEmpty;
-  std::string text;  // kString: value; kPv: spelling ("$rm"); kId: the word
-  int64_t num = 0;   // kNumber
-  Loc loc;
-};
+struct Expr;
 
-// name(args) — also `exit`, `drop`, `return [N]`, `route(name)` and `xlog(...)`, told apart by
+// name(args) — also `exit`, `drop`, `return [value]` and `route(name, ...)`, told apart by
 // name. `parens` is false for the keyword forms written without parentheses.
 struct Call {
   std::string name;
   Loc loc;
   bool parens = true;
-  std::vector<Arg> args;
+  std::vector<Expr> args;  // Expr::Kind::kEmpty for an empty slot: f("a", , 3)
 };
 
+// An expression: conditions, assignment values, function arguments (reference A9).
 struct Expr {
   enum class Kind : uint8_t {
+    kEmpty,   // an empty argument slot
     kAnd,     // lhs && rhs (same precedence as ||, left-associative)
     kOr,      // lhs || rhs
     kNot,     // !lhs
-    kCmp,     // left OP right
-    kPv,      // a bare script variable (left)
-    kCall,    // a function call used as a condition
-    kNumber,  // a number used as a condition (left.num)
+    kCmp,     // lhs op rhs: == != < > <= >= =~ !~
+    kArith,   // lhs op rhs: + - * / % (one precedence level, left-associative, as OpenSIPS)
+    kNeg,     // -lhs
+    kNumber,  // num
+    kString,  // text (decoded)
+    kNull,    // NULL / null
+    kPv,      // text: the spelling, '$' included ("$rm", "$(var(x){s.len})")
+    kId,      // text: a bare word (route and flag names as arguments)
+    kMyself,  // the word `myself` (right side of == / !=)
+    kCall,    // call
   };
   Kind kind = Kind::kNumber;
   Loc loc;
-  std::unique_ptr<Expr> lhs, rhs;
-  Arg left;
-  Tok op = Tok::kEq;
+  Tok op = Tok::kEq;  // kCmp, kArith
   Loc op_loc;
-  Arg right;
+  std::unique_ptr<Expr> lhs, rhs;
+  std::string text;
+  int64_t num = 0;
+  bool parenthesized = false;  // written inside ( ) or [ ]
   Call call;
 };
 
-struct Stmt {
-  enum class Kind : uint8_t { kBlock, kIf, kCall };
-  Kind kind = Kind::kCall;
+struct Stmt;
+
+// `case label:` / `default:` of a switch; its statements start at body[first].
+struct SwitchCase {
+  bool is_default = false;
+  Expr label;  // kNumber or kString
   Loc loc;
-  std::vector<Stmt> body;       // kBlock; kIf: the then-branch
-  std::vector<Stmt> else_body;  // kIf
-  std::unique_ptr<Expr> cond;   // kIf
-  Call call;                    // kCall
+  size_t first = 0;
 };
 
-// route / route[name] / onreply_route / failure_route[name] / ...
+struct Stmt {
+  enum class Kind : uint8_t {
+    kBlock,   // { body }
+    kIf,      // if (cond) body else else_body
+    kCall,    // call;
+    kAssign,  // target op value;
+    kWhile,   // while (cond) body
+    kSwitch,  // switch (cond) { cases over body }
+    kBreak,   // break;
+  };
+  Kind kind = Kind::kCall;
+  Loc loc;
+  std::vector<Stmt> body;        // kBlock; kIf: the then-branch; kWhile; kSwitch (flat)
+  std::vector<Stmt> else_body;   // kIf
+  std::unique_ptr<Expr> cond;    // kIf, kWhile; kSwitch: the value switched on
+  Call call;                     // kCall
+  std::unique_ptr<Expr> target;  // kAssign: a kPv
+  Tok assign_op = Tok::kAssign;  // kAssign: kAssign or kAssignOp (assign_text says which)
+  std::string assign_text;       // "=", ":=", "+=", ...
+  Loc op_loc;
+  std::unique_ptr<Expr> value;    // kAssign
+  std::vector<SwitchCase> cases;  // kSwitch
+};
+
+// route / route[name] / onreply_route / failure_route[name] / timer_route[name, N] / ...
 struct RouteDef {
   std::string kind;  // "route", "onreply_route", ...
   Loc loc;
   bool has_name = false;
   Value name;
+  bool has_interval = false;  // timer_route
+  int64_t interval = 0;
+  Loc interval_loc;
   std::vector<Stmt> body;
 };
 
@@ -124,19 +155,21 @@ namespace sipsd {
 
 class Script;
 
-// Compiles route blocks into a Script (implemented in core/script.cc). Functions are resolved
-// when their route is added, against the modules loaded so far (as OpenSIPS does while
-// parsing); route(name) calls are resolved, and recursion rejected, in finish().
+// Compiles route blocks into a Script (core/cfg/script_compile.cc). Functions and variables are
+// resolved when their route is added, against the modules loaded so far (as OpenSIPS does while
+// parsing); route names, route types of sub-routes and recursion are checked in finish().
 class CfgScriptBuilder {
  public:
-  explicit CfgScriptBuilder(cfg::CfgDiag& diag);
+  // allow_unimplemented: accept functions, variables and modules sipsd does not carry out yet
+  // (LoadOptions, for tests of the script engine and of the layers being written).
+  CfgScriptBuilder(cfg::CfgDiag& diag, bool allow_unimplemented);
   ~CfgScriptBuilder();
   CfgScriptBuilder(const CfgScriptBuilder&) = delete;
   CfgScriptBuilder& operator=(const CfgScriptBuilder&) = delete;
 
   void add_route(const cfg::RouteDef& route, const std::vector<std::string>& loaded_modules);
   // The compiled script, or null when an error was reported (to the CfgDiag).
-  std::shared_ptr<const Script> finish();
+  std::shared_ptr<const Script> finish(int max_while_loops);
 
  private:
   struct State;

@@ -35,8 +35,8 @@ constexpr std::string_view kOtherProtos[] = {"ws",    "wss",     "sctp",    "bin
 
 class Loader {
  public:
-  Loader(Config& cfg, CfgDiag& diag, CfgScriptBuilder& builder)
-      : cfg_(cfg), diag_(diag), builder_(builder) {}
+  Loader(Config& cfg, CfgDiag& diag, CfgScriptBuilder& builder, const LoadOptions& options)
+      : cfg_(cfg), diag_(diag), builder_(builder), options_(options) {}
 
   void apply(const cfg::Item& item) {
     std::visit([this](const auto& x) { apply_one(x); }, item);
@@ -142,8 +142,9 @@ class Loader {
       diag_.error(m.loc, "loadmodule: empty module name");
       return;
     }
-    if (!cfg::find_module(name)) {
-      if (cfg::is_unsupported_module(name)) {
+    const cfg::ModuleDef* def = cfg::find_module(name);
+    if (!def || (!def->ready && !options_.allow_unimplemented)) {
+      if (def || cfg::is_unsupported_module(name)) {
         diag_.error(m.loc, strprintf("module '%s' is not supported yet", name.c_str()));
       } else {
         diag_.error(m.loc, strprintf("unknown module '%s'%s", name.c_str(),
@@ -369,16 +370,17 @@ class Loader {
   Config& cfg_;
   CfgDiag& diag_;
   CfgScriptBuilder& builder_;
+  const LoadOptions& options_;
   std::vector<Loc> module_locs_;    // parallel to cfg_.modules
   std::vector<Loc> listener_locs_;  // parallel to cfg_.listeners
 };
 
-Result<Config> load_source(const cfg::CfgSource& src) {
+Result<Config> load_source(const cfg::CfgSource& src, const LoadOptions& options) {
   CfgDiag diag(src);
   Config cfg;
   cfg.path = src.main_file();
-  CfgScriptBuilder builder(diag);
-  Loader loader(cfg, diag, builder);
+  CfgScriptBuilder builder(diag, options.allow_unimplemented);
+  Loader loader(cfg, diag, builder, options);
   cfg::Parser parser(src, diag);
   cfg::Item item;
   while (parser.next(&item)) {
@@ -387,7 +389,7 @@ Result<Config> load_source(const cfg::CfgSource& src) {
   }
   if (!parser.failed() && !diag.too_many()) {
     loader.finish();
-    cfg.script = builder.finish();
+    cfg.script = builder.finish(cfg.core.max_while_loops);
   }
   if (diag.error_count() > 0) return make_error(diag.error_text());
   if (!cfg.script) return make_error(src.main_file() + ": internal error: no script compiled");
@@ -397,16 +399,17 @@ Result<Config> load_source(const cfg::CfgSource& src) {
 
 }  // namespace
 
-Result<Config> load_config(const std::string& path) {
+Result<Config> load_config(const std::string& path, const LoadOptions& options) {
   Result<cfg::CfgSource> src = cfg::CfgSource::from_file(path);
   if (!src.ok()) return make_error(src.message());
-  return load_source(*src);
+  return load_source(*src, options);
 }
 
-Result<Config> load_config_text(std::string_view text, const std::string& name) {
+Result<Config> load_config_text(std::string_view text, const std::string& name,
+                                const LoadOptions& options) {
   Result<cfg::CfgSource> src = cfg::CfgSource::from_text(text, name);
   if (!src.ok()) return make_error(src.message());
-  return load_source(*src);
+  return load_source(*src, options);
 }
 
 }  // namespace sipsd

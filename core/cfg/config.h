@@ -89,6 +89,7 @@ struct CoreParams {
   bool disable_dns_failover = false;  // tm: no failover to the next address after 503/408
   std::string dns_servers;            // "ip[:port],..."; "" = /etc/resolv.conf (sipsd only)
   int dns_max_pending = 1024;         // resolutions waiting for DNS per process (sipsd only)
+  int max_while_loops = 10000;        // iterations of one while loop before it is cut short
 };
 
 struct Config {
@@ -111,13 +112,22 @@ struct Config {
   bool has_module(std::string_view name) const;
 };
 
+struct LoadOptions {
+  // Accept the modules, script functions and variables sipsd does not carry out yet (the
+  // schema's `ready` flags: tm, rr, maxfwd, signaling, $fu, ...). For the tests of the script
+  // engine and of the layers that implement them; never in sipsd itself, where using one is a
+  // load error instead of a silent no-op.
+  bool allow_unimplemented = false;
+};
+
 // Loads, flattens include_file, parses, type-checks and compiles a cfg file. On failure the
 // error message holds one line per error, each starting with "file:line:col: ", followed for
 // the first error by the offending source line and a caret line.
-Result<Config> load_config(const std::string& path);
+Result<Config> load_config(const std::string& path, const LoadOptions& options = {});
 
 // The same, from text in memory; `name` is used as the file name in positions and relative
 // include_file paths are resolved against the current directory.
-Result<Config> load_config_text(std::string_view text, const std::string& name);
+Result<Config> load_config_text(std::string_view text, const std::string& name,
+                                const LoadOptions& options = {});
 
 }  // namespace sipsd

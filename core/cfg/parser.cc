@@ -21,8 +21,12 @@ constexpr std::string_view kRouteKinds[] = {
 };
 
 // Statement keywords of the OpenSIPS language that sipsd does not support yet.
-constexpr std::string_view kUnsupportedStatements[] = {
-    "while", "for", "switch", "case", "default", "break", "async", "launch",
+constexpr std::string_view kUnsupportedStatements[] = {"for", "async", "launch"};
+
+// Words that start a statement: they cannot be used inside an expression.
+constexpr std::string_view kStatementWords[] = {
+    "exit", "drop",    "return", "if",  "else",  "while",  "switch",
+    "case", "default", "break",  "for", "async", "launch",
 };
 
 constexpr std::string_view kSocketOptions[] = {
@@ -168,8 +172,7 @@ bool Parser::next(Item* out) {
       return true;
     }
     if (one_of(word, kRouteKinds)) return parse_route(out);
-    if (word == "if" || word == "xlog" || word == "exit" || word == "drop" || word == "return" ||
-        one_of(word, kUnsupportedStatements)) {
+    if (word == "xlog" || one_of(word, kStatementWords)) {
       return fail(t.loc, strprintf("'%s' is only allowed inside a route block", word.c_str()));
     }
     bool skipped = false;
@@ -336,7 +339,11 @@ bool Parser::parse_route(Item* out) {
     r.name.loc = n.loc;
     if (r.kind == "timer_route" && peek_is(Tok::kComma)) {
       take();
-      if (!expect(Tok::kNumber, "the timer interval")) return false;
+      Token iv;
+      if (!expect(Tok::kNumber, "the timer interval (seconds)", &iv)) return false;
+      r.has_interval = true;
+      r.interval = iv.num;
+      r.interval_loc = iv.loc;
     }
     if (!expect(Tok::kRBracket, "']' after the route name")) return false;
   }
@@ -377,7 +384,21 @@ bool Parser::parse_stm(std::vector<Stmt>* body) {
   return parse_stmt(body);
 }
 
+bool Parser::expect_semi() {
+  if (peek_is(Tok::kSemi)) {
+    take();
+    return true;
+  }
+  if (peek_is(Tok::kError)) {
+    failed_ = true;
+    return false;
+  }
+  return fail(after_prev(), "bad command: missing ';'?");
+}
+
 bool Parser::parse_stmt(std::vector<Stmt>* body) {
+  terms_ = 0;
+  in_condition_ = false;
   const Token& t = peek();
   switch (t.kind) {
     case Tok::kSemi:
@@ -385,8 +406,12 @@ bool Parser::parse_stmt(std::vector<Stmt>* body) {
       return true;
     case Tok::kLBrace:
       return parse_stm(body);
-    case Tok::kPv:
-      return fail(t.loc, "assignments to script variables are not supported yet");
+    case Tok::kPv: {
+      Stmt s;
+      if (!parse_assign(&s)) return false;
+      body->push_back(std::move(s));
+      return true;
+    }
     case Tok::kId:
       break;
     default:
@@ -395,42 +420,76 @@ bool Parser::parse_stmt(std::vector<Stmt>* body) {
   const std::string word = t.text;
   Stmt s;
   s.loc = t.loc;
-  if (word == "if") {
-    if (!parse_if(&s)) return false;
+  if (word == "if" || word == "while" || word == "switch") {
+    bool ok = word == "if" ? parse_if(&s) : word == "while" ? parse_while(&s) : parse_switch(&s);
+    if (!ok) return false;
     body->push_back(std::move(s));
     return true;
   }
   if (word == "else") return fail(t.loc, "syntax error: 'else' without a matching 'if'");
+  if (word == "case" || word == "default") {
+    return fail(t.loc, strprintf("syntax error: '%s' outside a switch", word.c_str()));
+  }
+  if (word == "break") {
+    s.kind = Stmt::Kind::kBreak;
+    take();
+    if (!expect_semi()) return false;
+    body->push_back(std::move(s));
+    return true;
+  }
   if (one_of(word, kUnsupportedStatements)) {
     return fail(t.loc, strprintf("'%s' statements are not supported yet", word.c_str()));
   }
   s.kind = Stmt::Kind::kCall;
-  if (word == "exit" || word == "drop" || word == "return") {
+  if (word == "exit" || word == "drop") {
     Token kw = take();
     s.call.name = word;
     s.call.loc = kw.loc;
     s.call.parens = false;
-    if (peek_is(Tok::kLParen)) {
-      if (!parse_call_rest(&s.call, std::move(kw))) return false;  // exit() / return(N)
-    } else if (word == "return" && (peek_is(Tok::kNumber) || peek_is(Tok::kMinus) ||
-                                    peek_is(Tok::kPlus) || peek_is(Tok::kPv))) {
-      Arg a;
-      if (!parse_arg(s.call, &a)) return false;
-      s.call.args.push_back(std::move(a));
+    if (peek_is(Tok::kLParen) && !parse_call_rest(&s.call, std::move(kw))) return false;
+  } else if (word == "return") {
+    // return; return N; return(N); return $var(x); return(expression);
+    Token kw = take();
+    s.call.name = word;
+    s.call.loc = kw.loc;
+    s.call.parens = false;
+    if (!peek_is(Tok::kSemi)) {
+      std::unique_ptr<Expr> v = parse_exp();
+      if (!v) return false;
+      s.call.args.push_back(std::move(*v));
     }
   } else {
     if (!parse_call(&s.call)) return false;
   }
-  if (!peek_is(Tok::kSemi)) {
+  if (!expect_semi()) return false;
+  body->push_back(std::move(s));
+  return true;
+}
+
+bool Parser::parse_assign(Stmt* s) {
+  s->kind = Stmt::Kind::kAssign;
+  Token pv = take();
+  s->loc = pv.loc;
+  s->target = std::make_unique<Expr>();
+  s->target->kind = Expr::Kind::kPv;
+  s->target->loc = pv.loc;
+  s->target->text = std::move(pv.text);
+  if (!peek_is(Tok::kAssign) && !peek_is(Tok::kAssignOp)) {
     if (peek_is(Tok::kError)) {
       failed_ = true;
       return false;
     }
-    return fail(after_prev(), "bad command: missing ';'?");
+    return fail_unexpected(
+        strprintf("an assignment operator after '%s' ('=', '+=', ...)", s->target->text.c_str())
+            .c_str());
   }
-  take();
-  body->push_back(std::move(s));
-  return true;
+  Token op = take();
+  s->assign_op = op.kind;
+  s->assign_text = op.text;
+  s->op_loc = op.loc;
+  s->value = parse_exp();
+  if (!s->value) return false;
+  return expect_semi();
 }
 
 bool Parser::parse_if(Stmt* s) {
@@ -438,14 +497,92 @@ bool Parser::parse_if(Stmt* s) {
   s->loc = take().loc;
   if (++depth_ > kMaxDepth) return fail(s->loc, kTooDeep);
   if (!expect(Tok::kLParen, "'(' after 'if'")) return false;
+  in_condition_ = true;
   s->cond = parse_exp();
-  if (!s->cond) return false;
+  in_condition_ = false;
+  if (!s->cond || !check_condition_operand(*s->cond)) return false;
   if (!expect(Tok::kRParen, "')' to close the condition")) return false;
   if (!parse_stm(&s->body)) return false;
   if (peek_word("else")) {
     take();
     if (!parse_stm(&s->else_body)) return false;
   }
+  --depth_;
+  return true;
+}
+
+bool Parser::parse_while(Stmt* s) {
+  s->kind = Stmt::Kind::kWhile;
+  s->loc = take().loc;
+  if (++depth_ > kMaxDepth) return fail(s->loc, kTooDeep);
+  if (!expect(Tok::kLParen, "'(' after 'while'")) return false;
+  in_condition_ = true;
+  s->cond = parse_exp();
+  in_condition_ = false;
+  if (!s->cond || !check_condition_operand(*s->cond)) return false;
+  if (!expect(Tok::kRParen, "')' to close the condition")) return false;
+  if (!parse_stm(&s->body)) return false;
+  --depth_;
+  return true;
+}
+
+// switch (value) { case 1: ...; break; case "str": ...; default: ... } — the cases index into
+// one flat statement list, so a case without `break` falls through to the next, as in C.
+bool Parser::parse_switch(Stmt* s) {
+  s->kind = Stmt::Kind::kSwitch;
+  s->loc = take().loc;
+  if (++depth_ > kMaxDepth) return fail(s->loc, kTooDeep);
+  if (!expect(Tok::kLParen, "'(' after 'switch'")) return false;
+  s->cond = parse_exp();
+  if (!s->cond) return false;
+  if (!expect(Tok::kRParen, "')' after the switch value")) return false;
+  if (!expect(Tok::kLBrace, "'{' to open the switch")) return false;
+  Loc open = Loc{prev_end_.line, prev_end_.col - 1, 1};
+  while (!peek_is(Tok::kRBrace)) {
+    if (peek_is(Tok::kEof)) {
+      return fail(peek().loc, strprintf("syntax error: '}' expected before the end of the file "
+                                        "(to close the switch opened at %s)",
+                                        diag_.where(open).c_str()));
+    }
+    if (peek_word("case") || peek_word("default")) {
+      SwitchCase c;
+      Token kw = take();
+      c.loc = kw.loc;
+      c.first = s->body.size();
+      if (kw.text == "default") {
+        c.is_default = true;
+      } else {
+        const Token& l = peek();
+        c.label.loc = l.loc;
+        if (l.kind == Tok::kString) {
+          c.label.kind = Expr::Kind::kString;
+          c.label.text = take().text;
+        } else if (l.kind == Tok::kNumber || l.kind == Tok::kMinus || l.kind == Tok::kPlus) {
+          Token first = take();
+          c.label.kind = Expr::Kind::kNumber;
+          if (first.kind == Tok::kNumber) {
+            c.label.num = first.num;
+          } else {
+            Token n;
+            if (!expect(Tok::kNumber, "a number after the sign", &n)) return false;
+            c.label.num = first.kind == Tok::kMinus ? -n.num : n.num;
+          }
+        } else {
+          return fail_unexpected("a case label (a number or a quoted string)");
+        }
+      }
+      if (!expect(Tok::kColon, "':' after the case label")) return false;
+      s->cases.push_back(std::move(c));
+      continue;
+    }
+    if (s->cases.empty()) {
+      return fail(peek().loc,
+                  "syntax error: statements in a switch must follow 'case' or "
+                  "'default'");
+    }
+    if (!parse_stmt(&s->body)) return false;
+  }
+  take();
   --depth_;
   return true;
 }
@@ -459,7 +596,9 @@ bool Parser::parse_call_rest(Call* c, Token name) {
   c->loc = name.loc;
   if (!peek_is(Tok::kLParen)) {
     if (peek_is(Tok::kAssign) || peek_is(Tok::kAssignOp)) {
-      return fail(peek().loc, "assignments are not supported yet");
+      return fail(peek().loc, strprintf("only script variables can be assigned to ('%s' is a "
+                                        "bare word)",
+                                        name.text.c_str()));
     }
     return fail(name.loc,
                 strprintf("bare word <%s> found, command calls need '()'", name.text.c_str()));
@@ -471,7 +610,7 @@ bool Parser::parse_call_rest(Call* c, Token name) {
     return true;
   }
   for (;;) {
-    Arg a;
+    Expr a;
     if (!parse_arg(*c, &a)) return false;
     c->args.push_back(std::move(a));
     if (peek_is(Tok::kComma)) {
@@ -487,60 +626,56 @@ bool Parser::parse_call_rest(Call* c, Token name) {
   }
 }
 
-bool Parser::parse_arg(const Call& c, Arg* a) {
+bool Parser::parse_arg(const Call& c, Expr* a) {
   const Token& t = peek();
   a->loc = t.loc;
-  switch (t.kind) {
-    case Tok::kComma:
-    case Tok::kRParen:
-      a->kind = Arg::Kind::kEmpty;
-      return true;
-    case Tok::kString: {
-      a->kind = Arg::Kind::kString;
-      a->text = take().text;
-      // Adjacent strings are joined only for xlog (and modparam values).
-      while (c.name == "xlog" && peek_is(Tok::kString)) a->text += take().text;
-      return true;
-    }
-    case Tok::kNumber:
-      a->kind = Arg::Kind::kNumber;
-      a->num = take().num;
-      return true;
-    case Tok::kMinus:
-    case Tok::kPlus: {
-      Token sign = take();
-      Token n;
-      if (!expect(Tok::kNumber, "a number after the sign", &n)) return false;
-      a->kind = Arg::Kind::kNumber;
-      a->num = sign.kind == Tok::kMinus ? -n.num : n.num;
-      return true;
-    }
-    case Tok::kPv:
-      a->kind = Arg::Kind::kPv;
-      a->text = take().text;
-      return true;
-    case Tok::kId: {
-      Token w = take();
-      a->kind = (w.text == "NULL" || w.text == "null") ? Arg::Kind::kNull : Arg::Kind::kId;
-      a->text = std::move(w.text);
-      return true;
-    }
-    default:
-      return fail_unexpected("a parameter (string, number or script variable)");
+  if (t.kind == Tok::kComma || t.kind == Tok::kRParen) {
+    a->kind = Expr::Kind::kEmpty;
+    return true;
   }
+  if (t.kind == Tok::kString && c.name == "xlog") {
+    // Adjacent strings are joined only for xlog (and modparam values).
+    a->kind = Expr::Kind::kString;
+    a->text = take().text;
+    while (peek_is(Tok::kString)) a->text += take().text;
+    return true;
+  }
+  std::unique_ptr<Expr> e = parse_exp();
+  if (!e) return false;
+  *a = std::move(*e);
+  return true;
 }
 
 // ---------------------------------------------------------------------------------------------
-// Expressions: && / and and || / or share one precedence level and associate left (A9).
+// Expressions: && / and and || / or share one precedence level and associate left (A9), and so
+// do + - * / % (7 + 3 * 2 is 20 in OpenSIPS).
+
+bool Parser::count_term(Loc at) {
+  if (++terms_ < kMaxTerms) return true;
+  fail(at, strprintf("%s has too many terms (at most %d)",
+                     in_condition_ ? "condition" : "expression", kMaxTerms));
+  return false;
+}
+
+// Operands of && || ! and whole conditions: a string or NULL has no truth value.
+bool Parser::check_condition_operand(const Expr& e) {
+  if (e.kind == Expr::Kind::kString) {
+    return fail(e.loc, "a string cannot be used as a condition");
+  }
+  if (e.kind == Expr::Kind::kNull) {
+    return fail(e.loc, "NULL can only be compared with a script variable ($x == NULL)");
+  }
+  return true;
+}
 
 std::unique_ptr<Expr> Parser::parse_exp() {
   if (++depth_ > kMaxDepth) {
     fail(peek().loc, kTooDeep);
     return nullptr;
   }
-  std::unique_ptr<Expr> left = parse_eterm();
+  std::unique_ptr<Expr> left = parse_not();
   if (!left) return nullptr;
-  for (int terms = 1;; ++terms) {
+  for (;;) {
     const Token& t = peek();
     Expr::Kind kind;
     if (t.kind == Tok::kAndAnd || (t.kind == Tok::kId && t.text == "and")) {
@@ -550,24 +685,185 @@ std::unique_ptr<Expr> Parser::parse_exp() {
     } else {
       break;
     }
-    if (terms >= kMaxTerms) {
-      fail(t.loc, strprintf("condition has too many terms (at most %d)", kMaxTerms));
-      return nullptr;
-    }
+    if (!check_condition_operand(*left) || !count_term(t.loc)) return nullptr;
     auto e = std::make_unique<Expr>();
     e->kind = kind;
     e->op_loc = take().loc;
     e->loc = left->loc;
     e->lhs = std::move(left);
-    e->rhs = parse_eterm();
-    if (!e->rhs) return nullptr;
+    e->rhs = parse_not();
+    if (!e->rhs || !check_condition_operand(*e->rhs)) return nullptr;
     left = std::move(e);
   }
   --depth_;
   return left;
 }
 
-std::unique_ptr<Expr> Parser::parse_eterm() {
+std::unique_ptr<Expr> Parser::parse_not() {
+  if (++depth_ > kMaxDepth) {
+    fail(peek().loc, kTooDeep);
+    return nullptr;
+  }
+  const Token& t = peek();
+  std::unique_ptr<Expr> e;
+  if (t.kind == Tok::kNot || (t.kind == Tok::kId && t.text == "not")) {
+    e = std::make_unique<Expr>();
+    e->kind = Expr::Kind::kNot;
+    e->loc = take().loc;
+    e->lhs = parse_not();
+    if (!e->lhs || !check_condition_operand(*e->lhs)) return nullptr;
+  } else {
+    e = parse_cmp();
+    if (!e) return nullptr;
+  }
+  --depth_;
+  return e;
+}
+
+std::unique_ptr<Expr> Parser::parse_cmp() {
+  std::unique_ptr<Expr> left = parse_arith();
+  if (!left) return nullptr;
+  const Token& t = peek();
+  if (t.kind == Tok::kAssign) {
+    fail(t.loc, "'=' is an assignment; use '==' to compare");
+    return nullptr;
+  }
+  if (t.kind == Tok::kAssignOp) {
+    fail(t.loc,
+         strprintf("'%s' is an assignment; it cannot be used in an expression", t.text.c_str()));
+    return nullptr;
+  }
+  if (!is_comparison(t.kind)) return left;
+  const bool uri_word = left->kind == Expr::Kind::kId && left->text == "uri";
+  if (uri_word) {
+    // `uri == myself` (the OpenSIPS 2.x form): the R-URI.
+    if (t.kind != Tok::kEq && t.kind != Tok::kNe) {
+      fail(left->loc,
+           "'uri' can only be compared with myself (uri == myself); use $ru "
+           "otherwise");
+      return nullptr;
+    }
+    left->kind = Expr::Kind::kPv;
+    left->text = "$ru";
+  }
+  if (!left->parenthesized &&
+      (left->kind == Expr::Kind::kString || left->kind == Expr::Kind::kNumber ||
+       left->kind == Expr::Kind::kNull)) {
+    fail(left->loc, "the left side of a comparison must be a script variable ($rm, $si, ...)");
+    return nullptr;
+  }
+  auto e = std::make_unique<Expr>();
+  e->kind = Expr::Kind::kCmp;
+  e->loc = left->loc;
+  e->op = t.kind;
+  e->op_loc = take().loc;
+  e->lhs = std::move(left);
+  const Token& r = peek();
+  if (uri_word && !(r.kind == Tok::kId && r.text == "myself")) {
+    fail(r.loc, "'uri' can only be compared with myself (uri == myself); use $ru otherwise");
+    return nullptr;
+  }
+  if (r.kind == Tok::kId && r.text == "myself") {
+    e->rhs = std::make_unique<Expr>();
+    e->rhs->kind = Expr::Kind::kMyself;
+    e->rhs->loc = take().loc;
+  } else if (r.kind == Tok::kId && r.text != "NULL" && r.text != "null") {
+    Token w = peek();
+    take();
+    if (!peek_is(Tok::kLParen)) {
+      fail(w.loc, strprintf("bare word '%s' after %s: quote strings (\"%s\")", w.text.c_str(),
+                            tok_name(e->op), w.text.c_str()));
+      return nullptr;
+    }
+    // A function call on the right: the value it returns.
+    e->rhs = std::make_unique<Expr>();
+    e->rhs->kind = Expr::Kind::kCall;
+    e->rhs->loc = w.loc;
+    if (!parse_call_rest(&e->rhs->call, std::move(w))) return nullptr;
+  } else {
+    e->rhs = parse_arith();
+    if (!e->rhs) return nullptr;
+    if (e->rhs->kind == Expr::Kind::kNumber && (peek_is(Tok::kDot) || peek_is(Tok::kColon))) {
+      fail(e->rhs->loc,
+           "IP address comparisons are not supported yet; compare with a string instead ($si "
+           "== \"10.0.0.1\")");
+      return nullptr;
+    }
+  }
+  if (is_comparison(peek().kind)) {
+    fail(peek().loc, "syntax error: comparisons cannot be chained; use && or parentheses");
+    return nullptr;
+  }
+  return e;
+}
+
+std::unique_ptr<Expr> Parser::parse_arith() {
+  std::unique_ptr<Expr> left = parse_unary();
+  if (!left) return nullptr;
+  for (;;) {
+    const Token& t = peek();
+    switch (t.kind) {
+      case Tok::kPlus:
+      case Tok::kMinus:
+      case Tok::kStar:
+      case Tok::kSlash:
+      case Tok::kPercent:
+        break;
+      case Tok::kAmp:
+      case Tok::kPipe:
+      case Tok::kCaret:
+      case Tok::kShl:
+      case Tok::kShr:
+      case Tok::kTilde:
+        fail(t.loc, strprintf("bitwise operator %s is not supported yet", tok_name(t.kind)));
+        return nullptr;
+      default:
+        return left;
+    }
+    if (!count_term(t.loc)) return nullptr;
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Kind::kArith;
+    e->loc = left->loc;
+    e->op = t.kind;
+    e->op_loc = take().loc;
+    e->lhs = std::move(left);
+    e->rhs = parse_unary();
+    if (!e->rhs) return nullptr;
+    left = std::move(e);
+  }
+}
+
+std::unique_ptr<Expr> Parser::parse_unary() {
+  const Token& t = peek();
+  if (t.kind != Tok::kMinus && t.kind != Tok::kPlus) return parse_primary();
+  Token sign = take();
+  if (peek_is(Tok::kNumber)) {  // a signed number literal
+    Token n = take();
+    auto e = std::make_unique<Expr>();
+    e->kind = Expr::Kind::kNumber;
+    e->num = sign.kind == Tok::kMinus ? -n.num : n.num;
+    e->loc = sign.loc;
+    e->loc.len = n.end.line == sign.loc.line ? n.end.col - sign.loc.col : 1;
+    return e;
+  }
+  if (sign.kind == Tok::kPlus) {
+    fail(sign.loc, "syntax error: '+' must be followed by a number here");
+    return nullptr;
+  }
+  if (++depth_ > kMaxDepth) {
+    fail(sign.loc, kTooDeep);
+    return nullptr;
+  }
+  auto e = std::make_unique<Expr>();
+  e->kind = Expr::Kind::kNeg;
+  e->loc = sign.loc;
+  e->lhs = parse_unary();
+  if (!e->lhs) return nullptr;
+  --depth_;
+  return e;
+}
+
+std::unique_ptr<Expr> Parser::parse_primary() {
   if (++depth_ > kMaxDepth) {
     fail(peek().loc, kTooDeep);
     return nullptr;
@@ -576,131 +872,62 @@ std::unique_ptr<Expr> Parser::parse_eterm() {
   const Token& t = peek();
   e->loc = t.loc;
   switch (t.kind) {
-    case Tok::kNot: {
-      take();
-      e->kind = Expr::Kind::kNot;
-      e->lhs = parse_eterm();
-      if (!e->lhs) return nullptr;
-      break;
-    }
-    case Tok::kLParen: {
+    case Tok::kLParen:
+    case Tok::kLBracket: {
+      // ( exp ), and OpenSIPS's [ exp ] arithmetic brackets.
+      const bool bracket = t.kind == Tok::kLBracket;
       take();
       e = parse_exp();
       if (!e) return nullptr;
-      if (!expect(Tok::kRParen, "')'")) return nullptr;
-      break;
-    }
-    case Tok::kLBracket:
-      fail(t.loc, "arithmetic expressions '[ ... ]' are not supported yet");
-      return nullptr;
-    case Tok::kPv: {
-      e->left.kind = Arg::Kind::kPv;
-      e->left.loc = t.loc;
-      e->left.text = take().text;
-      if (is_comparison(peek().kind)) {
-        e->kind = Expr::Kind::kCmp;
-        e->op = peek().kind;
-        e->op_loc = take().loc;
-        if (!parse_cond_rhs(e.get())) return nullptr;
-      } else if (peek_is(Tok::kAssign)) {
-        fail(peek().loc, "'=' is an assignment; use '==' to compare");
+      if (!expect(bracket ? Tok::kRBracket : Tok::kRParen, bracket ? "']'" : "')'")) {
         return nullptr;
-      } else if (peek_is(Tok::kAssignOp)) {
-        fail(peek().loc, "assignments are not supported yet");
-        return nullptr;
-      } else {
-        e->kind = Expr::Kind::kPv;
       }
+      e->parenthesized = true;
       break;
     }
     case Tok::kNumber:
-    case Tok::kMinus:
-    case Tok::kPlus:
-    case Tok::kString: {
-      Arg a;
-      if (t.kind == Tok::kString) {
-        a.kind = Arg::Kind::kString;
-        a.loc = t.loc;
-        take();
-      } else if (!parse_arg(Call{}, &a)) {
-        return nullptr;
-      }
-      if (is_comparison(peek().kind)) {
-        fail(a.loc, "the left side of a comparison must be a script variable ($rm, $si, ...)");
-        return nullptr;
-      }
-      if (a.kind == Arg::Kind::kString) {
-        fail(a.loc, "a string cannot be used as a condition");
-        return nullptr;
-      }
       e->kind = Expr::Kind::kNumber;
-      e->left = std::move(a);
+      e->num = take().num;
       break;
-    }
+    case Tok::kString:
+      e->kind = Expr::Kind::kString;
+      e->text = take().text;
+      break;
+    case Tok::kPv:
+      e->kind = Expr::Kind::kPv;
+      e->text = take().text;
+      break;
     case Tok::kId: {
       const std::string& w = t.text;
-      if (w == "not") {
+      if (w == "NULL" || w == "null") {
+        e->kind = Expr::Kind::kNull;
         take();
-        e->kind = Expr::Kind::kNot;
-        e->lhs = parse_eterm();
-        if (!e->lhs) return nullptr;
         break;
       }
-      if (w == "NULL" || w == "null") {
-        fail(t.loc, "NULL can only be compared with a script variable ($x == NULL)");
+      if (w == "myself") {
+        fail(t.loc, "'myself' can only be used on the right of == or != ($rd == myself)");
         return nullptr;
       }
-      if (w == "exit" || w == "drop" || w == "return" || w == "if" || w == "else" ||
-          one_of(w, kUnsupportedStatements)) {
+      if (one_of(w, kStatementWords)) {
         fail(t.loc, strprintf("'%s' cannot be used in a condition", w.c_str()));
         return nullptr;
       }
-      e->kind = Expr::Kind::kCall;
-      if (!parse_call(&e->call)) return nullptr;
+      Token word = take();
+      if (peek_is(Tok::kLParen)) {
+        e->kind = Expr::Kind::kCall;
+        if (!parse_call_rest(&e->call, std::move(word))) return nullptr;
+      } else {
+        e->kind = Expr::Kind::kId;  // a route or flag name; the compiler says where it is not
+        e->text = std::move(word.text);
+      }
       break;
     }
     default:
-      fail_unexpected("a condition");
+      fail_unexpected(in_condition_ ? "a condition" : "an expression");
       return nullptr;
   }
   --depth_;
   return e;
-}
-
-bool Parser::parse_cond_rhs(Expr* e) {
-  const Token& t = peek();
-  Arg& r = e->right;
-  r.loc = t.loc;
-  switch (t.kind) {
-    case Tok::kString:
-      r.kind = Arg::Kind::kString;
-      r.text = take().text;
-      return true;
-    case Tok::kNumber:
-    case Tok::kMinus:
-    case Tok::kPlus:
-      if (!parse_arg(Call{}, &r)) return false;
-      if (peek_is(Tok::kDot) || peek_is(Tok::kColon)) {
-        return fail(r.loc,
-                    "IP address comparisons are not supported yet; compare with a "
-                    "string instead ($si == \"10.0.0.1\")");
-      }
-      return true;
-    case Tok::kPv:
-      r.kind = Arg::Kind::kPv;
-      r.text = take().text;
-      return true;
-    case Tok::kId:
-      if (t.text == "NULL" || t.text == "null") {
-        r.kind = Arg::Kind::kNull;
-        r.text = take().text;
-        return true;
-      }
-      return fail(t.loc, strprintf("bare word '%s' after %s: quote strings (\"%s\")",
-                                   t.text.c_str(), tok_name(e->op), t.text.c_str()));
-    default:
-      return fail_unexpected("a string, number, NULL or script variable");
-  }
 }
 
 }  // namespace sipsd::cfg

@@ -39,12 +39,23 @@ class Parser {
   bool parse_stmt(std::vector<Stmt>* body);
   bool parse_stm(std::vector<Stmt>* body);  // one statement or a { block }
   bool parse_if(Stmt* s);
+  bool parse_while(Stmt* s);
+  bool parse_switch(Stmt* s);
+  bool parse_assign(Stmt* s);
   bool parse_call(Call* c);
   bool parse_call_rest(Call* c, Token name);  // after the name was taken
-  bool parse_arg(const Call& c, Arg* a);
+  bool parse_arg(const Call& c, Expr* a);
+  bool expect_semi();
+  // Expressions (reference A9, A13): && || (one level) < ! < comparison < + - * / % (one
+  // level) < unary minus < primary.
   std::unique_ptr<Expr> parse_exp();
-  std::unique_ptr<Expr> parse_eterm();
-  bool parse_cond_rhs(Expr* e);
+  std::unique_ptr<Expr> parse_not();
+  std::unique_ptr<Expr> parse_cmp();
+  std::unique_ptr<Expr> parse_arith();
+  std::unique_ptr<Expr> parse_unary();
+  std::unique_ptr<Expr> parse_primary();
+  bool count_term(Loc at);
+  bool check_condition_operand(const Expr& e);
 
   CfgDiag& diag_;
   Lexer lexer_;
@@ -53,6 +64,8 @@ class Parser {
   Loc prev_end_;
   bool failed_ = false;
   int depth_ = 0;  // nesting of blocks and expressions (bounded: the fuzzer finds deep inputs)
+  int terms_ = 0;  // binary operators in the current statement (bounded too)
+  bool in_condition_ = false;  // parsing an if/while condition (for messages)
 };
 
 }  // namespace sipsd::cfg

@@ -1,5 +1,13 @@
 // Pseudo-variable ids: the types the route script, the receive path and tls_mgm's $tls_*
 // variables share. Types only: no functions beyond constexpr predicates.
+//
+// Who answers what:
+//   - the interpreter itself: $var(x), $avp(x) (through ScriptEnv::avps()), $rc/$retcode,
+//     $param(n);
+//   - the ScriptEnv (pv_get / pv_set): everything else. Names, which ones are writable and
+//     which ones are numbers are in the schema's variable table (core/cfg/schema.cc, pv_defs()).
+// Numeric variables ($sp, $rp, $cs, $Rp, $rs, $T_reply_code, $T_branch_idx) should be answered
+// as integers: `+` concatenates as soon as one side is a string.
 #pragma once
 
 #include <cstddef>
@@ -7,15 +15,43 @@
 
 namespace sipsd {
 
-// Pseudo-variables the script may read (OpenSIPS names).
 enum class PvId : uint8_t {
-  kRm,     // $rm    request method
-  kRu,     // $ru    request URI
+  kRm,     // $rm    request method (on a reply: the CSeq method)
+  kRu,     // $ru    request URI                                   writable
   kSi,     // $si    source IP
-  kSp,     // $sp    source port
-  kProto,  // $proto transport of the received message: "tls", "tcp"
+  kSp,     // $sp    source port (int)
+  kProto,  // $proto, $socket_in(proto): transport of the received message, "tls", "tcp"
   kCi,     // $ci    Call-ID
   kUa,     // $ua    User-Agent
+
+  kRuUser,       // $rU    R-URI user                                   writable
+  kRuHost,       // $rd    R-URI host                                   writable
+  kRuPort,       // $rp    R-URI port (int)                             writable
+  kRuProto,      // $rP    R-URI transport parameter
+  kDu,           // $du    destination URI (next hop)                   writable (NULL resets)
+  kFromUri,      // $fu
+  kFromUser,     // $fU
+  kFromHost,     // $fd
+  kFromTag,      // $ft
+  kToUri,        // $tu
+  kToUser,       // $tU
+  kToHost,       // $td
+  kToTag,        // $tt
+  kCseq,         // $cs    CSeq number (int)
+  kSocketIn,     // $socket_in  the receiving socket, "tls:192.0.2.1:5061"
+  kRcvIp,        // $Ri, $socket_in(ip)    receiving IP
+  kRcvPort,      // $Rp, $socket_in(port)  receiving port (int)
+  kReplyStatus,  // $rs    reply status code (int); NULL on requests
+  kReplyReason,  // $rr    reply reason phrase; NULL on requests
+  kHdr,          // $hdr(Name)[i]  header body; PvRef::name is Name, PvRef::index is i
+  kTReplyCode,   // $T_reply_code  (int) 0 when there is no reply
+  kTBranchIdx,   // $T_branch_idx  (int)
+
+  // Answered by the interpreter, never by the ScriptEnv.
+  kVar,    // $var(x)     per process
+  kAvp,    // $avp(x)     per message/transaction (AvpStore)
+  kRc,     // $rc, $retcode
+  kParam,  // $param(n)   route(name, args...) parameter
 
   // tls_mgm: the connection's TLS session (OpenSIPS names; NULL on a connection that is not
   // TLS). tls_mgm/tls_vars.h computes them; keep them contiguous, kTlsVersion first and
@@ -79,6 +115,8 @@ enum class PvId : uint8_t {
   kTlsPeerFingerprint,  // $tls_peer_fingerprint SHA-256, "AB:01:…" (beyond OpenSIPS)
 };
 
+constexpr size_t kPvIdCount = static_cast<size_t>(PvId::kTlsPeerFingerprint) + 1;
+
 constexpr PvId kFirstTlsPv = PvId::kTlsVersion;
 constexpr PvId kLastTlsPv = PvId::kTlsPeerFingerprint;
 constexpr size_t kTlsPvCount =
@@ -87,6 +125,11 @@ constexpr size_t kTlsPvCount =
 // A $tls_* variable: the ScriptEnv answers it from the connection (tls_mgm/tls_vars.h).
 constexpr bool is_tls_pv(PvId id) {
   return id >= kFirstTlsPv && id <= kLastTlsPv;
+}
+
+// Variables the interpreter keeps itself: a ScriptEnv never sees them.
+constexpr bool is_script_pv(PvId id) {
+  return id == PvId::kVar || id == PvId::kAvp || id == PvId::kRc || id == PvId::kParam;
 }
 
 }  // namespace sipsd

@@ -1,8 +1,10 @@
 #include "core/cfg/schema.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <limits>
 
+#include "core/base/log.h"
 #include "core/base/sockaddr_text.h"
 
 namespace sipsd::cfg {
@@ -64,6 +66,8 @@ const CoreParamDef kCoreParams[] = {
      .check_text = &check_dns_servers},
     {.name = "dns_max_pending", .type = CoreType::kInt, .min = 1, .max = 1000000,
      .int_field = &CoreParams::dns_max_pending},
+    {.name = "max_while_loops", .type = CoreType::kInt, .min = 1, .max = 100000000,
+     .int_field = &CoreParams::max_while_loops},
 };
 
 // OpenSIPS 3.x (and a few 2.x) core keywords sipsd does not implement.
@@ -83,7 +87,7 @@ constexpr std::string_view kUnsupportedCore[] = {
     "mhomed", "disable_tcp", "disable_tls", "check_via", "memlog", "mem_log", "memdump",
     "mem_dump", "shm_hash_split_percentage", "shm_secondary_hash_size", "mem_warming",
     "mem_warming_percentage", "mem_warming_pattern_file", "shm_memlog_size",
-    "max_while_loops", "sip_warning", "db_version_table", "db_default_url", "db_max_async_connections",
+    "sip_warning", "db_version_table", "db_default_url", "db_max_async_connections",
     "exec_dns_threshold", "exec_msg_threshold", "event_pkg_threshold", "event_shm_threshold",
     "query_buffer_size", "query_flush_time", "abort_on_assert", "enable_asserts",
     "restart_persistency_cache_id", "include_file", "import_file",
@@ -146,10 +150,117 @@ const ModParamDef kMiFifoParams[] = {
      .no_effect = "replies are always one line of compact JSON (opensips-cli reads one line)"},
 };
 
-const FuncDef kSlFuncs[] = {{"sl_send_reply", 2, 2}};
-const FuncDef kSipmsgopsFuncs[] = {{"is_method", 1, 1}};
-const FuncDef kCoreFuncs[] = {{"xlog", 1, 2}};
-const FuncDef kTlsMgmFuncs[] = {{"is_peer_verified", 0, 0}};
+// ---- script functions --------------------------------------------------------------------
+// Route masks are OpenSIPS 3.x's (module exports); `ready` marks what sipsd's worker carries out
+// today (the others load only with LoadOptions::allow_unimplemented).
+
+constexpr RouteMask kReq = route_bit(RouteType::kRequest);
+constexpr RouteMask kFail = route_bit(RouteType::kFailure);
+constexpr RouteMask kReply = route_bit(RouteType::kOnReply);
+constexpr RouteMask kBranch = route_bit(RouteType::kBranch);
+constexpr RouteMask kLocal = route_bit(RouteType::kLocal);
+constexpr RouteMask kErrorRt = route_bit(RouteType::kError);
+constexpr RouteMask kMsgOps = kReq | kReply | kFail | kBranch | kLocal;
+
+constexpr ArgSpec kStrArg(std::string_view what) {
+  return ArgSpec{.kind = ArgKind::kStr, .what = what};
+}
+constexpr ArgSpec kReplyCode{
+    .kind = ArgKind::kInt, .what = "reply code", .min = 100, .max = 699};
+constexpr ArgSpec kReason{.kind = ArgKind::kStr, .what = "reason phrase", .quoted = true};
+constexpr ArgSpec kFlagArg{.kind = ArgKind::kFlag, .what = "flag"};
+
+const FuncDef kCoreFuncs[] = {
+    {.name = "xlog", .id = FuncId::kXlog, .min_args = 1, .max_args = 2,
+     .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "log level"},
+              ArgSpec{.kind = ArgKind::kStr, .what = "format string", .quoted = true}},
+     .builtin = true, .ready = true},
+    {.name = "setflag", .id = FuncId::kSetflag, .min_args = 1, .max_args = 1,
+     .args = {kFlagArg}},
+    {.name = "resetflag", .id = FuncId::kResetflag, .min_args = 1, .max_args = 1,
+     .args = {kFlagArg}},
+    {.name = "isflagset", .id = FuncId::kIsflagset, .min_args = 1, .max_args = 1,
+     .args = {kFlagArg}},
+    {.name = "force_rport", .id = FuncId::kForceRport},
+    {.name = "forward", .id = FuncId::kForward, .min_args = 0, .max_args = 1,
+     .args = {kStrArg("destination")}},
+    {.name = "is_myself", .id = FuncId::kIsMyself, .min_args = 1, .max_args = 2,
+     .args = {kStrArg("host"),
+              ArgSpec{.kind = ArgKind::kInt, .what = "port", .min = 0, .max = 65535}}},
+};
+const FuncDef kSlFuncs[] = {
+    {.name = "sl_send_reply", .id = FuncId::kSlSendReply, .min_args = 2, .max_args = 2,
+     .args = {kReplyCode, kReason}, .routes = kReq | kErrorRt, .ready = true},
+    {.name = "sl_reply_error", .id = FuncId::kSlReplyError, .routes = kReq},
+};
+const FuncDef kSignalingFuncs[] = {
+    {.name = "send_reply", .id = FuncId::kSendReply, .min_args = 2, .max_args = 2,
+     .args = {kReplyCode, kReason}, .routes = kReq | kErrorRt | kFail},
+};
+const FuncDef kSipmsgopsFuncs[] = {
+    {.name = "is_method", .id = FuncId::kIsMethod, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "list of methods"}}, .routes = kMsgOps,
+     .builtin = true, .ready = true},
+    {.name = "append_hf", .id = FuncId::kAppendHf, .min_args = 1, .max_args = 2,
+     .args = {kStrArg("header text"), kStrArg("header name")}, .routes = kMsgOps},
+    {.name = "insert_hf", .id = FuncId::kInsertHf, .min_args = 1, .max_args = 2,
+     .args = {kStrArg("header text"), kStrArg("header name")}, .routes = kMsgOps},
+    {.name = "remove_hf", .id = FuncId::kRemoveHf, .min_args = 1, .max_args = 1,
+     .args = {kStrArg("header name")}, .routes = kMsgOps},
+    {.name = "is_present_hf", .id = FuncId::kIsPresentHf, .min_args = 1, .max_args = 1,
+     .args = {kStrArg("header name")}, .routes = kMsgOps},
+    {.name = "has_totag", .id = FuncId::kHasTotag, .routes = kMsgOps},
+};
+const FuncDef kMaxfwdFuncs[] = {
+    {.name = "mf_process_maxfwd_header", .id = FuncId::kMfProcessMaxfwdHeader, .min_args = 1,
+     .max_args = 1, .args = {ArgSpec{.kind = ArgKind::kInt, .what = "limit", .min = 0, .max = 255}},
+     .routes = kReq},
+};
+const FuncDef kTmFuncs[] = {
+    {.name = "t_relay", .id = FuncId::kTRelay, .min_args = 0, .max_args = 2,
+     .args = {ArgSpec{.kind = ArgKind::kAny, .what = "flags"}, kStrArg("outbound proxy")},
+     .routes = kReq | kFail},
+    {.name = "t_newtran", .id = FuncId::kTNewtran, .routes = kReq},
+    {.name = "t_reply", .id = FuncId::kTReply, .min_args = 2, .max_args = 2,
+     .args = {kReplyCode, kReason}, .routes = kReq | kFail},
+    {.name = "t_check_trans", .id = FuncId::kTCheckTrans, .routes = kReq | kBranch},
+    {.name = "t_on_failure", .id = FuncId::kTOnFailure, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kRoute, .route = RouteType::kFailure}},
+     .routes = kReq | kFail | kReply | kBranch | kLocal},
+    {.name = "t_on_reply", .id = FuncId::kTOnReply, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kRoute, .route = RouteType::kOnReply}},
+     .routes = kReq | kFail | kReply | kBranch | kLocal},
+    {.name = "t_on_branch", .id = FuncId::kTOnBranch, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kRoute, .route = RouteType::kBranch}},
+     .routes = kReq | kFail | kReply | kBranch},
+    {.name = "t_check_status", .id = FuncId::kTCheckStatus, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kRegex, .what = "status regex"}},
+     .routes = kReq | kFail | kReply | kBranch},
+    {.name = "t_was_cancelled", .id = FuncId::kTWasCancelled,
+     .routes = kReq | kFail | kReply | kBranch},
+    {.name = "t_local_replied", .id = FuncId::kTLocalReplied, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "all|branch|last"}},
+     .routes = kReq | kFail | kReply | kBranch},
+};
+const FuncDef kRrFuncs[] = {
+    {.name = "record_route", .id = FuncId::kRecordRoute, .min_args = 0, .max_args = 1,
+     .args = {kStrArg("parameters")}, .routes = kReq | kBranch | kFail},
+    {.name = "record_route_preset", .id = FuncId::kRecordRoutePreset, .min_args = 1,
+     .max_args = 2, .args = {kStrArg("address"), kStrArg("second address")},
+     .routes = kReq | kBranch | kFail},
+    {.name = "loose_route", .id = FuncId::kLooseRoute, .routes = kReq},
+    {.name = "add_rr_param", .id = FuncId::kAddRrParam, .min_args = 1, .max_args = 1,
+     .args = {kStrArg("parameter")}, .routes = kReq | kBranch | kFail},
+    {.name = "check_route_param", .id = FuncId::kCheckRouteParam, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kRegex, .what = "parameter regex"}}, .routes = kReq},
+    {.name = "is_direction", .id = FuncId::kIsDirection, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "downstream|upstream"}},
+     .routes = kReq},
+};
+const FuncDef kTlsMgmFuncs[] = {
+    {.name = "is_peer_verified", .id = FuncId::kIsPeerVerified, .routes = kReq,
+     .builtin = true, .ready = true},
+};
 
 const ModuleDef kModules[] = {
     {"proto_tls", kProtoTlsParams, {}},
@@ -160,11 +271,15 @@ const ModuleDef kModules[] = {
     {"sl", {}, kSlFuncs},
     {"sipmsgops", {}, kSipmsgopsFuncs},
     {"mi_fifo", kMiFifoParams, {}},
+    {"signaling", {}, kSignalingFuncs, false},
+    {"maxfwd", {}, kMaxfwdFuncs, false},
+    {"tm", {}, kTmFuncs, false},
+    {"rr", {}, kRrFuncs, false},
 };
 
 constexpr std::string_view kUnsupportedModules[] = {
-    "mi_http", "mi_datagram", "mi_script", "httpd", "tm", "rr", "maxfwd",
-    "registrar", "usrloc", "signaling", "textops", "proto_ws", "proto_wss",
+    "mi_http", "mi_datagram", "mi_script", "httpd",
+    "registrar", "usrloc", "textops", "proto_ws", "proto_wss",
     "proto_sctp", "proto_bin", "proto_bins", "proto_hep", "proto_smpp", "proto_msrp",
     "tls_wolfssl", "dialog", "auth", "auth_db", "db_mysql", "db_postgres", "db_text",
     "db_sqlite", "dispatcher", "load_balancer", "drouting", "nathelper", "rtpproxy",
@@ -180,45 +295,75 @@ struct UnsupportedFunc {
   std::string_view module;
 };
 constexpr UnsupportedFunc kUnsupportedFuncs[] = {
-    {"t_relay", "tm"},
-    {"t_check_trans", "tm"},
-    {"t_newtran", "tm"},
-    {"t_reply", "tm"},
-    {"t_on_failure", "tm"},
-    {"t_on_reply", "tm"},
-    {"t_on_branch", "tm"},
-    {"send_reply", "signaling"},
-    {"loose_route", "rr"},
-    {"record_route", "rr"},
-    {"mf_process_maxfwd_header", "maxfwd"},
     {"save", "registrar"},
     {"lookup", "registrar"},
-    {"append_hf", "sipmsgops"},
-    {"remove_hf", "sipmsgops"},
-    {"is_present_hf", "sipmsgops"},
-    {"has_totag", "sipmsgops"},
-    {"forward", "core"},
-    {"is_myself", "core"},
-    {"setflag", "core"},
-    {"resetflag", "core"},
-    {"isflagset", "core"},
-    {"force_rport", "core"},
+    {"www_authorize", "auth_db"},
+    {"proxy_authorize", "auth_db"},
+    {"www_challenge", "auth"},
+    {"proxy_challenge", "auth"},
+    {"consume_credentials", "auth"},
+    {"nat_uac_test", "nathelper"},
+    {"fix_nated_contact", "nathelper"},
+    {"fix_nated_register", "nathelper"},
+    {"t_reply_with_body", "tm"},
+    {"t_cancel_branch", "tm"},
+    {"t_add_hdrs", "tm"},
+    {"t_flush_flags", "tm"},
+    {"remove_hf_re", "sipmsgops"},
+    {"append_to_reply", "sipmsgops"},
     {"force_send_socket", "core"},
     {"set_advertised_address", "core"},
+    {"setbflag", "core"},
+    {"resetbflag", "core"},
+    {"isbflagset", "core"},
+    {"serialize_branches", "core"},
+    {"next_branches", "core"},
+    {"append_branch", "core"},
     {"log", "core"},
     {"xdbg", "core"},
     {"assert", "core"},
 };
 
-struct PvDef {
-  std::string_view name;
-  PvId id;
-  std::string_view module = {};  // "" = core
-};
-#define SIPSD_TLS_PV(n, id) {n, PvId::id, "tls_mgm"}
+// ---- script variables ----------------------------------------------------------------------
+
+#define SIPSD_TLS_PV(n, pv_id) {.name = n, .id = PvId::pv_id, .module = "tls_mgm"}
 constexpr PvDef kPvs[] = {
-    {"rm", PvId::kRm}, {"ru", PvId::kRu},       {"si", PvId::kSi}, {"sp", PvId::kSp},
-    {"proto", PvId::kProto}, {"ci", PvId::kCi}, {"ua", PvId::kUa},
+    {.name = "rm", .id = PvId::kRm},
+    {.name = "ru", .id = PvId::kRu, .writable = true},
+    {.name = "si", .id = PvId::kSi},
+    {.name = "sp", .id = PvId::kSp, .numeric = true},
+    {.name = "proto", .id = PvId::kProto},
+    {.name = "ci", .id = PvId::kCi},
+    {.name = "ua", .id = PvId::kUa},
+    {.name = "rU", .id = PvId::kRuUser, .writable = true, .ready = false},
+    {.name = "rd", .id = PvId::kRuHost, .writable = true, .ready = false},
+    {.name = "rp", .id = PvId::kRuPort, .writable = true, .numeric = true, .ready = false},
+    {.name = "rP", .id = PvId::kRuProto, .ready = false},
+    {.name = "du", .id = PvId::kDu, .writable = true},
+    {.name = "fu", .id = PvId::kFromUri, .ready = false},
+    {.name = "fU", .id = PvId::kFromUser, .ready = false},
+    {.name = "fd", .id = PvId::kFromHost, .ready = false},
+    {.name = "ft", .id = PvId::kFromTag},
+    {.name = "tu", .id = PvId::kToUri, .ready = false},
+    {.name = "tU", .id = PvId::kToUser, .ready = false},
+    {.name = "td", .id = PvId::kToHost, .ready = false},
+    {.name = "tt", .id = PvId::kToTag},
+    {.name = "cs", .id = PvId::kCseq, .numeric = true},
+    {.name = "socket_in", .id = PvId::kSocketIn, .arg = PvArg::kOptional, .ready = false},
+    {.name = "Ri", .id = PvId::kRcvIp, .ready = false},
+    {.name = "Rp", .id = PvId::kRcvPort, .numeric = true, .ready = false},
+    {.name = "rs", .id = PvId::kReplyStatus, .numeric = true},
+    {.name = "rr", .id = PvId::kReplyReason},
+    {.name = "hdr", .id = PvId::kHdr, .arg = PvArg::kName},
+    {.name = "T_reply_code", .id = PvId::kTReplyCode, .module = "tm", .numeric = true,
+     .ready = false},
+    {.name = "T_branch_idx", .id = PvId::kTBranchIdx, .module = "tm", .numeric = true,
+     .ready = false},
+    {.name = "var", .id = PvId::kVar, .writable = true, .arg = PvArg::kName},
+    {.name = "avp", .id = PvId::kAvp, .writable = true, .arg = PvArg::kName},
+    {.name = "rc", .id = PvId::kRc, .numeric = true},
+    {.name = "retcode", .id = PvId::kRc, .numeric = true},
+    {.name = "param", .id = PvId::kParam, .arg = PvArg::kName},
     SIPSD_TLS_PV("tls_version", kTlsVersion),
     SIPSD_TLS_PV("tls_description", kTlsDescription),
     SIPSD_TLS_PV("tls_cipher_info", kTlsCipherInfo),
@@ -434,6 +579,51 @@ FuncInfo find_function(std::string_view name) {
   return {};
 }
 
+namespace {
+
+struct FuncIndex {
+  std::array<const FuncDef*, kFuncIdCount> def{};
+  std::array<std::string_view, kFuncIdCount> module{};
+};
+
+const FuncIndex& func_index() {
+  static const FuncIndex index = [] {
+    FuncIndex x;
+    auto add = [&x](const FuncDef& f, std::string_view module) {
+      const auto i = static_cast<size_t>(f.id);
+      if (i >= kFuncIdCount || x.def[i] != nullptr) {
+        LOG_ERR("cfg", "internal error: function table: duplicate or bad id for %.*s",
+                static_cast<int>(f.name.size()), f.name.data());
+        abort();
+      }
+      x.def[i] = &f;
+      x.module[i] = module;
+    };
+    for (const auto& f : kCoreFuncs) add(f, "core");
+    for (const auto& m : kModules) {
+      for (const auto& f : m.funcs) add(f, m.name);
+    }
+    for (size_t i = 0; i < kFuncIdCount; ++i) {
+      if (x.def[i] == nullptr) {
+        LOG_ERR("cfg", "internal error: function table: FuncId %zu has no row", i);
+        abort();
+      }
+    }
+    return x;
+  }();
+  return index;
+}
+
+}  // namespace
+
+const FuncDef& func_def(FuncId id) {
+  return *func_index().def[static_cast<size_t>(id)];
+}
+
+std::string_view func_module(FuncId id) {
+  return func_index().module[static_cast<size_t>(id)];
+}
+
 const std::vector<std::string_view>& function_names() {
   static const std::vector<std::string_view> names = [] {
     std::vector<std::string_view> v = {"route", "exit", "drop", "return"};
@@ -453,21 +643,51 @@ std::string_view unsupported_function_module(std::string_view name) {
   return {};
 }
 
-bool find_pv(std::string_view name, PvId* id) {
-  for (const auto& p : kPvs) {
-    if (p.name == name) {
-      *id = p.id;
-      return true;
-    }
+std::string_view route_type_keyword(RouteType t) {
+  static constexpr std::string_view kNames[kRouteTypeCount] = {
+      "route",       "branch_route",  "failure_route", "onreply_route", "local_route",
+      "error_route", "startup_route", "timer_route",   "event_route",
+  };
+  return kNames[static_cast<size_t>(t)];
+}
+
+std::string route_mask_text(RouteMask mask) {
+  std::string out;
+  for (size_t i = 0; i < kRouteTypeCount; ++i) {
+    if (!(mask & route_bit(static_cast<RouteType>(i)))) continue;
+    if (!out.empty()) out += ", ";
+    out += route_type_keyword(static_cast<RouteType>(i));
   }
-  return false;
+  return out;
+}
+
+const PvDef* find_pv_def(std::string_view name) {
+  for (const auto& p : kPvs) {
+    if (p.name == name) return &p;
+  }
+  return nullptr;
+}
+
+const PvDef& pv_def(PvId id) {
+  for (const auto& p : kPvs) {
+    if (p.id == id) return p;
+  }
+  return kPvs[0];  // every id has a row (script_test checks)
+}
+
+std::span<const PvDef> pv_defs() {
+  return kPvs;
+}
+
+bool find_pv(std::string_view name, PvId* id) {
+  const PvDef* d = find_pv_def(name);
+  if (!d) return false;
+  *id = d->id;
+  return true;
 }
 
 std::string_view pv_module(PvId id) {
-  for (const auto& p : kPvs) {
-    if (p.id == id) return p.module;
-  }
-  return {};
+  return pv_def(id).module;
 }
 
 const std::vector<std::string_view>& pv_names() {
@@ -478,6 +698,19 @@ const std::vector<std::string_view>& pv_names() {
   }();
   static const std::vector<std::string_view> names(spelled.begin(), spelled.end());
   return names;
+}
+
+const std::string& writable_pv_text() {
+  static const std::string text = [] {
+    std::string t;
+    for (const auto& p : kPvs) {
+      if (!p.writable) continue;
+      if (!t.empty()) t += ' ';
+      t += "$" + std::string(p.name) + (p.arg == PvArg::kName ? "(x)" : "");
+    }
+    return t;
+  }();
+  return text;
 }
 
 std::string regex_problem(std::string_view pattern) {

@@ -3,6 +3,7 @@
 // "not supported yet" instead of "unknown"). Also the value type checks.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -12,6 +13,7 @@
 #include "core/cfg/ast.h"
 #include "core/cfg/config.h"
 #include "core/cfg/script.h"
+#include "core/cfg/script_types.h"
 
 namespace sipsd::cfg {
 
@@ -58,16 +60,53 @@ struct ModParamDef {
   std::string_view no_effect = {};
 };
 
+// How the compiler treats one function argument (OpenSIPS's CMD_PARAM_* kinds, resolved at
+// load as far as they can be). What ScriptEnv::call() receives for each kind:
+enum class ArgKind : uint8_t {
+  kStr,     // string (NULL stays NULL). A quoted literal expands $variables at run time
+            // ("X-Src: $si\r\n"); any other expression is evaluated and turned into text.
+  kInt,     // integer. Literals (numbers, or quoted numbers) are checked against [min, max] at
+            // load; other expressions at run time (the call is then -1 without reaching the env).
+  kRoute,   // a route name (a word, number or quoted string) of type ArgSpec::route: an
+            // integer, the RouteRef index of that route. Resolved at load, an error if missing.
+  kStatic,  // a quoted literal, passed as written (no $variable expansion).
+  kFlag,    // a flag name or number: an integer bit 0..31 (names get bits at load).
+  kRegex,   // a regex (ScriptValue::regex()): POSIX extended, case-insensitive. A literal is
+            // compiled at load; any other expression at run time (per-process cache).
+  kAny,     // any expression, passed as evaluated (NULL, integer or string).
+};
+
+constexpr int kMaxFuncArgs = 4;
+
+struct ArgSpec {
+  ArgKind kind = ArgKind::kAny;
+  std::string_view what = {};             // for messages: "reply code", "reason phrase"
+  RouteType route = RouteType::kRequest;  // kRoute
+  int64_t min = INT64_MIN;                // kInt
+  int64_t max = INT64_MAX;
+  // Only a quoted string literal is accepted ("<f>: a quoted <what> is expected").
+  bool quoted = false;
+};
+
+// One script function (reference A11; proxy reference §2-§4, §8). `id` is its FuncId.
 struct FuncDef {
   std::string_view name;
-  int min_args;
-  int max_args;
+  FuncId id;
+  int min_args = 0;
+  int max_args = 0;
+  std::array<ArgSpec, kMaxFuncArgs> args = {};
+  RouteMask routes = kAllRoutes;  // route types it may be used in (OpenSIPS's masks)
+  bool builtin = false;           // carried out by the interpreter (never reaches the env)
+  bool ready = false;             // sipsd implements it today; see LoadOptions
 };
 
 struct ModuleDef {
   std::string_view name;
   std::span<const ModParamDef> params;
   std::span<const FuncDef> funcs;
+  // sipsd implements the module today; the others load only with
+  // LoadOptions::allow_unimplemented (their functions are being written).
+  bool ready = true;
 };
 
 // Built-in modules (loadmodule may name them); null for anything else.
@@ -91,16 +130,48 @@ struct FuncInfo {
 
 // Looks up a script function by name among all built-in modules and the core.
 FuncInfo find_function(std::string_view name);
+// Every function, indexed by FuncId.
+const FuncDef& func_def(FuncId id);
+// The module that provides a function ("core" for the core's).
+std::string_view func_module(FuncId id);
 // Supported function names and statement keywords, for did-you-mean.
 const std::vector<std::string_view>& function_names();
-// The OpenSIPS module of a function sipsd does not implement yet ("tm" for t_relay), or "".
+// The OpenSIPS module of a function sipsd does not implement yet ("registrar" for save), or "".
 std::string_view unsupported_function_module(std::string_view name);
+// "route", "failure_route", ... (the cfg keyword of a route type).
+std::string_view route_type_keyword(RouteType t);
+// "route, failure_route" for a mask, in RouteType order.
+std::string route_mask_text(RouteMask mask);
 
-// Script variables (reference A10): the supported ones by name without '$' ("rm", "si", ...).
+// Script variables (reference A10).
+enum class PvArg : uint8_t {
+  kNone,      // $name
+  kName,      // $name(arg), the argument required ($hdr(Name), $var(x), $avp(x), $param(1))
+  kOptional,  // $socket_in or $socket_in(field)
+};
+
+struct PvDef {
+  std::string_view name;  // without '$'
+  PvId id;
+  std::string_view module = {};  // "" = core; else its loadmodule is needed
+  bool writable = false;
+  bool numeric = false;  // the env answers an integer
+  PvArg arg = PvArg::kNone;
+  bool ready = true;  // sipsd answers it today; see LoadOptions
+};
+
+// The supported variables by name without '$' ("rm", "si", "hdr", ...); null when unknown.
+const PvDef* find_pv_def(std::string_view name);
+// The first (canonical) definition of an id.
+const PvDef& pv_def(PvId id);
+std::span<const PvDef> pv_defs();
+// Compatibility helper: find_pv_def()->id.
 bool find_pv(std::string_view name, PvId* id);
 // The module that provides a variable ("tls_mgm" for $tls_*), "" for the core ones.
 std::string_view pv_module(PvId id);
 const std::vector<std::string_view>& pv_names();  // with '$', for did-you-mean
+// "$ru $rU $rd $rp $du $var(x) $avp(x)": the writable ones, for messages.
+const std::string& writable_pv_text();
 
 // regcomp() builds automata whose size multiplies with repetition counts ("(a{99}){99}"): the
 // cfg's regexes (modparam module names, =~ literals) must stay small. "" when fine, else why not.

@@ -49,6 +49,13 @@ class SipReceiver {
   sip::Message msg_;    // reused for every message
   std::string reply_;   // reused for every reply
   TlsPvCache tls_pvs_;  // $tls_* values of the current message, reset when first used
+  ScriptVars vars_;     // $var(x): this process's, kept from one message to the next
+  AvpStore avps_;       // $avp(x) of the current message
+  // $ru / $du as the script set them for the current message.
+  bool ruri_set_ = false;
+  std::string ruri_;
+  bool du_set_ = false;
+  std::string du_;
 };
 
 }  // namespace sipsd

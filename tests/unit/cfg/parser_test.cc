@@ -85,17 +85,17 @@ TEST(CfgParser, AndOrSamePrecedenceLeftAssociative) {
   // ((((rm || ru) && si) || sp) && !ci)
   ASSERT_EQ(e.kind, Expr::Kind::kAnd);
   EXPECT_EQ(e.rhs->kind, Expr::Kind::kNot);
-  EXPECT_EQ(e.rhs->lhs->left.text, "$ci");
+  EXPECT_EQ(e.rhs->lhs->text, "$ci");
   const Expr& l1 = *e.lhs;
   ASSERT_EQ(l1.kind, Expr::Kind::kOr);
-  EXPECT_EQ(l1.rhs->left.text, "$sp");
+  EXPECT_EQ(l1.rhs->text, "$sp");
   const Expr& l2 = *l1.lhs;
   ASSERT_EQ(l2.kind, Expr::Kind::kAnd);
-  EXPECT_EQ(l2.rhs->left.text, "$si");
+  EXPECT_EQ(l2.rhs->text, "$si");
   const Expr& l3 = *l2.lhs;
   ASSERT_EQ(l3.kind, Expr::Kind::kOr);
-  EXPECT_EQ(l3.lhs->left.text, "$rm");
-  EXPECT_EQ(l3.rhs->left.text, "$ru");
+  EXPECT_EQ(l3.lhs->text, "$rm");
+  EXPECT_EQ(l3.rhs->text, "$ru");
 }
 
 TEST(CfgParser, NotBindsToAComparisonAndParensGroup) {
@@ -105,9 +105,9 @@ TEST(CfgParser, NotBindsToAComparisonAndParensGroup) {
   ASSERT_EQ(e.kind, Expr::Kind::kOr);
   ASSERT_EQ(e.lhs->kind, Expr::Kind::kNot);
   EXPECT_EQ(e.lhs->lhs->kind, Expr::Kind::kCmp);
-  EXPECT_EQ(e.lhs->lhs->right.text, "A");
+  EXPECT_EQ(e.lhs->lhs->rhs->text, "A");
   ASSERT_EQ(e.rhs->kind, Expr::Kind::kAnd);
-  EXPECT_EQ(e.rhs->lhs->right.kind, Arg::Kind::kNull);
+  EXPECT_EQ(e.rhs->lhs->rhs->kind, Expr::Kind::kNull);
   EXPECT_EQ(e.rhs->rhs->lhs->kind, Expr::Kind::kCall);
   EXPECT_EQ(e.rhs->rhs->lhs->call.name, "is_method");
 }
@@ -136,7 +136,7 @@ TEST(CfgParser, StatementsAndElseIfChains) {
   EXPECT_EQ(body[3].call.args[0].num, 3);
   EXPECT_TRUE(body[4].call.args.empty());
   EXPECT_EQ(body[5].call.name, "route");
-  EXPECT_EQ(body[5].call.args[0].kind, Arg::Kind::kId);
+  EXPECT_EQ(body[5].call.args[0].kind, Expr::Kind::kId);
 }
 
 TEST(CfgParser, XlogJoinsAdjacentStringsOtherCallsDoNot) {
@@ -155,7 +155,7 @@ TEST(CfgParser, EmptyArgumentSlots) {
   ASSERT_EQ(p.errors, "");
   const auto& body = std::get<RouteDef>(p.items[0]).body;
   ASSERT_EQ(body[0].call.args.size(), 3u);
-  EXPECT_EQ(body[0].call.args[1].kind, Arg::Kind::kEmpty);
+  EXPECT_EQ(body[0].call.args[1].kind, Expr::Kind::kEmpty);
   EXPECT_TRUE(body[1].call.args.empty());
 }
 
@@ -220,27 +220,59 @@ TEST(CfgParser, ParameterCounts) {
 
 TEST(CfgParser, UnsupportedThingsAreErrorsNotNoOps) {
   std::string h = kHead;
-  EXPECT_EQ(first_error(h + "onreply_route { exit; }"),
-            "p.cfg:3:1: 'onreply_route' is not supported yet");
-  EXPECT_EQ(first_error(h + "failure_route[x] { exit; }"),
-            "p.cfg:3:1: 'failure_route' is not supported yet");
-  EXPECT_EQ(first_error(h + "timer_route[t, 10] { exit; }"),
-            "p.cfg:3:1: 'timer_route' is not supported yet");
-  EXPECT_EQ(first_error(h + "route { $ru = \"sip:x\"; }"),
-            "p.cfg:3:9: assignments to script variables are not supported yet");
-  EXPECT_EQ(first_error(h + "route { while ($rm) { exit; } }"),
-            "p.cfg:3:9: 'while' statements are not supported yet");
-  EXPECT_EQ(first_error(h + "route { if ([1 + 2]) exit; }"),
-            "p.cfg:3:13: arithmetic expressions '[ ... ]' are not supported yet");
+  EXPECT_EQ(first_error(h + "route { for ($var(x) in $avp(y)) { exit; } }"),
+            "p.cfg:3:9: 'for' statements are not supported yet");
+  EXPECT_EQ(first_error(h + "route { async(t_relay(), resume); }"),
+            "p.cfg:3:9: 'async' statements are not supported yet");
+  EXPECT_EQ(first_error(h + "route { $var(x) = 1 & 2; }"),
+            "p.cfg:3:21: bitwise operator '&' is not supported yet");
+  EXPECT_EQ(first_error(h + "route { $var(x) |= 2; }"),
+            "p.cfg:3:17: assignment operator '|=' is not supported yet");
   EXPECT_EQ(first_error(h + "route { if ($si == 10.0.0.1) exit; }"),
             "p.cfg:3:20: IP address comparisons are not supported yet; compare with a string "
             "instead ($si == \"10.0.0.1\")");
   EXPECT_EQ(first_error(h + "route { if ($foo == \"x\") exit; }"),
             "p.cfg:3:13: unknown script variable '$foo'");
-  EXPECT_EQ(first_error(h + "route { if ($hdr(From)) exit; }"),
-            "p.cfg:3:13: unknown script variable '$hdr(From)'");
-  EXPECT_EQ(first_error(h + "route { route(a, 1); } route[a] { }"),
-            "p.cfg:3:18: route parameters are not supported yet");
+  EXPECT_EQ(first_error(h + "route { if ($fu == \"x\") exit; }"),
+            "p.cfg:3:13: script variable '$fu' is not supported by sipsd yet");
+  EXPECT_EQ(first_error(h + "route { if ($(hdr(From)[*])) exit; }"),
+            "p.cfg:3:13: '$(hdr(From)[*])': the index [*] is not supported yet");
+}
+
+TEST(CfgParser, StatementsOfTheFullLanguage) {
+  Parsed p = parse(
+      "route {\n"
+      "  $var(x) = 1 + $var(y) * 2;\n"
+      "  $avp(a) += \"s\";\n"
+      "  while ($var(x) < 10) { $var(x) += 1; if ($var(x) == 5) break; }\n"
+      "  switch ($rm) { case \"A\": xlog(\"a\"); break; case -1: default: exit; }\n"
+      "  route(sub, 1, \"two\", $var(x));\n"
+      "  return($var(x) + 1);\n"
+      "}\n"
+      "timer_route[t, 30] { exit; }\n");
+  ASSERT_EQ(p.errors, "");
+  const auto& body = std::get<RouteDef>(p.items[0]).body;
+  ASSERT_EQ(body.size(), 6u);
+  EXPECT_EQ(body[0].kind, Stmt::Kind::kAssign);
+  EXPECT_EQ(body[0].assign_text, "=");
+  ASSERT_EQ(body[0].value->kind, Expr::Kind::kArith);  // (1 + $var(y)) * 2: one level
+  EXPECT_EQ(body[0].value->op, Tok::kStar);
+  EXPECT_EQ(body[1].assign_text, "+=");
+  EXPECT_EQ(body[2].kind, Stmt::Kind::kWhile);
+  EXPECT_EQ(body[2].body.size(), 1u);
+  EXPECT_EQ(body[3].kind, Stmt::Kind::kSwitch);
+  ASSERT_EQ(body[3].cases.size(), 3u);
+  EXPECT_EQ(body[3].cases[0].label.text, "A");
+  EXPECT_EQ(body[3].cases[1].label.num, -1);
+  EXPECT_TRUE(body[3].cases[2].is_default);
+  EXPECT_EQ(body[3].cases[1].first, 2u);
+  EXPECT_EQ(body[3].cases[2].first, 2u);
+  EXPECT_EQ(body[4].call.args.size(), 4u);
+  EXPECT_EQ(body[5].call.name, "return");
+  EXPECT_EQ(body[5].call.args[0].kind, Expr::Kind::kArith);
+  const auto& t = std::get<RouteDef>(p.items[1]);
+  EXPECT_TRUE(t.has_interval);
+  EXPECT_EQ(t.interval, 30);
 }
 
 TEST(CfgParser, SyntaxErrors) {
@@ -289,12 +321,17 @@ TEST(CfgParser, RoutesNamesAndDuplicates) {
             "");
 }
 
-TEST(CfgParser, RouteRecursionIsRejectedAtLoad) {
+TEST(CfgParser, EndlessRouteRecursionIsRejectedAtLoad) {
+  // A cycle of route() calls that nothing can stop (each is its route's first statement).
   EXPECT_EQ(first_error(std::string(kHead) + "route { route(a); }\nroute[a] { route(b); }\n"
-                                             "route[b] { if ($rm) route(a); }\n"),
-            "p.cfg:5:27: recursive route call: route[a] -> route[b] -> route[a]");
+                                             "route[b] { route(a); }\n"),
+            "p.cfg:5:18: recursive route call: route[a] -> route[b] -> route[a]");
   EXPECT_EQ(first_error(std::string(kHead) + "route { route(0); }"),
             "p.cfg:3:15: recursive route call: the main route -> the main route");
+  // Recursion a condition can stop is allowed (bounded at run time).
+  EXPECT_EQ(first_error(std::string(kHead) + "route { route(a); }\nroute[a] { route(b); }\n"
+                                             "route[b] { if ($rm) route(a); }\n"),
+            "");
 }
 
 TEST(CfgParser, NestingAndSizeAreBounded) {

@@ -23,8 +23,8 @@
 #include <tuple>
 #include <vector>
 
-#include "core/cfg/schema.h"
 #include "core/cfg/config.h"
+#include "core/cfg/schema.h"
 #include "tests/unit/support/test_certs.h"
 #include "tls_mgm/openssl_ptr.h"
 
@@ -572,17 +572,28 @@ TEST(TlsVars, CacheKeepsEveryValueForTheWholeRun) {
 class TlsEnv : public ScriptEnv {
  public:
   explicit TlsEnv(const TlsConnView& conn) : tls_(conn) {}
-  std::optional<std::string_view> pv(PvId id) override {
-    if (is_tls_pv(id)) return tls_.get(id);
-    if (id == PvId::kRm) return "INVITE";
-    return std::nullopt;
+  ScriptValue pv_get(const PvRef& ref) override {
+    if (is_tls_pv(ref.id)) {
+      std::optional<std::string_view> v = tls_.get(ref.id);
+      return v ? ScriptValue::of(*v) : ScriptValue::null();
+    }
+    if (ref.id == PvId::kRm) return ScriptValue::of(std::string_view("INVITE"));
+    return ScriptValue::null();
   }
-  int sl_send_reply(int, std::string_view) override { return 1; }
+  bool pv_set(const PvRef&, const ScriptValue&) override { return false; }
+  int call(FuncId, std::span<const ScriptValue>) override { return 1; }
   void xlog(LogLevel, std::string_view text) override { logs.emplace_back(text); }
+  AvpStore& avps() override { return avps_; }
   std::vector<std::string> logs;
+
+  void run(const Script& script) {
+    ScriptVars vars;
+    script.run(script.main_route(), *this, vars);
+  }
 
  private:
   TlsPvCache tls_;
+  AvpStore avps_;
 };
 
 TEST(TlsVars, ScriptSeesTheConnection) {
@@ -603,7 +614,7 @@ TEST(TlsVars, ScriptSeesTheConnection) {
   Session s;
   ASSERT_TRUE(handshake(sctx.get(), cctx.get(), "sip.example.com", &s));
   TlsEnv verified(s.server_view());
-  cfg->script->run_request(verified);
+  verified.run(*cfg->script);
   EXPECT_EQ(verified.logs, (std::vector<std::string>{"verified alice.example.com via "
                                                      "sip.example.com",
                                                      "num", "differ", "no email"}));
@@ -612,11 +623,11 @@ TEST(TlsVars, ScriptSeesTheConnection) {
   Session s2;
   ASSERT_TRUE(handshake(sctx.get(), anonymous.get(), nullptr, &s2));
   TlsEnv unverified(s2.server_view());
-  cfg->script->run_request(unverified);
+  unverified.run(*cfg->script);
   EXPECT_EQ(unverified.logs, (std::vector<std::string>{"differ", "no email"}));
 
   TlsEnv plain(TlsConnView{});
-  cfg->script->run_request(plain);
+  plain.run(*cfg->script);
   EXPECT_EQ(plain.logs, (std::vector<std::string>{"no email"}));  // NULL != NULL is false
 }
 

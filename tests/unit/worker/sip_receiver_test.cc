@@ -126,5 +126,36 @@ TEST_F(SipReceiverTest, RepliesAreNotRoutedAndGarbageClosesTheConnection) {
   EXPECT_TRUE(sink_.replies.empty());
 }
 
+// What the worker's ScriptEnv offers besides the default route's variables: headers, tags,
+// CSeq, $var kept from one message to the next, $avp and $ru/$du per message.
+TEST(SipReceiverScript, VariablesOfTheMessageAndTheProcess) {
+  SipReceiver receiver(script(R"cfg(route {
+    $var(n) = $var(n) + 1;
+    if ($avp(seen) != NULL) { sl_send_reply(500, "avp leaked"); exit; }
+    $avp(seen) = 1;
+    if ($du != NULL) { sl_send_reply(500, "du leaked"); exit; }
+    $du = "sip:10.0.0.1:5061;transport=tls";
+    $ru = $ru + ";x=1";
+    $var(r) = "n=$var(n) ft=$ft tt=$tt cs=$cs";  # a literal: not expanded
+    sl_send_reply(299, "n=$var(n) ft=$ft tt=$tt cs=$cs via=$(hdr(Via)[-1]) cid=$hdr(i) ru=$ru du=$du max=$hdr(max-forwards) r=$(var(r){s.len})");
+  })cfg"),
+                       "sipsd (test)");
+  MessageOrigin origin{Proto::kTls, "10.1.2.3", 5099, "tls:10.1.2.3:5099", {}};
+  Sink sink;
+  for (int i = 0; i < 2; ++i) {
+    std::string msg = request("MESSAGE");
+    receiver.receive(msg.data(), msg.size(), origin, sink);
+  }
+  ASSERT_EQ(sink.replies.size(), 2u);
+  EXPECT_EQ(sink.replies[0].rfind("SIP/2.0 299 n=1 ft=7 tt=<null> cs=3 via=SIP/2.0/TLS "
+                                  "192.0.2.1:5061;branch=z9hG4bK1;rport cid=c1 "
+                                  "ru=sip:a@example.com;x=1 du=sip:10.0.0.1:5061;transport=tls "
+                                  "max=70 r=30\r\n",
+                                  0),
+            0u)
+      << sink.replies[0];
+  EXPECT_EQ(sink.replies[1].rfind("SIP/2.0 299 n=2 ", 0), 0u) << sink.replies[1];
+}
+
 }  // namespace
 }  // namespace sipsd
