@@ -1305,6 +1305,16 @@ TEST(Script, TlsVariableAndFunctionErrors) {
             "'is_peer_verified'?)");
 }
 
+// The cfg_fuzz seeds (tests/fuzz/corpus/cfg_fuzz) load, so the fuzzer starts from scripts that
+// reach the interpreter.
+TEST(Script, FuzzSeedsLoad) {
+  for (const char* name : {"default.cfg", "proxy.cfg", "language.cfg"}) {
+    Result<Config> cfg = load_config(
+        std::string(SIPSD_SOURCE_DIR) + "/tests/fuzz/corpus/cfg_fuzz/" + name, all_functions());
+    EXPECT_TRUE(cfg.ok()) << name << ": " << (cfg.ok() ? "" : cfg.message());
+  }
+}
+
 TEST(Script, SharedScriptRunsIndependently) {
   auto script = compile("route { if ($rm == \"A\") { xlog(\"a\"); exit; } xlog(\"other\"); }");
   ASSERT_NE(script, nullptr);
