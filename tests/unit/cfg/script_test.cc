@@ -1051,6 +1051,8 @@ TEST(Script, StatementsThatFailToCompileLeaveNothingBehind) {
   EXPECT_EQ(compile_error("route { if ($nope) t_on_failure(\"f\"); else route(a); }\n"
                           "failure_route[f] { } route[a] { }"),
             "s.cfg:5:13: unknown script variable '$nope'");
+  EXPECT_EQ(compile_error("route { append_hf($nope, $rm); }"),
+            "s.cfg:5:19: unknown script variable '$nope'");
   EXPECT_EQ(compile_error("route { $var(x) = route(a) + $nope; }\nroute[a] { }"),
             "s.cfg:5:30: unknown script variable '$nope'");
 }
