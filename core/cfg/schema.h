@@ -80,11 +80,14 @@ constexpr int kMaxFuncArgs = 4;
 
 struct ArgSpec {
   ArgKind kind = ArgKind::kAny;
-  std::string_view what = {};             // for messages: "reply code", "reason phrase"
+  // For messages: "reply code", "reason phrase". kStatic: "a|b|c" means the literal must be
+  // one of these words (ASCII case-insensitive).
+  std::string_view what = {};
   RouteType route = RouteType::kRequest;  // kRoute
   int64_t min = INT64_MIN;                // kInt
   int64_t max = INT64_MAX;
-  // Only a quoted string literal is accepted ("<f>: a quoted <what> is expected").
+  // kStr: a number literal is refused ("<f>: a quoted <what> is expected"); quoted strings and
+  // other expressions are fine.
   bool quoted = false;
 };
 
@@ -112,7 +115,8 @@ struct ModuleDef {
 // Built-in modules (loadmodule may name them); null for anything else.
 const ModuleDef* find_module(std::string_view name);
 const std::vector<std::string_view>& module_names();
-// An OpenSIPS module sipsd does not implement yet (mi_http, tm, proto_udp, ...).
+// An OpenSIPS module sipsd does not know at all yet (mi_http, registrar, ...); the ones it
+// knows but does not carry out yet are ModuleDefs with ready = false (tm, rr, ...).
 bool is_unsupported_module(std::string_view name);
 
 const ModParamDef* find_mod_param(const ModuleDef& module, std::string_view name);

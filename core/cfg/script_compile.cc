@@ -550,6 +550,7 @@ struct CfgScriptBuilder::State {
       for (size_t i = 0; i < c.args.size(); ++i) {
         if (!compile_arg(c, def, i, call.get())) ok = false;
       }
+      if (!ok) return nullptr;
       // A value that points into the env or a variable must outlive the later arguments.
       bool later_computed = false;
       for (size_t i = call->args.size(); i-- > 0;) {

@@ -3,13 +3,14 @@
 // Strings: values are views. Literals live in the Script; what the env returns lives until the
 // env's next call; $var and $avp values until they change; what the interpreter builds (format
 // strings, concatenations, transformations, copies) lives in per-process scratch strings taken
-// and released around each statement. The compiler marks the places where a view must be copied
-// because something computed later could invalidate it (copy_a, CallArg::copy). Nothing is
-// allocated per run once the scratch strings have grown.
+// by a block's statements and released when the block ends. The compiler marks the places where
+// a view must be copied because something computed later could invalidate it (copy_a,
+// CallArg::copy). Nothing is allocated per run once the scratch strings have grown.
 //
 // Limits (each logged, then the run ends as `drop`): route() calls nested deeper than
-// kMaxRouteDepth, more than kMaxSteps statements in one run. A while loop stops after
-// max_while_loops iterations (logged) and the script goes on after it, as in OpenSIPS.
+// kMaxRouteDepth, more than kMaxSteps loop iterations and route() calls in one run. A while
+// loop stops after max_while_loops iterations (logged) and the script goes on after it, as in
+// OpenSIPS.
 #include <algorithm>
 #include <charconv>
 #include <limits>

@@ -1051,6 +1051,8 @@ TEST(Script, StatementsThatFailToCompileLeaveNothingBehind) {
   EXPECT_EQ(compile_error("route { if ($nope) t_on_failure(\"f\"); else route(a); }\n"
                           "failure_route[f] { } route[a] { }"),
             "s.cfg:5:13: unknown script variable '$nope'");
+  EXPECT_EQ(compile_error("route { append_hf($nope, $rm); }"),
+            "s.cfg:5:19: unknown script variable '$nope'");
   EXPECT_EQ(compile_error("route { $var(x) = route(a) + $nope; }\nroute[a] { }"),
             "s.cfg:5:30: unknown script variable '$nope'");
 }
@@ -1303,6 +1305,16 @@ TEST(Script, TlsVariableAndFunctionErrors) {
   EXPECT_EQ(compile_error("route { if (is_peer_verifed()) exit; }", kTlsHead),
             "s.cfg:5:13: unknown command <is_peer_verifed>, missing loadmodule? (did you mean "
             "'is_peer_verified'?)");
+}
+
+// The cfg_fuzz seeds (tests/fuzz/corpus/cfg_fuzz) load, so the fuzzer starts from scripts that
+// reach the interpreter.
+TEST(Script, FuzzSeedsLoad) {
+  for (const char* name : {"default.cfg", "proxy.cfg", "language.cfg"}) {
+    Result<Config> cfg = load_config(
+        std::string(SIPSD_SOURCE_DIR) + "/tests/fuzz/corpus/cfg_fuzz/" + name, all_functions());
+    EXPECT_TRUE(cfg.ok()) << name << ": " << (cfg.ok() ? "" : cfg.message());
+  }
 }
 
 TEST(Script, SharedScriptRunsIndependently) {
