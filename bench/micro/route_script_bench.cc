@@ -197,7 +197,7 @@ void BM_SipReceiver_DefaultCfg(benchmark::State& state, std::string_view wire) {
   std::shared_ptr<const Script> script = load_default_script(state);
   if (!script) return;
   SipReceiver receiver(script, "sipsd (" SIPSD_VERSION ")");
-  MessageOrigin origin;
+  Inbound origin;
   origin.proto = Proto::kTls;
   origin.src_ip = kPeerIp;
   origin.src_port = kPeerPort;

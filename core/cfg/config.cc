@@ -250,6 +250,10 @@ class Loader {
       set_mi_fifo_param(p, m);
       return;
     }
+    if (mod.name == "tm" || mod.name == "rr") {
+      set_int_param(mod.name, p.name, m.value.num);
+      return;
+    }
     if (mod.name == "proto_udp") {
       if (p.name == "udp_port") cfg_.udp.port = static_cast<int>(m.value.num);
       return;
@@ -272,6 +276,27 @@ class Loader {
       sp->crlf_drop = v != 0;
     } else if (field == "max_msg_chunks") {
       sp->max_msg_chunks = static_cast<int>(v);
+    }
+  }
+
+  void set_int_param(std::string_view module, std::string_view name, int64_t v) {
+    const int i = static_cast<int>(v);
+    TmParams& t = cfg_.tm;
+    RrParams& r = cfg_.rr;
+    if (module == "tm") {
+      if (name == "fr_timeout") t.fr_timeout = i;
+      if (name == "fr_inv_timeout") t.fr_inv_timeout = i;
+      if (name == "T1_timer") t.t1_timer = i;
+      if (name == "T2_timer") t.t2_timer = i;
+      if (name == "wt_timer") t.wt_timer = i;
+      if (name == "restart_fr_on_each_reply") t.restart_fr_on_each_reply = v != 0;
+      if (name == "auto_100trying") t.auto_100trying = v != 0;
+      if (name == "disable_6xx_block") t.disable_6xx_block = v != 0;
+      if (name == "max_transactions") t.max_transactions = i;
+      if (name == "max_branches") t.max_branches = i;
+    } else if (module == "rr") {
+      if (name == "append_fromtag") r.append_fromtag = v != 0;
+      if (name == "enable_double_rr") r.enable_double_rr = v != 0;
     }
   }
 

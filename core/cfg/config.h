@@ -55,6 +55,27 @@ struct ModParam {
 
 // mi_fifo modparams (reference B2). Defaults are OpenSIPS 3.x's except fifo_mode: 0600 here
 // (OpenSIPS: 0660), so only the owner can send management commands unless the cfg says so.
+// tm modparams (OpenSIPS names and defaults; max_transactions and max_branches are sipsd's
+// bounds: OpenSIPS has no per-process cap and a compile-time limit of 12 branches).
+struct TmParams {
+  int fr_timeout = 30;       // seconds
+  int fr_inv_timeout = 120;  // seconds
+  int t1_timer = 500;        // T1_timer, ms
+  int t2_timer = 4000;       // T2_timer, ms
+  int wt_timer = 5;          // seconds
+  bool restart_fr_on_each_reply = true;
+  bool auto_100trying = true;
+  bool disable_6xx_block = false;
+  int max_transactions = 65536;  // per worker
+  int max_branches = 12;
+};
+
+// rr modparams.
+struct RrParams {
+  bool append_fromtag = true;
+  bool enable_double_rr = true;
+};
+
 struct MiFifoParams {
   bool enabled = false;  // loadmodule "mi_fifo.so" seen
   std::string fifo_name = "/tmp/opensips_fifo";
@@ -100,6 +121,8 @@ struct Config {
   StreamProtoParams tls{.port = 5061};
   StreamProtoParams tcp{.port = 5060};
   UdpProtoParams udp;
+  TmParams tm;
+  RrParams rr;
   // modparam("tls_mgm", ...) lines in cfg order; tls_mgm interprets "[domain]value".
   std::vector<ModParam> tls_mgm_params;
   MiFifoParams mi_fifo;

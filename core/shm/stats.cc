@@ -116,6 +116,46 @@ StatInfo stat_info(Stat s) {
       return {"core", "relayed_in", true};
     case Stat::kRelayLost:
       return {"core", "relay_lost", true};
+    case Stat::kFwdRequests:
+      return {"core", "fwd_requests", true};
+    case Stat::kFwdReplies:
+      return {"core", "fwd_replies", true};
+    case Stat::kDropReplies:
+      return {"core", "drop_replies", true};
+    case Stat::kTmReceivedReplies:
+      return {"tm", "received_replies", true};
+    case Stat::kTmRelayedReplies:
+      return {"tm", "relayed_replies", true};
+    case Stat::kTmLocalReplies:
+      return {"tm", "local_replies", true};
+    case Stat::kTmUas:
+      return {"tm", "UAS_transactions", true};
+    case Stat::kTmUac:
+      return {"tm", "UAC_transactions", true};
+    case Stat::kTm2xx:
+      return {"tm", "2xx_transactions", true};
+    case Stat::kTm3xx:
+      return {"tm", "3xx_transactions", true};
+    case Stat::kTm4xx:
+      return {"tm", "4xx_transactions", true};
+    case Stat::kTm5xx:
+      return {"tm", "5xx_transactions", true};
+    case Stat::kTm6xx:
+      return {"tm", "6xx_transactions", true};
+    case Stat::kTmInuse:
+      return {"tm", "inuse_transactions", false};
+    case Stat::kTmRetransmissions:
+      return {"tm", "retransmission_req", true};
+    case Stat::kTmReplyRetransmissions:
+      return {"tm", "retransmission_rpl_T2", true};
+    case Stat::kTmRetransmissionsAbsorbed:
+      return {"tm", "absorbed_retransmissions", true};
+    case Stat::kTmTimeout:
+      return {"tm", "timeout_finalresponse", true};
+    case Stat::kTmTimeoutInv:
+      return {"tm", "timeout_finalresponse_inv", true};
+    case Stat::kTmLimitHits:
+      return {"tm", "limit_hits", true};
     case Stat::kBusyUs:
       return {"", "busy_us", false};
     case Stat::kInboundClosed:

@@ -78,6 +78,28 @@ enum class Stat : uint16_t {
   kRelayedOut,
   kRelayedIn,
   kRelayLost,  // the other worker or its connection was gone, or its queue full
+  // core: forwarding (OpenSIPS names)
+  kFwdRequests,
+  kFwdReplies,
+  kDropReplies,  // replies that match nothing and cannot be relayed statelessly
+  // tm: (OpenSIPS names, plus refused/absorbed)
+  kTmReceivedReplies,
+  kTmRelayedReplies,
+  kTmLocalReplies,
+  kTmUas,  // server transactions created
+  kTmUac,  // client transactions (branches) created
+  kTm2xx,  // transactions that ended with a 2xx upstream, …
+  kTm3xx,
+  kTm4xx,
+  kTm5xx,
+  kTm6xx,
+  kTmInuse,                    // gauge
+  kTmRetransmissions,          // requests retransmitted over UDP
+  kTmReplyRetransmissions,     // replies retransmitted over UDP (retransmission_rpl_T2)
+  kTmRetransmissionsAbsorbed,  // request retransmissions answered with the last reply
+  kTmTimeout,                  // branches that got no final reply within fr_timeout
+  kTmTimeoutInv,               // INVITE branches, within fr_timeout / fr_inv_timeout
+  kTmLimitHits,                // transactions or branches refused: max_transactions/max_branches
   // bookkeeping: microseconds a worker spent handling events (load:)
   kBusyUs,
   // bookkeeping: connections handed to this worker that have closed (the supervisor's load

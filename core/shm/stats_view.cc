@@ -43,13 +43,13 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
     StatInfo i = stat_info(s);
     add(i.group, i.name, counter(s), i.incremental);
   };
-  // core:, in OpenSIPS's order; what sipsd does not do yet (forwarding) reads 0.
+  // core:, in OpenSIPS's order; what sipsd does not count reads 0.
   add_stat(Stat::kRcvRequests);
   add_stat(Stat::kRcvReplies);
-  add("core", "fwd_requests", 0, false);
-  add("core", "fwd_replies", 0, false);
+  add_stat(Stat::kFwdRequests);
+  add_stat(Stat::kFwdReplies);
   add_stat(Stat::kDropRequests);
-  add("core", "drop_replies", 0, false);
+  add_stat(Stat::kDropReplies);
   add_stat(Stat::kErrRequests);
   add("core", "err_replies", 0, false);
   add("core", "bad_URIs_rcvd", 0, false);
@@ -65,6 +65,9 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
        s <= static_cast<int>(Stat::kDnsPendingLimitHits); ++s)
     add_stat(static_cast<Stat>(s));
   for (int s = static_cast<int>(Stat::kUdpReceived); s <= static_cast<int>(Stat::kRelayLost); ++s)
+    add_stat(static_cast<Stat>(s));
+  for (int s = static_cast<int>(Stat::kTmReceivedReplies);
+       s <= static_cast<int>(Stat::kTmLimitHits); ++s)
     add_stat(static_cast<Stat>(s));
   for (Proto p : {Proto::kTcp, Proto::kTls}) {
     const char* group = proto_name(p);

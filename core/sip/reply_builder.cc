@@ -79,9 +79,10 @@ bool same_host(std::string_view via_host, std::string_view source_ip) {
 
 // The top Via value with received/rport applied (RFC 3261 §18.2.1, RFC 3581 §4).
 void append_top_via(std::string* out, std::string_view header_value, const Via& v,
-                    const ReplyParams& p) {
+                    const ReplyParams& p, bool force_rport = false) {
   const std::string_view ip = strip_brackets(p.source_ip);
   const bool fill_rport = v.has_rport && v.rport.empty() && p.source_port != 0;
+  const bool add_rport = force_rport && !v.has_rport && p.source_port != 0;
   const bool add_received = !ip.empty() && (v.has_received || fill_rport || !same_host(v.host, ip));
 
   struct Edit {
@@ -120,6 +121,10 @@ void append_top_via(std::string* out, std::string_view header_value, const Via& 
   if (add_received && !v.has_received) {
     out->append(";received=");
     append_line_safe(out, ip);
+  }
+  if (add_rport) {
+    out->append(";rport=");
+    append_uint(out, p.source_port);
   }
   out->append(header_value.substr(lead + v.value.size()));
 }
@@ -205,6 +210,18 @@ std::string_view default_reason(int code) {
     default:
       return {};
   }
+}
+
+bool top_via_with_received(std::string_view via_value, const Via& top, std::string_view source_ip,
+                           uint16_t source_port, bool force_rport, std::string* out) {
+  ReplyParams p;
+  p.source_ip = source_ip;
+  p.source_port = source_port;
+  std::string value;
+  append_top_via(&value, via_value, top, p, force_rport);
+  if (value == via_value) return false;
+  *out = std::move(value);
+  return true;
 }
 
 bool build_reply(const Message& req, const LocalReply& r, const ReplyParams& p, std::string* out) {

@@ -64,6 +64,14 @@ struct LocalReply {
 bool build_reply(const Message& req, const LocalReply& reply, const ReplyParams& p,
                  std::string* out);
 
+// The top Via header value of `req` with received/rport applied as build_reply() writes it
+// (RFC 3261 §18.2.1, RFC 3581 §4) — also what a proxy forwards upstream-facing (§16.6 step 8
+// keeps the received Via). `force_rport`: fill in rport as if the Via asked for it
+// (OpenSIPS force_rport()). `via_value` is the whole value of the header holding `top`.
+// Returns false when there is nothing to change (*out untouched).
+bool top_via_with_received(std::string_view via_value, const Via& top, std::string_view source_ip,
+                           uint16_t source_port, bool force_rport, std::string* out);
+
 namespace internal {
 // build_reply() without checking reply.to_tag and reply.headers, for builders in core/sip that
 // make them themselves (build_stateless_reply and its own To-tag): the check costs about a

@@ -1,7 +1,9 @@
 // SipReceiver: what a worker does with one framed SIP message (OpenSIPS's receive_msg): parse
-// it, answer invalid requests with 400, run the route script for requests, and send whatever
-// the script replies over the connection the message came in on. It sees the connection only
-// through MessageOrigin and ReplySink, so it is unit-testable without sockets.
+// it; hand a reply to tm; answer an invalid request with 400; send a CANCEL or ACK whose INVITE
+// transaction another worker holds to that worker; run the route script for the rest. It also
+// runs the script's reply, failure and branch routes for tm (tm::TmHost). It reaches the network
+// only through tm, the transport and the ReplySink of each message, so without tm it is
+// unit-testable with a fake sink (the stateless script functions then work, tm's do not).
 #pragma once
 
 #include <cstdint>
@@ -9,53 +11,47 @@
 #include <string>
 #include <string_view>
 
-#include "core/cfg/config.h"
 #include "core/cfg/script.h"
 #include "core/sip/message.h"
+#include "core/sip/message_editor.h"
+#include "core/tm/tm.h"
+#include "core/transport/transport.h"
+#include "core/worker/myself.h"
+#include "core/worker/script_env.h"
 #include "tls_mgm/tls_vars.h"
 
 namespace sipsd {
 
-struct MessageOrigin {
-  Proto proto = Proto::kTcp;
-  std::string_view src_ip;
-  uint16_t src_port = 0;
-  std::string_view label;  // "tls:1.2.3.4:5060", for log lines
-  TlsConnView tls;         // for $tls_* (ssl null: not TLS)
-};
-
-class ReplySink {
- public:
-  virtual ~ReplySink() = default;
-  virtual void send_reply(std::string_view bytes) = 0;
-};
-
 enum class ReceiveVerdict : uint8_t { kKeep, kClose };
 
-class SipReceiver {
+class SipReceiver final : public tm::TmHost {
  public:
   SipReceiver(std::shared_ptr<const Script> script, std::string server_header);
 
+  // The worker's tm, transport and listener table (all may stay null in unit tests).
+  void attach(tm::Tm* tm, Transport* transport, const Myself* myself);
+
   // `data` is one complete message, mutable (the parser unfolds headers in place).
-  ReceiveVerdict receive(char* data, size_t len, const MessageOrigin& origin, ReplySink& sink);
+  ReceiveVerdict receive(char* data, size_t len, const Inbound& from, ReplySink& sink);
+
+  // tm::TmHost
+  bool run_reply_routes(tm::Transaction* tx, tm::Branch* branch, RouteRef route,
+                        sip::Message& reply, sip::MessageEditor& edits,
+                        const Inbound& from) override;
+  void run_failure_route(tm::Transaction& tx, RouteRef route) override;
+  bool run_branch_route(tm::Transaction& tx, tm::Branch& branch, RouteRef route,
+                        sip::MessageEditor& edits) override;
 
  private:
-  class Env;
-
-  void reply(const MessageOrigin& origin, ReplySink& sink, int code, std::string_view reason);
-
   std::shared_ptr<const Script> script_;
-  std::string server_header_;
-  sip::Message msg_;    // reused for every message
-  std::string reply_;   // reused for every reply
-  TlsPvCache tls_pvs_;  // $tls_* values of the current message, reset when first used
-  ScriptVars vars_;     // $var(x): this process's, kept from one message to the next
-  AvpStore avps_;       // $avp(x) of the current message
-  // $ru / $du as the script set them for the current message.
-  bool ruri_set_ = false;
-  std::string ruri_;
-  bool du_set_ = false;
-  std::string du_;
+  ScriptServices services_;
+  Transport* transport_ = nullptr;
+  sip::Message msg_;          // reused for every message
+  sip::MessageEditor edits_;  // the request route's edits
+  std::string reply_;         // reused for stateless replies
+  TlsPvCache tls_pvs_;        // $tls_* values of the current message, reset when first used
+  ScriptVars vars_;           // $var(x): this process's, kept from one message to the next
+  AvpStore avps_;             // $avp(x) of a request before it has a transaction
 };
 
 }  // namespace sipsd

@@ -9,9 +9,13 @@
 #include "core/base/event_ptr.h"
 #include "core/base/process_context.h"
 #include "core/base/signal_watch.h"
+#include "core/dns/resolver.h"
+#include "core/dns/resolver_config.h"
 #include "core/shm/stats.h"
 #include "core/sip/message.h"
+#include "core/tm/tm.h"
 #include "core/transport/transport.h"
+#include "core/worker/myself.h"
 #include "core/worker/sip_receiver.h"
 
 namespace sipsd {
@@ -19,6 +23,25 @@ namespace sipsd {
 namespace {
 
 constexpr int kMaxChannelMessagesPerEvent = 64;
+
+tm::TmConfig tm_config(const Config& cfg) {
+  tm::TmConfig c;
+  c.fr_timeout_ms = int64_t{cfg.tm.fr_timeout} * 1000;
+  c.fr_inv_timeout_ms = int64_t{cfg.tm.fr_inv_timeout} * 1000;
+  c.t1_ms = cfg.tm.t1_timer;
+  c.t2_ms = cfg.tm.t2_timer;
+  c.wt_ms = int64_t{cfg.tm.wt_timer} * 1000;
+  c.restart_fr_on_each_reply = cfg.tm.restart_fr_on_each_reply;
+  c.auto_100trying = cfg.tm.auto_100trying;
+  c.disable_6xx_block = cfg.tm.disable_6xx_block;
+  c.disable_dns_failover = cfg.core.disable_dns_failover;
+  c.max_transactions = static_cast<size_t>(cfg.tm.max_transactions);
+  c.max_branches = cfg.tm.max_branches;
+  c.append_fromtag = cfg.rr.append_fromtag;
+  c.enable_double_rr = cfg.rr.enable_double_rr;
+  c.server_header = std::string("sipsd (") + SIPSD_VERSION + ")";
+  return c;
+}
 
 class Worker final : public TransportUser {
  public:
@@ -66,6 +89,9 @@ class Worker final : public TransportUser {
   SipReceiver receiver_;
   EventBasePtr base_;
   std::unique_ptr<Transport> transport_;
+  std::unique_ptr<dns::Resolver> resolver_;
+  std::unique_ptr<Myself> myself_;
+  std::unique_ptr<tm::Tm> tm_;
   EventPtr channel_ev_;
   std::unique_ptr<SignalWatch> signals_;
   EventPtr parent_check_ev_;
@@ -99,6 +125,24 @@ int Worker::run() {
             tls_ok.message().c_str());
     return 1;
   }
+  Result<std::unique_ptr<dns::Resolver>> resolver =
+      dns::Resolver::create(base_.get(), dns::resolver_params(*s_.config));
+  if (!resolver.ok()) {
+    LOG_ERR("core", "%s %d: %s", role, s_.proc_index, resolver.message().c_str());
+    return 1;
+  }
+  resolver_ = std::move(resolver).value();
+  myself_ = std::make_unique<Myself>(&transport_->sockets());
+  tm::TmSetup tms;
+  tms.base = base_.get();
+  tms.transport = transport_.get();
+  tms.resolver = resolver_.get();
+  tms.config = tm_config(*s_.config);
+  tms.proc_index = s_.proc_index;
+  tms.owner_index = s_.shm->tx_index();
+  tms.host = &receiver_;
+  tm_ = std::make_unique<tm::Tm>(std::move(tms));
+  receiver_.attach(tm_.get(), transport_.get(), myself_.get());
   for (auto& [peer, channel] : s_.peers) transport_->attach_peer(peer, std::move(channel));
   s_.peers.clear();
   for (UdpSocketSetup& u : s_.udp) {
@@ -137,7 +181,10 @@ int Worker::run() {
   }
   LOG_DBG("core", "%s %d ready", role, s_.proc_index);
   event_base_dispatch(base_.get());
+  receiver_.attach(nullptr, nullptr, nullptr);
+  tm_.reset();
   transport_.reset();
+  resolver_.reset();
   return 0;
 }
 
@@ -184,14 +231,8 @@ void Worker::on_channel(evutil_socket_t, short, void* arg) {
 }
 
 void Worker::on_sip_message(char* data, size_t len, const Inbound& from) {
-  MessageOrigin origin;
-  origin.proto = from.proto;
-  origin.src_ip = from.src_ip;
-  origin.src_port = from.src_port;
-  origin.label = from.label;
-  origin.tls = from.tls;
   ReplyBack sink(*transport_, from);
-  if (receiver_.receive(data, len, origin, sink) == ReceiveVerdict::kClose &&
+  if (receiver_.receive(data, len, from, sink) == ReceiveVerdict::kClose &&
       from.conn_owner == s_.proc_index && from.conn_id != 0)
     transport_->close_conn(from.conn_id, "unparsable SIP message");
 }

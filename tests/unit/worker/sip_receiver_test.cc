@@ -47,13 +47,23 @@ std::string request(const std::string& method, bool with_call_id = true) {
   return r;
 }
 
+// A message from 10.1.2.3:5099 over TLS.
+Inbound tls_peer() {
+  Inbound in;
+  in.proto = Proto::kTls;
+  in.src_ip = "10.1.2.3";
+  in.src_port = 5099;
+  in.label = "tls:10.1.2.3:5099";
+  return in;
+}
+
 class SipReceiverTest : public ::testing::Test {
  protected:
   ReceiveVerdict feed(std::string msg) {
     return receiver_.receive(msg.data(), msg.size(), origin_, sink_);
   }
   SipReceiver receiver_{script(kDefaultRoute), "sipsd (test)"};
-  MessageOrigin origin_{Proto::kTls, "10.1.2.3", 5099, "tls:10.1.2.3:5099", {}};
+  Inbound origin_ = tls_peer();
   Sink sink_;
 };
 
@@ -140,7 +150,7 @@ TEST(SipReceiverScript, VariablesOfTheMessageAndTheProcess) {
     sl_send_reply(299, "n=$var(n) ft=$ft tt=$tt cs=$cs via=$(hdr(Via)[-1]) cid=$hdr(i) ru=$ru du=$du max=$hdr(max-forwards) r=$(var(r){s.len})");
   })cfg"),
                        "sipsd (test)");
-  MessageOrigin origin{Proto::kTls, "10.1.2.3", 5099, "tls:10.1.2.3:5099", {}};
+  Inbound origin = tls_peer();
   Sink sink;
   for (int i = 0; i < 2; ++i) {
     std::string msg = request("MESSAGE");

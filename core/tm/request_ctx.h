@@ -1,0 +1,64 @@
+// What the route script has decided about one request before it is relayed: the state that
+// OpenSIPS keeps in the message and the pending transaction ($ru, $du, flags, record-route,
+// the routes armed with t_on_*, force_send_socket, force_rport), shared by the script functions
+// (core/worker) and tm, which reads it when it creates a transaction or a branch.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/cfg/script.h"
+#include "core/sip/message.h"
+#include "core/sip/message_editor.h"
+#include "core/transport/transport.h"
+
+namespace sipsd::tm {
+
+struct Transaction;
+
+// record_route() / record_route_preset() of this request: written when a branch leaves, because
+// the header depends on the socket it leaves from (double Record-Route, RFC 3261 §16.6 step 4 as
+// OpenSIPS's rr does it).
+struct RecordRouteSpec {
+  bool enabled = false;
+  bool preset = false;
+  std::string preset_out;  // record_route_preset: host part written literally
+  std::string preset_in;
+  std::string params;  // record_route(";p=v") and add_rr_param(): ";p=v;q"
+};
+
+enum class RouteKind : uint8_t { kRequest, kFailure, kBranch, kOnReply };
+
+struct RequestCtx {
+  RouteKind kind = RouteKind::kRequest;
+  // The request the script sees: as received (request route), or the transaction's current
+  // request (failure and branch routes).
+  const sip::Message* msg = nullptr;
+  // The script's edits to it (append_hf, remove_hf, loose_route's Route removals, …).
+  sip::MessageEditor* edits = nullptr;
+  // Where it came from; null when it did not just arrive (failure and branch routes).
+  const Inbound* from = nullptr;
+  // The transaction: t_newtran()/t_relay() made or found it, or the route runs for it.
+  Transaction* tx = nullptr;
+  int branch = -1;  // branch route: the branch being built
+
+  // $ru ("" = the message's own Request-URI) and $du ("" = none).
+  std::string ruri;
+  bool ruri_changed = false;
+  std::string du;
+  uint32_t flags = 0;
+  RecordRouteSpec rr;
+  int forced_socket = -1;  // force_send_socket, or the socket loose_route's r2 Route names
+  bool force_rport = false;
+  RouteRef on_failure, on_reply, on_branch;
+  AvpStore* avps = nullptr;
+  // The branch route dropped the branch.
+  bool drop_branch = false;
+
+  std::string_view effective_ruri() const {
+    return ruri_changed ? std::string_view(ruri) : (msg ? msg->ruri() : std::string_view());
+  }
+};
+
+}  // namespace sipsd::tm

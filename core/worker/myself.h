@@ -1,0 +1,27 @@
+// "Is this host:port us?" (OpenSIPS's check_self, behind is_myself(), `uri == myself` and
+// loose_route()): the addresses of the listeners, as bound.
+#pragma once
+
+#include <cstdint>
+#include <string_view>
+#include <vector>
+
+#include "core/transport/transport.h"
+
+namespace sipsd {
+
+class Myself {
+ public:
+  explicit Myself(const std::vector<SocketAddr>* sockets) : sockets_(sockets) {}
+
+  // The listener (index) that host:port names, or -1. Port 0 (the URI had none) matches a
+  // listener on any port. IPv6 references may keep their brackets.
+  int socket_of(std::string_view host, uint16_t port) const;
+  // The same for a SIP URI, or a bare "host[:port]".
+  int socket_of_uri(std::string_view uri_or_host) const;
+
+ private:
+  const std::vector<SocketAddr>* sockets_;
+};
+
+}  // namespace sipsd

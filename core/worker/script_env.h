@@ -1,0 +1,95 @@
+// MessageEnv: the route script's view of one message — a request in the request route, the
+// transaction's request in a failure or branch route, a reply in an onreply route — and the
+// implementation of the script's functions (core, sl, signaling, sipmsgops, maxfwd, tm, rr,
+// tls_mgm) on top of tm and the transport.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "core/cfg/script.h"
+#include "core/sip/message.h"
+#include "core/sip/message_editor.h"
+#include "core/tm/request_ctx.h"
+#include "core/tm/tm.h"
+#include "core/transport/transport.h"
+#include "core/worker/myself.h"
+#include "tls_mgm/tls_vars.h"
+
+namespace sipsd {
+
+// Where the replies the script makes itself statelessly go (sl_send_reply).
+class ReplySink {
+ public:
+  virtual ~ReplySink() = default;
+  virtual void send_reply(std::string_view bytes) = 0;
+};
+
+// What every MessageEnv of a worker shares.
+struct ScriptServices {
+  tm::Tm* tm = nullptr;  // null: no transactions (unit tests of the script path)
+  const Myself* myself = nullptr;
+  std::string server_header;  // "sipsd (0.1.0)"
+  TlsPvCache* tls_pvs = nullptr;
+  AvpStore* message_avps = nullptr;  // $avp of a request before it has a transaction
+};
+
+// The message one run of a route works on.
+struct MessageScope {
+  tm::RouteKind kind = tm::RouteKind::kRequest;
+  tm::RequestCtx* req = nullptr;  // request, failure and branch routes
+  // onreply routes: the reply and its edits (applied when it is relayed).
+  sip::Message* reply = nullptr;
+  sip::MessageEditor* reply_edits = nullptr;
+  tm::Transaction* tx = nullptr;  // onreply: the reply's transaction (null: none matched)
+  tm::Branch* branch = nullptr;   // onreply: the branch the reply came on
+  const Inbound* from = nullptr;  // where the message came from (null: it did not just arrive)
+  ReplySink* sink = nullptr;      // request route: stateless replies
+};
+
+class MessageEnv final : public ScriptEnv {
+ public:
+  MessageEnv(const ScriptServices& services, const MessageScope& scope)
+      : sv_(services), sc_(scope) {}
+
+  ScriptValue pv_get(const PvRef& ref) override;
+  bool pv_set(const PvRef& ref, const ScriptValue& v) override;
+  int call(FuncId id, std::span<const ScriptValue> args) override;
+  void xlog(LogLevel level, std::string_view text) override;
+  AvpStore& avps() override;
+
+  // A stateless reply to the request (sl_send_reply, and 400s the receive path makes).
+  static bool stateless_reply(const sip::Message& req, const Inbound& from, ReplySink& sink,
+                              const std::string& server_header, int code, std::string_view reason,
+                              std::string* scratch);
+
+ private:
+  const sip::Message* message() const;
+  sip::MessageEditor* editor();
+  tm::Transaction* transaction() const;
+  // $ru / $rU / $rd / $rp / $rP, from the effective Request-URI.
+  ScriptValue ruri_part(PvId id);
+  bool set_ruri_part(PvId id, const ScriptValue& v);
+  ScriptValue addr_part(PvId id);
+  ScriptValue header(std::string_view name, int index) const;
+
+  int sl_send_reply(int code, std::string_view reason);
+  int append_or_insert_hf(std::string_view text, std::string_view anchor, bool append);
+  int remove_hf(std::string_view name);
+  int is_present_hf(std::string_view name) const;
+  int mf_process_maxfwd_header(int64_t max);
+  int loose_route();
+  int relay_flags(std::span<const ScriptValue> args, tm::RelayFlags* out) const;
+
+  const ScriptServices& sv_;
+  MessageScope sc_;
+  std::string scratch_;  // values returned to the interpreter live here until the next call
+  std::string scratch2_;
+  std::string our_route_params_;  // loose_route(): the parameters of our Route
+  bool tls_ready_ = false;
+};
+
+}  // namespace sipsd
