@@ -21,6 +21,7 @@
 #include "core/base/unique_fd.h"
 #include "core/dns/resolver.h"
 #include "core/shm/stats.h"
+#include "tests/integration/dnsmasq.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_env.h"
 
@@ -34,8 +35,6 @@ using dns::ResolveResult;
 using dns::ResolverParams;
 using dns::SipTarget;
 using Clock = std::chrono::steady_clock;
-
-constexpr const char* kDnsmasq = "/usr/sbin/dnsmasq";
 
 // The zone every test resolves against. TTLs are 300 s (--local-ttl) unless a record says.
 std::vector<std::string> zone_args() {
@@ -86,57 +85,6 @@ std::vector<std::string> zone_args() {
                 std::to_string(i % 200 + 1));
   return a;
 }
-
-// dnsmasq on 127.0.0.1:port, logging every query to its stderr.
-class Dnsmasq {
- public:
-  static Result<Dnsmasq> start(const std::vector<std::string>& records) {
-    std::string last_error = "no attempt";
-    for (int attempt = 0; attempt < 5; ++attempt) {
-      uint16_t port = free_tcp_port();
-      if (port == 0) continue;
-      std::vector<std::string> argv = {kDnsmasq,
-                                       "--conf-file=/dev/null",
-                                       "--port=" + std::to_string(port),
-                                       "--listen-address=127.0.0.1",
-                                       "--bind-interfaces",
-                                       "--no-resolv",
-                                       "--no-hosts",
-                                       "--no-daemon",
-                                       "--pid-file=",
-                                       "--log-facility=-",
-                                       "--log-queries",
-                                       "--cache-size=0"};
-      if (geteuid() == 0) argv.push_back("--user=root");  // else it would switch to nobody
-      argv.insert(argv.end(), records.begin(), records.end());
-      Result<Child> child = Child::start(argv);
-      if (!child.ok()) return make_error(child.message());
-      if (child->wait_for_line("started, version", 5s)) {
-        Dnsmasq d(std::move(child).value(), port);
-        return d;
-      }
-      last_error = child->describe();
-    }
-    return make_error("dnsmasq did not start: " + last_error);
-  }
-
-  uint16_t port() const { return port_; }
-  std::string server() const { return "127.0.0.1:" + std::to_string(port_); }
-  // Queries dnsmasq logged for "query[TYPE] name from".
-  int queries(const std::string& type, const std::string& name) const {
-    const std::string needle = "query[" + type + "] " + name + " from";
-    const std::string log = child_.out() + child_.err();
-    int n = 0;
-    for (size_t p = log.find(needle); p != std::string::npos; p = log.find(needle, p + 1)) ++n;
-    return n;
-  }
-  std::string log() const { return child_.err(); }
-
- private:
-  Dnsmasq(Child child, uint16_t port) : child_(std::move(child)), port_(port) {}
-  Child child_;
-  uint16_t port_;
-};
 
 // A UDP socket on loopback: silent (nobody answers: queries time out), or answering each
 // query with reply(query) from the test's own loop.

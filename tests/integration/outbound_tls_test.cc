@@ -140,8 +140,8 @@ class OutboundTls : public ::testing::Test {
   // connection that gives up first).
   Outcome connect(uint16_t port, const std::string& server_name) {
     Outcome out;
-    StreamConnContext ctx{base_.get(), &owner_, &scratch_, shm_->conn_table(), 1,
-                          shm_->conn_index()};
+    StreamConnContext ctx{base_.get(),        &owner_, &scratch_,
+                          shm_->conn_table(), 1,       shm_->conn_index()};
     OutboundTarget t;
     t.ip = "127.0.0.1";
     t.port = port;
@@ -307,8 +307,8 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   scratch.buf.resize(70000);
   StreamConnParams params;
   Owner owner;
-  StreamConnContext ctx{base.get(), &owner, &scratch, (*shm)->conn_table(), 1,
-                        (*shm)->conn_index()};
+  StreamConnContext ctx{base.get(),           &owner, &scratch,
+                        (*shm)->conn_table(), 1,      (*shm)->conn_index()};
   auto run_until = [&](auto pred) {
     auto deadline = std::chrono::steady_clock::now() + 5s;
     while (!pred() && std::chrono::steady_clock::now() < deadline) {

@@ -8,90 +8,17 @@
 #include <string>
 #include <thread>
 
+#include "tests/integration/proxy_fixture.h"
 #include "tests/integration/sip_dialog.h"
 #include "tests/integration/sip_test_client.h"
 #include "tests/integration/sipsd_server.h"
+#include "tests/integration/test_endpoint.h"
 #include "tests/integration/udp_test_peer.h"
 
 namespace sipsd::test {
 namespace {
 
 using namespace std::chrono_literals;
-
-// The cfg an OpenSIPS admin writes for a record-routing proxy (proxy reference §2, §3).
-constexpr const char* kProxyRoute = R"cfg(
-route {
-  if (!mf_process_maxfwd_header(10)) { sl_send_reply(483, "Too Many Hops"); exit; }
-  if (has_totag()) {
-    if (loose_route()) { t_relay(); exit; }
-    if (is_method("ACK")) { if (t_check_trans()) t_relay(); exit; }
-    sl_send_reply(404, "Not here"); exit;
-  }
-  if (is_method("CANCEL")) { if (t_check_trans()) t_relay(); exit; }
-  t_check_trans();
-  if (is_method("OPTIONS") && is_myself("$rd")) { sl_send_reply(200, "OK"); exit; }
-  record_route();
-  if ($hdr(X-Next) != NULL) { $du = $hdr(X-Next); t_on_failure("next"); }
-  if (!t_relay()) sl_reply_error();
-}
-
-failure_route[next] {
-  if (t_was_cancelled()) exit;
-  if (t_check_status("408|5[0-9][0-9]") && $hdr(X-Second) != NULL) {
-    $du = $hdr(X-Second);
-    t_relay();
-  }
-}
-)cfg";
-
-SipsdOptions proxy_options() {
-  SipsdOptions o;
-  o.udp = true;
-  o.udp_workers = 2;
-  o.modparams = {"loadmodule \"tm.so\"",
-                 "loadmodule \"rr.so\"",
-                 "loadmodule \"maxfwd.so\"",
-                 "modparam(\"tm\", \"fr_timeout\", 2)",
-                 "modparam(\"tm\", \"fr_inv_timeout\", 3)",
-                 "modparam(\"tm\", \"wt_timer\", 1)"};
-  o.route = kProxyRoute;
-  return o;
-}
-
-std::string sdp() {
-  return "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-         "m=audio 4000 RTP/AVP 0\r\n";
-}
-
-// Receives until a message that is not a 100 Trying (the proxy's own).
-Result<SipMessage> recv_skipping_trying(UdpPeer& p, std::chrono::milliseconds t,
-                                        UdpPeer::Datagram* from = nullptr) {
-  for (int i = 0; i < 5; ++i) {
-    Result<SipMessage> m = p.recv_message(t, from);
-    if (!m.ok() || m->status() != 100) return m;
-  }
-  return make_error("only 100s");
-}
-
-int64_t stat(SipsdServer& srv, const std::string& name) {
-  Json groups = Json::array();
-  groups.push(name);
-  Json params = Json::array();
-  params.push(std::move(groups));
-  auto r = srv.mi_result("get_statistics", params);
-  if (!r.ok()) return -1;
-  const Json* v = r->find(name);
-  return v && v->is_int() ? v->as_int() : -1;
-}
-
-bool eventually_zero(SipsdServer& srv, const std::string& name, std::chrono::seconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (stat(srv, name) == 0) return true;
-    std::this_thread::sleep_for(100ms);
-  }
-  return false;
-}
 
 TEST(Proxy, UdpCallInviteRingingOkAckBye) {
   auto srv = SipsdServer::start(proxy_options());
@@ -174,9 +101,111 @@ TEST(Proxy, UdpCallInviteRingingOkAckBye) {
   EXPECT_EQ(bye_ok->header("CSeq"), std::to_string(invite.cseq + 1) + " BYE");
 
   EXPECT_TRUE(eventually_zero(**srv, "tm:inuse_transactions", 5s)) << (*srv)->log();
-  EXPECT_GE(stat(**srv, "tm:UAS_transactions"), 2);
-  EXPECT_EQ(stat(**srv, "tm:2xx_transactions"), 2);
+  EXPECT_GE(server_stat(**srv, "tm:UAS_transactions"), 2);
+  EXPECT_EQ(server_stat(**srv, "tm:2xx_transactions"), 2);
 }
+
+// One whole call from `caller` to `callee` through the proxy: INVITE, 180, 200, ACK, BYE, 200.
+// Returns the INVITE as the callee saw it (for checks on Record-Route and Via).
+SipMessage call(TestEndpoint& caller, TestEndpoint& callee, const SipsdServer& srv) {
+  SipRequestSpec spec;
+  spec.method = "INVITE";
+  spec.request_uri = callee.uri("bob");
+  spec.from_uri = "sip:alice@a.example";
+  spec.contact = caller.uri("alice");
+  spec.body = sdp();
+  SipRequest invite = build_sip_request(spec, caller.hop());
+  EXPECT_TRUE(caller.send(invite.text).ok());
+  auto in = callee.recv(3s);
+  EXPECT_TRUE(in.ok()) << in.message() << "\n" << srv.log();
+  if (!in.ok()) return SipMessage();
+  EXPECT_EQ(in->method(), "INVITE");
+  const std::string contact = callee.uri("bob");
+  EXPECT_TRUE(callee.send(build_reply(*in, reply_spec(180, "b0b"))).ok());
+  auto r180 = caller.recv_final_or_ringing(3s);
+  EXPECT_TRUE(r180.ok()) << r180.message() << "\n" << srv.log();
+  if (r180.ok()) {
+    EXPECT_EQ(r180->status(), 180);
+  }
+  EXPECT_TRUE(callee.send(build_reply(*in, reply_spec(200, "b0b", contact, sdp()))).ok());
+  auto r200 = caller.recv_final_or_ringing(3s);
+  EXPECT_TRUE(r200.ok()) << r200.message() << "\n" << srv.log();
+  if (!r200.ok()) return *in;
+  EXPECT_EQ(r200->status(), 200);
+  EXPECT_EQ(r200->vias().size(), 1u) << r200->text();
+  Dialog d = Dialog::from_2xx(invite, spec, *r200);
+  EXPECT_TRUE(caller.send(d.request("ACK", caller.hop(), invite.cseq).text).ok());
+  auto ack = callee.recv(3s);
+  EXPECT_TRUE(ack.ok()) << ack.message() << "\n" << srv.log();
+  if (ack.ok()) {
+    EXPECT_EQ(ack->method(), "ACK");
+    EXPECT_EQ(ack->uri(), contact);
+  }
+  // The callee hangs up: its BYE follows its own route set (the Record-Route in order).
+  SipRequest invite_as_seen;
+  invite_as_seen.call_id = invite.call_id;
+  invite_as_seen.from_tag = "b0b";
+  invite_as_seen.cseq = 1;
+  Dialog back;
+  back.call_id = invite.call_id;
+  back.local_uri = "sip:bob@b.example";
+  back.local_tag = "b0b";
+  back.remote_uri = spec.from_uri;
+  back.remote_tag = invite.from_tag;
+  back.remote_target = spec.contact;
+  for (const std::string& h : in->headers("Record-Route"))
+    for (const std::string& v : split_header_list(h)) back.route_set.push_back(v);
+  EXPECT_TRUE(callee.send(back.request("BYE", callee.hop(), 1).text).ok());
+  auto bye = caller.recv(3s);
+  EXPECT_TRUE(bye.ok()) << bye.message() << "\n" << srv.log();
+  if (!bye.ok()) return *in;
+  EXPECT_EQ(bye->method(), "BYE");
+  EXPECT_EQ(bye->uri(), spec.contact);
+  EXPECT_TRUE(caller.send(build_reply(*bye, reply_spec(200))).ok());
+  auto bye_ok = callee.recv(3s);
+  EXPECT_TRUE(bye_ok.ok()) << bye_ok.message() << "\n" << srv.log();
+  if (bye_ok.ok()) {
+    EXPECT_EQ(bye_ok->status(), 200);
+  }
+  return *in;
+}
+
+class ProxyCall : public ::testing::TestWithParam<std::pair<const char*, const char*>> {};
+
+TEST_P(ProxyCall, InviteRingingOkAckAndByeFromTheCallee) {
+  auto srv = SipsdServer::start(proxy_options());
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto caller = endpoint(**srv, GetParam().first);
+  auto callee = endpoint(**srv, GetParam().second);
+  ASSERT_TRUE(caller.ok()) << caller.message();
+  ASSERT_TRUE(callee.ok()) << callee.message();
+  SipMessage in = call(**caller, **callee, **srv);
+  // Record-Route: one entry when the call stays on one transport, two with ;r2=on (outbound
+  // socket first) when it changes (RFC 3261 §16.6 step 4 as OpenSIPS's rr does it).
+  std::vector<std::string> rrs;
+  for (const std::string& h : in.headers("Record-Route"))
+    for (const std::string& v : split_header_list(h)) rrs.push_back(v);
+  if (std::string(GetParam().first) == GetParam().second) {
+    ASSERT_EQ(rrs.size(), 1u) << in.text();
+    EXPECT_EQ(rrs[0].find("r2=on"), std::string::npos);
+  } else {
+    ASSERT_EQ(rrs.size(), 2u) << in.text();
+    EXPECT_NE(rrs[0].find("r2=on"), std::string::npos);
+    EXPECT_NE(rrs[1].find("r2=on"), std::string::npos);
+    const std::string out = GetParam().second, inbound = GetParam().first;
+    EXPECT_EQ(rrs[0].find(";transport=tcp") != std::string::npos, out == "tcp") << rrs[0];
+    EXPECT_EQ(rrs[0].find(";transport=tls") != std::string::npos, out == "tls") << rrs[0];
+    EXPECT_EQ(rrs[1].find(";transport=tls") != std::string::npos, inbound == "tls") << rrs[1];
+  }
+  EXPECT_TRUE(eventually_zero(**srv, "tm:inuse_transactions", 5s)) << (*srv)->log();
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Transports, ProxyCall,
+    ::testing::Values(std::make_pair("udp", "udp"), std::make_pair("tls", "tls"),
+                      std::make_pair("tls", "udp"), std::make_pair("udp", "tls"),
+                      std::make_pair("tcp", "tls"), std::make_pair("tls", "tcp")),
+    [](const auto& test) { return std::string(test.param.first) + "_to_" + test.param.second; });
 
 }  // namespace
 }  // namespace sipsd::test
