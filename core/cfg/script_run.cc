@@ -563,6 +563,9 @@ class Runner {
     if (a.kind == ArgKind::kInt) {
       int64_t x;
       const cfg::ArgSpec& spec = c.def->args[i];
+      // An optional integer that is NULL at run time ($rp of a URI without a port) is as if
+      // it had not been given.
+      if (out->is_null() && static_cast<int>(i) >= c.def->min_args) return true;
       if (!out->to_int(&x) || x < spec.min || x > spec.max) {
         LOG_ERR("script", "%s: %.*s: parameter %zu (%.*s) must be an integer in %lld..%lld",
                 c.where.c_str(), static_cast<int>(c.def->name.size()), c.def->name.data(), i + 1,

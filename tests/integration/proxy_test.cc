@@ -5,6 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <thread>
 
@@ -13,6 +16,7 @@
 #include "tests/integration/sip_test_client.h"
 #include "tests/integration/sipsd_server.h"
 #include "tests/integration/test_endpoint.h"
+#include "tests/integration/test_env.h"
 #include "tests/integration/udp_test_peer.h"
 
 namespace sipsd::test {
@@ -198,6 +202,30 @@ TEST_P(ProxyCall, InviteRingingOkAckAndByeFromTheCallee) {
     EXPECT_EQ(rrs[1].find(";transport=tls") != std::string::npos, inbound == "tls") << rrs[1];
   }
   EXPECT_TRUE(eventually_zero(**srv, "tm:inuse_transactions", 5s)) << (*srv)->log();
+}
+
+// etc/sipsd.cfg as shipped (certificates from the test PKI, ephemeral ports, the MI FIFO in
+// the server's directory) relays a call between two phones.
+TEST(Proxy, TheShippedConfigRelaysACall) {
+  std::ifstream in(std::string(SIPSD_SOURCE_DIR) + "/etc/sipsd.cfg");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  const std::string shipped = ss.str();
+  auto srv = SipsdServer::start_cfg([&shipped](const std::string& dir) {
+    std::string cfg =
+        std::regex_replace(shipped, std::regex("\\]tls/"), "]" + test_certs_dir() + "/");
+    cfg = std::regex_replace(cfg, std::regex("(socket=[a-z]+:127\\.0\\.0\\.1):[0-9]+"), "$1:0");
+    cfg = std::regex_replace(cfg, std::regex("/tmp/opensips_fifo"), dir + "/mi_fifo");
+    cfg += "\nmodparam(\"mi_fifo\", \"reply_dir\", \"" + dir + "/\")\n";
+    return cfg;
+  });
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto caller = endpoint(**srv, "tls");
+  auto callee = endpoint(**srv, "udp");
+  ASSERT_TRUE(caller.ok() && callee.ok());
+  SipMessage seen = call(**caller, **callee, **srv);
+  EXPECT_EQ(seen.method(), "INVITE");
+  EXPECT_TRUE(eventually_zero(**srv, "tm:inuse_transactions", 8s)) << (*srv)->log();
 }
 
 INSTANTIATE_TEST_SUITE_P(

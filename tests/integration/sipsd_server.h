@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -103,6 +104,11 @@ class SipsdServer {
  public:
   static Result<std::unique_ptr<SipsdServer>> start(
       const SipsdOptions& options,
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(15000));
+  // With a cfg of the test's own: make_cfg(dir) gets the server's temporary directory (put the
+  // MI FIFO there: fifo_name dir + "/mi_fifo", reply_dir dir + "/") and returns the cfg text.
+  static Result<std::unique_ptr<SipsdServer>> start_cfg(
+      const std::function<std::string(const std::string&)>& make_cfg,
       std::chrono::milliseconds timeout = std::chrono::milliseconds(15000));
   ~SipsdServer();
 
