@@ -23,6 +23,9 @@ struct OutboundTarget {
   // The name to reach: sent as SNI and matched against the certificate's SAN/CN. Empty: no SNI,
   // and the certificate must name `ip` instead.
   std::string server_name;
+  // The tls_mgm client domain it is made with: shown in list_tcp_conns and $tls_domain, and
+  // what cert_check_on_conn_reusage compares before another message may ride the connection.
+  std::string client_domain;
 };
 
 // Starts connecting from the worker described by `conn_ctx`. `ssl_ctx` is the client domain's

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "proto_tls/stream_io.h"
@@ -13,8 +14,9 @@ namespace sipsd {
 
 class TlsIo final : public StreamIo {
  public:
-  // Outbound: an SSL in connect state.
-  explicit TlsIo(SslPtr ssl) : ssl_(std::move(ssl)) {}
+  // Outbound: an SSL in connect state, made with the client domain `client_domain`.
+  explicit TlsIo(SslPtr ssl, std::string client_domain = {})
+      : ssl_(std::move(ssl)), client_domain_(std::move(client_domain)) {}
   // Accepted: an SSL from `set` for the connection's local address (its domain may change at
   // the ClientHello, by SNI). Null with *error set when no domain serves that address.
   static std::unique_ptr<TlsIo> accept(const ServerTlsContexts& set, std::string_view local_key,
@@ -44,6 +46,7 @@ class TlsIo final : public StreamIo {
   SslPtr ssl_;
   std::string error_;
   TlsSelection sel_;
+  std::string client_domain_;  // outbound connections
 };
 
 }  // namespace sipsd

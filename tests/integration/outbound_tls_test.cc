@@ -16,7 +16,6 @@
 #include "core/base/unique_fd.h"
 #include "core/shm/shm_region.h"
 #include "core/shm/stats.h"
-#include "proto_tls/outbound_table.h"
 #include "proto_tls/tls_connector.h"
 #include "tests/integration/openssl_server.h"
 #include "tests/integration/sip_test_client.h"
@@ -317,9 +316,10 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
       event_base_dispatch(base.get());
     }
   };
-  OutboundTarget target{Proto::kTls, "127.0.0.1", (*srv)->tls_port(), "sip.example.com"};
+  OutboundTarget target{Proto::kTls, "127.0.0.1", (*srv)->tls_port(), "sip.example.com", ""};
 
   // alice: handshake, then a request answered over the connection.
+  target.client_domain = (*clients)->name(alice);
   auto c1 = start_outbound(ctx, params, target, (*clients)->ctx(alice), 0x80000011, nullptr);
   ASSERT_TRUE(c1.ok()) << c1.message();
   ASSERT_TRUE((*c1)->start().ok());
@@ -332,6 +332,7 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   EXPECT_EQ(owner.messages[0].rfind("SIP/2.0 200 OK", 0), 0u) << owner.messages[0];
 
   // anon has no certificate: the peer refuses it (after the TLS 1.3 handshake, on first use).
+  target.client_domain = (*clients)->name(anon);
   auto c2 = start_outbound(ctx, params, target, (*clients)->ctx(anon), 0x80000012, nullptr);
   ASSERT_TRUE(c2.ok()) << c2.message();
   ASSERT_TRUE((*c2)->start().ok());
@@ -344,17 +345,20 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   EXPECT_TRUE(owner.closed);
   EXPECT_EQ(owner.messages.size(), 1u);
 
-  // Reuse: only with the same client domain, unless the check is off (OpenSIPS's default).
-  OutboundTable strict(/*check_domain=*/true), loose(/*check_domain=*/false);
-  strict.add(dest, alice, c1->get());
-  loose.add(dest, alice, c1->get());
-  EXPECT_EQ(strict.find(dest, alice), c1->get());
-  EXPECT_EQ(strict.find(dest, anon), nullptr);
-  EXPECT_EQ(loose.find(dest, anon), c1->get());
+  // Reuse (cert_check_on_conn_reusage): the connection is published in the shared index with
+  // the client domain it was made with; a message for another client domain does not ride it,
+  // one for any domain does when the check is off (OpenSIPS's default).
+  std::optional<ConnEndpoint> key = ConnEndpoint::parse(Proto::kTls, "127.0.0.1", target.port);
+  ASSERT_TRUE(key.has_value());
+  ConnIndex index = (*shm)->conn_index();
+  auto strict_alice = index.find(*key, (*clients)->name(alice));
+  ASSERT_TRUE(strict_alice.has_value());
+  EXPECT_EQ(strict_alice->info.id, 0x80000011u);
+  EXPECT_EQ(std::string(strict_alice->info.tls_domain), (*clients)->name(alice));
+  EXPECT_FALSE(index.find(*key, (*clients)->name(anon)).has_value());
+  EXPECT_TRUE(index.find(*key).has_value());
   (*c1)->close("test done", LogLevel::kDebug);
-  EXPECT_EQ(strict.find(dest, alice), nullptr);  // closed connections are never handed out
-  strict.remove(c1->get());
-  EXPECT_EQ(strict.size(), 0u);
+  EXPECT_FALSE(index.find(*key).has_value());  // closed connections are never handed out
 }
 
 }  // namespace
