@@ -49,6 +49,8 @@ TEST(ConnTableSeqlock, ReadersNeverSeeAHalfWrittenEntry) {
   ConnTable writer_view = shm->conn_table();
   auto slot = writer_view.allocate(a);
   ASSERT_TRUE(slot.has_value());
+  // Established before any reader looks (allocate() leaves it handed off).
+  writer_view.update(*slot, a, ConnState::kEstablished);
 
   std::atomic<bool> stop{false};
   std::thread writer([&] {
