@@ -100,7 +100,13 @@ struct CoreParams {
   int tcp_keepcount = 0;     // 0 = OS default
   int tcp_keepidle = 0;      // seconds, 0 = OS default
   int tcp_keepinterval = 0;  // seconds, 0 = OS default
-  std::string user;          // drop privileges to this user after binding ("" = don't)
+  // RFC 5923: 1 = a request whose top Via has ;alias makes its Via port an alias of the
+  // connection it came on (later requests to source IP:that port reuse it); 2 = for every
+  // request, ;alias or not. 0 (OpenSIPS's default) = never.
+  int tcp_accept_aliases = 0;
+  // Bytes a TCP/TLS connection may queue for a peer that does not read (then it is closed).
+  int tcp_max_output_queue = 1 << 20;
+  std::string user;  // drop privileges to this user after binding ("" = don't)
   std::string group;
   // DNS (reference §9; core/dns/resolver.h).
   bool dns_try_naptr = true;

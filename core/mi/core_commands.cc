@@ -303,7 +303,9 @@ MiResult CoreCommands::list_tcp_conns(const MiParams& params) {
     j.add("Local", conn_addr(i.local_ip, i.family, i.local_port));
     int64_t active = table.active_ms(c.slot);
     j.add("Lifetime", local_time_string((active ? active : i.created_ms) + i.lifetime_ms));
+    // One "Alias port" key per alias, as OpenSIPS: the source port, then the RFC 5923 one.
     j.add("Alias port", static_cast<int64_t>(i.remote_port));
+    if (i.alias_port != 0) j.add("Alias port", static_cast<int64_t>(i.alias_port));
     if (i.proto == static_cast<uint8_t>(Proto::kTls) && i.tls_version[0]) {
       j.add("TLS Version", i.tls_version);
       j.add("TLS Cipher", i.tls_cipher);

@@ -116,6 +116,8 @@ StatInfo stat_info(Stat s) {
       return {"core", "relayed_in", true};
     case Stat::kRelayLost:
       return {"core", "relay_lost", true};
+    case Stat::kAliasRefused:
+      return {"core", "alias_refused", true};
     case Stat::kFwdRequests:
       return {"core", "fwd_requests", true};
     case Stat::kFwdReplies:

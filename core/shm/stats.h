@@ -77,7 +77,8 @@ enum class Stat : uint16_t {
   // core: messages handed between workers (a connection or transaction another worker owns)
   kRelayedOut,
   kRelayedIn,
-  kRelayLost,  // the other worker or its connection was gone, or its queue full
+  kRelayLost,     // the other worker or its connection was gone, or its queue full
+  kAliasRefused,  // RFC 5923 aliases another connection already held
   // core: forwarding (OpenSIPS names)
   kFwdRequests,
   kFwdReplies,

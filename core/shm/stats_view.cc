@@ -64,7 +64,8 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   for (int s = static_cast<int>(Stat::kDnsQueries);
        s <= static_cast<int>(Stat::kDnsPendingLimitHits); ++s)
     add_stat(static_cast<Stat>(s));
-  for (int s = static_cast<int>(Stat::kUdpReceived); s <= static_cast<int>(Stat::kRelayLost); ++s)
+  for (int s = static_cast<int>(Stat::kUdpReceived); s <= static_cast<int>(Stat::kAliasRefused);
+       ++s)
     add_stat(static_cast<Stat>(s));
   for (int s = static_cast<int>(Stat::kTmReceivedReplies);
        s <= static_cast<int>(Stat::kTmLimitHits); ++s)

@@ -27,6 +27,7 @@ StreamConnParams stream_params(const Config& cfg, const StreamProtoParams& p) {
   s.handshake_timeout_ms = int64_t{cfg.core.tcp_max_msg_time} * 1000;
   s.msg_timeout_ms = int64_t{cfg.core.tcp_max_msg_time} * 1000;
   s.lifetime_ms = int64_t{cfg.core.tcp_connection_lifetime} * 1000;
+  s.max_output_bytes = static_cast<size_t>(cfg.core.tcp_max_output_queue);
   return s;
 }
 
@@ -203,6 +204,27 @@ void Transport::on_closed(StreamConn& conn) {
 
 void Transport::on_reap(evutil_socket_t, short, void* arg) {
   static_cast<Transport*>(arg)->graveyard_.clear();
+}
+
+bool Transport::set_alias(uint32_t conn_id, uint16_t port) {
+  StreamConn* c = local_conn(conn_id);
+  if (c == nullptr || port == 0 || c->alias_port() == port) return c != nullptr;
+  const ConnEndpoints& e = c->endpoints();
+  std::optional<ConnEndpoint> key = ConnEndpoint::parse(e.proto, e.remote_ip.c_str(), port);
+  if (!key) return false;
+  if (std::optional<ConnIndex::Found> other = index_.find(*key)) {
+    if (other->info.id != conn_id) {
+      // RFC 5923 §10: an alias another connection holds is not taken over.
+      stat_add(Stat::kAliasRefused);
+      LOG_NOTICE("core",
+                 "%s (id %u): alias port %u refused: connection %u holds it (possible "
+                 "port hijack attempt)",
+                 c->label().c_str(), conn_id, port, other->info.id);
+      return false;
+    }
+  }
+  c->set_alias_port(port);
+  return true;
 }
 
 void Transport::close_conn(uint32_t id, std::string_view reason) {

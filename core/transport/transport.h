@@ -115,6 +115,9 @@ class Transport final : public StreamConnOwner, public PeerMessageHandler, publi
   Status add_udp_socket(UniqueFd fd, int listener, bool read);
   void attach_peer(int peer, ipc::Channel channel) { peers_->attach(peer, std::move(channel)); }
   void close_conn(uint32_t id, std::string_view reason);
+  // RFC 5923: requests to the peer's address with `port` may use this worker's connection
+  // `conn_id` too. False when another connection holds that alias (logged, counted).
+  bool set_alias(uint32_t conn_id, uint16_t port);
   // Closes every connection (shutdown).
   void close_all(std::string_view reason);
   size_t connection_count() const { return conns_.size(); }

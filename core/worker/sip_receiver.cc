@@ -11,7 +11,9 @@ SipReceiver::SipReceiver(std::shared_ptr<const Script> script, std::string serve
   services_.message_avps = &avps_;
 }
 
-void SipReceiver::attach(tm::Tm* tm, Transport* transport, const Myself* myself) {
+void SipReceiver::attach(tm::Tm* tm, Transport* transport, const Myself* myself,
+                         int accept_aliases) {
+  accept_aliases_ = accept_aliases;
   services_.tm = tm;
   services_.myself = myself;
   transport_ = transport;
@@ -53,6 +55,15 @@ ReceiveVerdict SipReceiver::receive(char* data, size_t len, const Inbound& from,
   if (services_.tm != nullptr && transport_ != nullptr && from.relayed_from == 0) {
     if (int owner = services_.tm->owner_elsewhere(msg_); owner > 0) {
       if (transport_->relay(owner, from, msg_.raw())) return ReceiveVerdict::kKeep;
+    }
+  }
+  // RFC 5923: the Via port becomes an alias of the connection (tcp_accept_aliases).
+  if (transport_ != nullptr && from.conn_id != 0 && from.relayed_from == 0 && accept_aliases_ > 0) {
+    const sip::Via* v = msg_.top_via();
+    if (v != nullptr && (v->has_alias || accept_aliases_ == 2)) {
+      const uint16_t port =
+          v->port != 0 ? v->port : (from.proto == Proto::kTls ? uint16_t{5061} : uint16_t{5060});
+      if (port != from.src_port) transport_->set_alias(from.conn_id, port);
     }
   }
   edits_.reset(msg_);

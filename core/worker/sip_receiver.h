@@ -29,7 +29,8 @@ class SipReceiver final : public tm::TmHost {
   SipReceiver(std::shared_ptr<const Script> script, std::string server_header);
 
   // The worker's tm, transport and listener table (all may stay null in unit tests).
-  void attach(tm::Tm* tm, Transport* transport, const Myself* myself);
+  // `accept_aliases`: tcp_accept_aliases.
+  void attach(tm::Tm* tm, Transport* transport, const Myself* myself, int accept_aliases = 0);
 
   // `data` is one complete message, mutable (the parser unfolds headers in place).
   ReceiveVerdict receive(char* data, size_t len, const Inbound& from, ReplySink& sink);
@@ -46,6 +47,7 @@ class SipReceiver final : public tm::TmHost {
   std::shared_ptr<const Script> script_;
   ScriptServices services_;
   Transport* transport_ = nullptr;
+  int accept_aliases_ = 0;
   sip::Message msg_;          // reused for every message
   sip::MessageEditor edits_;  // the request route's edits
   std::string reply_;         // reused for stateless replies

@@ -142,7 +142,7 @@ int Worker::run() {
   tms.owner_index = s_.shm->tx_index();
   tms.host = &receiver_;
   tm_ = std::make_unique<tm::Tm>(std::move(tms));
-  receiver_.attach(tm_.get(), transport_.get(), myself_.get());
+  receiver_.attach(tm_.get(), transport_.get(), myself_.get(), s_.config->core.tcp_accept_aliases);
   for (auto& [peer, channel] : s_.peers) transport_->attach_peer(peer, std::move(channel));
   s_.peers.clear();
   for (UdpSocketSetup& u : s_.udp) {

@@ -289,5 +289,47 @@ TEST(ProxyTm, SrvTargetsAreTriedInOrderWithFailoverAfterATimeout) {
   EXPECT_GE(dns->queries("SRV", "_sip._udp.svc.test"), 1);
 }
 
+// RFC 5923 (tcp_accept_aliases=1): a phone whose Via says ;alias is reached at its Via port
+// over the connection it came on; a second connection cannot take that alias over.
+TEST(ProxyTm, ViaAliasPortsReachTheConnectionAndCannotBeHijacked) {
+  SipsdOptions o = proxy_options();
+  o.globals.push_back("tcp_accept_aliases=1");
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto phone = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
+  auto thief = SipTestClient::connect_tcp("127.0.0.1", (*srv)->tcp_port());
+  ASSERT_TRUE(phone.ok() && thief.ok());
+  // OPTIONS from a Via claiming port 5999 with ;alias.
+  auto hello = [&](SipTestClient& c) {
+    SipRequestSpec spec;
+    spec.request_uri = "sip:127.0.0.1:" + std::to_string((*srv)->tcp_port()) + ";transport=tcp";
+    std::string text = c.make_options(spec).text;
+    const std::string via =
+        "Via: SIP/2.0/TCP " + c.local_ip() + ":" + std::to_string(c.local_port());
+    size_t at = text.find(via);
+    EXPECT_NE(at, std::string::npos);
+    text.replace(at, via.size(), "Via: SIP/2.0/TCP 127.0.0.1:5999;alias");
+    EXPECT_TRUE(c.send(text).ok());
+    auto r = c.read_reply(3s);
+    return r.ok() ? r->status() : -1;
+  };
+  ASSERT_EQ(hello(**phone), 200);
+  ASSERT_EQ(hello(**thief), 200);
+  EXPECT_EQ(server_stat(**srv, "core:alias_refused"), 1);
+  // A call to sip:bob@127.0.0.1:5999;transport=tcp rides the phone's connection.
+  auto caller = endpoint(**srv, "udp");
+  ASSERT_TRUE(caller.ok());
+  Call c = start_invite(**caller, "sip:bob@127.0.0.1:5999;transport=tcp");
+  auto in = (*phone)->read_reply(3s);
+  ASSERT_TRUE(in.ok()) << in.message() << "\n" << (*srv)->log();
+  EXPECT_EQ(in->method(), "INVITE");
+  EXPECT_TRUE((*thief)->expect_nothing(200ms));
+  // list_tcp_conns shows the alias as a second "Alias port".
+  auto conns = (*srv)->mi("list_tcp_conns");
+  ASSERT_TRUE(conns.ok()) << conns.message();
+  EXPECT_NE(conns->dump().find("\"Alias port\":5999"), std::string::npos) << conns->dump();
+  ASSERT_TRUE((*phone)->send(build_reply(*in, reply_spec(486, "b0b"))).ok());
+}
+
 }  // namespace
 }  // namespace sipsd::test
