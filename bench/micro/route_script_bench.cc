@@ -180,9 +180,7 @@ BENCHMARK_CAPTURE(BM_Script_DefaultCfg, Invite, kInvite, LogLevel::kNotice, 0);
 // 5 route() calls, ~20 function calls, $var/$avp assignments, string building, `!= myself`.
 void BM_Script_ProxyCfg_Invite(benchmark::State& state) {
   LogLevelScope level(LogLevel::kNotice);
-  LoadOptions options;
-  options.allow_unimplemented = true;
-  Result<Config> cfg = load_config_text(kProxyCfg, "proxy.cfg", options);
+  Result<Config> cfg = load_config_text(kProxyCfg, "proxy.cfg");
   if (!cfg.ok()) {
     state.SkipWithError(("the proxy cfg does not load: " + cfg.message()).c_str());
     return;

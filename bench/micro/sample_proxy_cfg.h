@@ -1,7 +1,6 @@
-// A typical OpenSIPS 3.x proxy script (the trusted-call example of the proxy reference §10,
+// A typical OpenSIPS 3.x proxy script (a trusted-call example between two domains,
 // without registrar and auth): what the route-script benchmark and the allocation test run
-// besides etc/sipsd.cfg. It uses tm, rr, maxfwd and signaling, so it loads only with
-// LoadOptions::allow_unimplemented until the worker carries those functions out.
+// besides etc/sipsd.cfg. It uses tm, rr, maxfwd and signaling.
 #pragma once
 
 #include <cstdint>

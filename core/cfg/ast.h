@@ -1,4 +1,4 @@
-// The parsed cfg: one Item per top-level statement (reference A3, A13), in file order. The
+// The parsed cfg: one Item per top-level statement in file order. The
 // parser checks syntax only; core/cfg/config.cc checks and applies the values,
 // core/cfg/script_compile.cc compiles route blocks into a Script (CfgScriptBuilder, declared at
 // the end).
@@ -72,7 +72,7 @@ struct Call {
   std::vector<Expr> args;  // Expr::Kind::kEmpty for an empty slot: f("a", , 3)
 };
 
-// An expression: conditions, assignment values, function arguments (reference A9).
+// An expression: conditions, assignment values, function arguments .
 struct Expr {
   enum class Kind : uint8_t {
     kEmpty,   // an empty argument slot

@@ -327,7 +327,7 @@ class Loader {
         f.fifo_name = str;
         return;
       }
-      if (str.size() >= 127) {  // reply_dir + name must stay below 128 bytes (reference B2)
+      if (str.size() >= 127) {  // reply_dir + name must stay below 128 bytes (OpenSIPS)
         diag_.error(m.value.loc, strprintf("%s is too long (%zu bytes): reply paths must be "
                                            "shorter than 128 bytes",
                                            who.c_str(), str.size()));

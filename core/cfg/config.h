@@ -53,7 +53,7 @@ struct ModParam {
   CfgPos pos;
 };
 
-// mi_fifo modparams (reference B2). Defaults are OpenSIPS 3.x's except fifo_mode: 0600 here
+// mi_fifo modparams. Defaults are OpenSIPS 3.x's except fifo_mode: 0600 here
 // (OpenSIPS: 0660), so only the owner can send management commands unless the cfg says so.
 // tm modparams (OpenSIPS names and defaults; max_transactions and max_branches are sipsd's
 // bounds: OpenSIPS has no per-process cap and a compile-time limit of 12 branches).
@@ -108,7 +108,7 @@ struct CoreParams {
   int tcp_max_output_queue = 1 << 20;
   std::string user;  // drop privileges to this user after binding ("" = don't)
   std::string group;
-  // DNS (reference §9; core/dns/resolver.h).
+  // DNS (core/dns/resolver.h).
   bool dns_try_naptr = true;
   bool dns_try_ipv6 = false;
   int dns_retr_time = 0;  // seconds before a query is retried; 0 = the resolver's default

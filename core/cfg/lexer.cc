@@ -11,7 +11,7 @@ namespace sipsd::cfg {
 
 namespace {
 
-// Characters that end a $pv token at parenthesis depth 0 besides whitespace (reference A2).
+// Characters that end a $pv token at parenthesis depth 0 besides whitespace (as OpenSIPS's lexer).
 bool ends_pv(char c) {
   static constexpr std::string_view kEnders = " \t\r\n\b;,){}\"'=+-*/%&|^~<>!";
   return kEnders.find(c) != std::string_view::npos;

@@ -1,4 +1,4 @@
-// Recursive-descent parser for the cfg subset (reference A13). It yields one top-level Item at a
+// Recursive-descent parser for the OpenSIPS 3.x cfg language. It yields one top-level Item at a
 // time so the caller can apply each statement in file order — as OpenSIPS does, a modparam or a
 // function call is checked against the modules loaded *so far*.
 #pragma once
@@ -46,7 +46,7 @@ class Parser {
   bool parse_call_rest(Call* c, Token name);  // after the name was taken
   bool parse_arg(const Call& c, Expr* a);
   bool expect_semi();
-  // Expressions (reference A9, A13): && || (one level) < ! < comparison < + - * / % (one
+  // Expressions (as OpenSIPS 3.x): && || (one level) < ! < comparison < + - * / % (one
   // level) < unary minus < primary.
   std::unique_ptr<Expr> parse_exp();
   std::unique_ptr<Expr> parse_not();

@@ -1,4 +1,4 @@
-// Script variable spellings (reference A10): "$name", "$name(arg)", "$name(arg)[index]" and the
+// Script variable spellings (OpenSIPS 3.x): "$name", "$name(arg)", "$name(arg)[index]" and the
 // full form "$(name(arg)[index]{transformation}...)". Syntax only: the compiler looks the name
 // up in the schema.
 #pragma once

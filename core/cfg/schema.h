@@ -17,7 +17,7 @@
 
 namespace sipsd::cfg {
 
-// ---- core parameters (reference A4) ---------------------------------------------------------
+// ---- core parameters ------------------------------------------------------------------------
 
 enum class CoreType : uint8_t { kInt, kBool, kString, kSocket };
 
@@ -46,7 +46,7 @@ bool is_unsupported_core_param(std::string_view name);
 // (without position).
 std::string check_core_value(const CoreParamDef& def, const Value& value);
 
-// ---- modules, their parameters and functions (reference A6, A7, A11) -----------------------
+// ---- modules, their parameters and functions -------------------------------------------------
 
 enum class ParamType : uint8_t { kInt, kStr, kIntOrStr };  // kIntOrStr: a name or an id
 
@@ -91,7 +91,7 @@ struct ArgSpec {
   bool quoted = false;
 };
 
-// One script function (reference A11; proxy reference §2-§4, §8). `id` is its FuncId.
+// One script function (OpenSIPS 3.x names, arguments and route types). `id` is its FuncId.
 struct FuncDef {
   std::string_view name;
   FuncId id;
@@ -147,7 +147,7 @@ std::string_view route_type_keyword(RouteType t);
 // "route, failure_route" for a mask, in RouteType order.
 std::string route_mask_text(RouteMask mask);
 
-// Script variables (reference A10).
+// Script variables (OpenSIPS 3.x names).
 enum class PvArg : uint8_t {
   kNone,      // $name
   kName,      // $name(arg), the argument required ($hdr(Name), $var(x), $avp(x), $param(1))

@@ -8,7 +8,7 @@
 // per-process ScriptVars and $avp(x) in the AvpStore the env hands over, so it can be
 // unit-tested without sockets and the layers above implement the functions.
 //
-// OpenSIPS rules (proxy reference §1): a function's value > 0 is true, < 0 false, and 0 stops
+// OpenSIPS rules: a function's value > 0 is true, < 0 false, and 0 stops
 // the script like `exit`; $rc/$retcode is the last value of a function or route(); `exit`,
 // `drop` and `return(0)` anywhere end the whole run.
 #pragma once

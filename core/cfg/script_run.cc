@@ -62,7 +62,7 @@ bool compare(cfg::Tok op, const T& l, const T& r) {
   }
 }
 
-// == / != / < ... on two values (reference A9): NULL equals only NULL; two integers, or an
+// == / != / < ... on two values (as OpenSIPS): NULL equals only NULL; two integers, or an
 // integer and a string holding one, compare as numbers; a string that is no number is only
 // different from an integer; two strings compare byte-wise.
 bool compare_values(cfg::Tok op, const ScriptValue& l, const ScriptValue& r) {

@@ -11,7 +11,7 @@
 
 namespace sipsd {
 
-// OpenSIPS's route types (reference A8, proxy reference §2.1).
+// OpenSIPS's route types.
 enum class RouteType : uint8_t {
   kRequest,  // route{} / route[0] (the main route) and the named sub-routes route[name]{}
   kBranch,   // branch_route[name]

@@ -1,4 +1,4 @@
-// The tokens of the cfg language (reference grammar of OpenSIPS 3.x).
+// The tokens of the cfg language (OpenSIPS 3.x).
 #pragma once
 
 #include <cstdint>

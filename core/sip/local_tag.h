@@ -1,4 +1,4 @@
-// To-tags of locally generated replies in OpenSIPS's layout (proxy reference §2.2): 37
+// To-tags of locally generated replies in OpenSIPS's layout: 37
 // characters, a per-server part, a separator, a per-request part.
 //
 //   <32 hex: MD5 of signature, address, port>  <separator>  <4 hex: CRC-16 of the top Via>
@@ -10,7 +10,7 @@
 // ACK of a negative reply (same top Via branch, RFC 3261 §9.1, §17.1.1.3) all map to the same
 // tag. The separator is '-' for tm and '.' for sl.
 //
-// Note: the proxy reference puts the 4 hex digits first; OpenSIPS's tags.h (init_tags,
+// Note: some descriptions put the 4 hex digits first; OpenSIPS's tags.h (init_tags,
 // calc_crc_suffix) writes the MD5 part first, as here. Either way the tag is opaque to peers.
 //
 // make() does not allocate. If the crypto library offers no MD5 (FIPS builds), the per-server

@@ -15,9 +15,12 @@ void append_hex(std::string* out, uint64_t v) {
   out->append(buf, end);
 }
 
-// A whole lower-case hexadecimal number (at most 16 digits).
+// A whole lower-case hexadecimal number (at most 16 digits) written as append_hex() writes it:
+// no leading zero, so one number has one spelling and a branch matches only its own encoding.
 std::optional<uint64_t> parse_hex(std::string_view s) {
-  if (s.empty() || s.size() > 16) return std::nullopt;
+  if (s.empty() || s.size() > 16 || (s.size() > 1 && s[0] == '0')) return std::nullopt;
+  for (char c : s)
+    if (c >= 'A' && c <= 'F') return std::nullopt;
   uint64_t v = 0;
   auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, 16);
   if (ec != std::errc() || end != s.data() + s.size()) return std::nullopt;

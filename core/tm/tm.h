@@ -7,7 +7,7 @@
 // ACKs the negative replies it receives, and handles CANCEL (200 to it, CANCEL to each pending
 // branch, 487 upstream).
 //
-// Wire formats follow OpenSIPS 3.x (opensips-proxy-reference §2): the 100 "Giving it a try",
+// Wire formats follow OpenSIPS 3.x: the 100 "Giving it a try",
 // 37-character local To-tags, retransmission pacing (T1 doubling, capped at T2, INVITE too),
 // best-reply ranking, fr_timeout / fr_inv_timeout.
 #pragma once

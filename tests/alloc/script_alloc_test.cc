@@ -57,9 +57,7 @@ TEST(ScriptAlloc, DefaultCfgRunDoesNotAllocate) {
 }
 
 TEST(ScriptAlloc, ProxyCfgRunDoesNotAllocate) {
-  LoadOptions options;
-  options.allow_unimplemented = true;
-  Result<Config> cfg = load_config_text(bench::kProxyCfg, "proxy.cfg", options);
+  Result<Config> cfg = load_config_text(bench::kProxyCfg, "proxy.cfg");
   ASSERT_TRUE(cfg.ok()) << cfg.message();
   bench::ProxyEnv env;
   ScriptVars vars;

@@ -13,7 +13,7 @@
 
 namespace sipsd::test {
 
-// The route script of the proxy tests (OpenSIPS 3.x, opensips-proxy-reference §2/§3): maxfwd,
+// The route script of the proxy tests (OpenSIPS 3.x tm and rr): maxfwd,
 // in-dialog requests by loose_route, CANCEL and retransmissions through tm, OPTIONS to the
 // server answered, record_route + t_relay for the rest. A request with an `X-Next: <uri>` header
 // goes there ($du), and one that then fails with 408 or 5xx is sent on to `X-Second: <uri>`

@@ -20,10 +20,13 @@ TEST(BranchId, RoundTrip) {
 }
 
 TEST(BranchId, ForeignAndMalformedBranchesAreNotOurs) {
-  for (const char* b : {"", "z9hG4bK", "z9hG4bK776asdhds", "z9hG4bK-sd", "z9hG4bK-sd1.2",
-                        "z9hG4bK-sd1..0", "z9hG4bK-sd0.5.0", "z9hG4bK-sdx.5.0", "z9hG4bK-sd1.5.x",
-                        "z9hG4bK-sd1.5.100", "z9hG4bK-sd1.11111111111111111.0",
-                        "z9hG4bK-sd10000.5.0", "Z9HG4BK-sd1.5.0", "z9hG4bK-sl1234"})
+  for (const char* b :
+       {"", "z9hG4bK", "z9hG4bK776asdhds", "z9hG4bK-sd", "z9hG4bK-sd1.2", "z9hG4bK-sd1..0",
+        "z9hG4bK-sd0.5.0", "z9hG4bK-sdx.5.0", "z9hG4bK-sd1.5.x", "z9hG4bK-sd1.5.100",
+        "z9hG4bK-sd1.11111111111111111.0", "z9hG4bK-sd10000.5.0", "Z9HG4BK-sd1.5.0",
+        "z9hG4bK-sl1234",
+        // one number, one spelling: no leading zero, no upper case
+        "z9hG4bK-sd1.05.0", "z9hG4bK-sd01.5.0", "z9hG4bK-sd1.5.00", "z9hG4bK-sd1.A.0"})
     EXPECT_FALSE(decode_branch(b).has_value()) << b;
 }
 
