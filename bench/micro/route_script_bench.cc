@@ -21,8 +21,8 @@
 #include <vector>
 
 #include "bench/micro/sample_messages.h"
-#include "core/cfg/config.h"
 #include "core/base/log.h"
+#include "core/cfg/config.h"
 #include "core/cfg/script.h"
 #include "core/sip/message.h"
 #include "core/worker/sip_receiver.h"

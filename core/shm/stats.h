@@ -10,8 +10,8 @@
 #include <atomic>
 #include <cstdint>
 
-#include "core/base/transport.h"
 #include "core/base/process_context.h"
+#include "core/base/transport.h"
 
 namespace sipsd {
 

@@ -5,9 +5,9 @@
 #include <cstdint>
 #include <string>
 
-#include "core/cfg/config.h"
 #include "core/base/result.h"
 #include "core/base/unique_fd.h"
+#include "core/cfg/config.h"
 
 namespace sipsd {
 

@@ -2,8 +2,8 @@
 
 #include <charconv>
 
-#include "core/sip/sl_reply.h"
 #include "core/shm/stats.h"
+#include "core/sip/sl_reply.h"
 
 namespace sipsd {
 

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "core/mi/json.h"
 #include "core/base/result.h"
+#include "core/mi/json.h"
 
 namespace sipsd::test {
 

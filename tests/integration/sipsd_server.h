@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
+#include "core/base/result.h"
 #include "core/ctl/mi_client.h"
 #include "core/mi/json.h"
-#include "core/base/result.h"
 #include "tests/integration/sip_test_client.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_env.h"

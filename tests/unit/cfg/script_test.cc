@@ -4,8 +4,8 @@
 
 #include <map>
 
-#include "core/cfg/schema.h"
 #include "core/cfg/config.h"
+#include "core/cfg/schema.h"
 
 namespace sipsd {
 namespace {

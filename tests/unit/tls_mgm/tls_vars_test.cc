@@ -23,8 +23,8 @@
 #include <tuple>
 #include <vector>
 
-#include "core/cfg/schema.h"
 #include "core/cfg/config.h"
+#include "core/cfg/schema.h"
 #include "tests/unit/support/test_certs.h"
 #include "tls_mgm/openssl_ptr.h"
 
