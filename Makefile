@@ -19,8 +19,9 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev
                 libprotobuf-dev protobuf-compiler rapidjson-dev libgtest-dev libbenchmark-dev \
                 clang-format socat stunnel4 sip-tester libc-ares-dev dnsmasq-base
 # And what `make check` needs on top: clang 14 with its sanitizer and libFuzzer runtimes
-# (libclang-rt-14-dev has libFuzzer for -fsanitize=fuzzer; libfuzzer-14-dev is not needed).
-CHECK_DEB_PACKAGES := clang-14 libclang-rt-14-dev
+# (libclang-rt-14-dev has libFuzzer for -fsanitize=fuzzer; libfuzzer-14-dev is not needed), and
+# llvm-14 for llvm-symbolizer, which turns the addresses in sanitizer reports into file:line.
+CHECK_DEB_PACKAGES := clang-14 libclang-rt-14-dev llvm-14
 
 .PHONY: all deps deps-check run test check clean certs build build-sipsd bench-micro bench-compare
 

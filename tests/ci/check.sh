@@ -41,6 +41,10 @@ declare -A FUZZ_RUNS_OF=(
 FUZZ_DEFAULT_RUNS=200000
 FUZZ_MAX_TIME=120
 FUZZ_JOBS=${CHECK_FUZZ_JOBS:-$JOBS}
+# clang's sanitizer runtimes look for llvm-symbolizer in PATH only; Debian keeps it beside clang.
+SYMBOLIZER=/usr/lib/llvm-14/bin/llvm-symbolizer
+SAN_COMMON=""
+if [[ -x $SYMBOLIZER ]]; then SAN_COMMON=":external_symbolizer_path=$SYMBOLIZER"; fi
 
 log() { printf '[check] %s\n' "$*"; }
 
@@ -106,8 +110,8 @@ stage_sanitize() {
   local rc=0
   (
     cd "$CLANG_BUILD"
-    export ASAN_OPTIONS="log_path=$reports/asan:halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-    export UBSAN_OPTIONS="log_path=$reports/ubsan:halt_on_error=1:print_stacktrace=1:suppressions=$SRC/tests/ci/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    export ASAN_OPTIONS="log_path=$reports/asan:halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1$SAN_COMMON${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="log_path=$reports/ubsan:halt_on_error=1:print_stacktrace=1:suppressions=$SRC/tests/ci/ubsan.supp$SAN_COMMON${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
     export LSAN_OPTIONS="suppressions=$SRC/tests/ci/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
     timed "sanitize: ctest" ctest --output-on-failure -j "$JOBS"
   ) || rc=$?
@@ -189,8 +193,8 @@ run_fuzzer() {
   local start=$SECONDS rc=0
   (
     cd "$dir/cwd"
-    export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$SRC/tests/ci/ubsan.supp${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1$SAN_COMMON${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:suppressions=$SRC/tests/ci/ubsan.supp$SAN_COMMON${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
     exec "$CLANG_BUILD/$name" -runs="$runs" -max_total_time="$FUZZ_MAX_TIME" -timeout=20 \
       -print_final_stats=1 -artifact_prefix="$dir/" \
       "$dir/new-corpus" "$SRC/tests/fuzz/corpus/$name"
