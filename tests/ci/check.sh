@@ -83,8 +83,8 @@ stage_werror() {
 # everywhere (SIPSD_FUZZ), so the fuzz targets come out of it too; -O2 with line tables for
 # the stack traces, asserts on (no NDEBUG) and libstdc++'s bounds checks (_GLIBCXX_ASSERTIONS).
 #
-# The whole ctest suite runs under it. Sanitizer reports go to files (log_path), one per
-# process, so that a report from a forked sipsd worker, which the supervisor would just replace,
+# The whole ctest suite runs under it. Sanitizer reports go to files (log_path, san.<pid>: ASan
+# and UBSan share the runtime's one log path), one per process, so that a report from a forked sipsd worker, which the supervisor would just replace,
 # cannot go unnoticed: any file there fails the stage. halt_on_error stops a process at its
 # first report.
 #
@@ -110,8 +110,8 @@ stage_sanitize() {
   local rc=0
   (
     cd "$CLANG_BUILD"
-    export ASAN_OPTIONS="log_path=$reports/asan:halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1$SAN_COMMON${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
-    export UBSAN_OPTIONS="log_path=$reports/ubsan:halt_on_error=1:print_stacktrace=1:suppressions=$SRC/tests/ci/ubsan.supp$SAN_COMMON${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+    export ASAN_OPTIONS="log_path=$reports/san:halt_on_error=1:detect_leaks=1:check_initialization_order=1:strict_init_order=1$SAN_COMMON${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+    export UBSAN_OPTIONS="log_path=$reports/san:halt_on_error=1:print_stacktrace=1:suppressions=$SRC/tests/ci/ubsan.supp$SAN_COMMON${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
     export LSAN_OPTIONS="suppressions=$SRC/tests/ci/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
     timed "sanitize: ctest" ctest --output-on-failure -j "$JOBS"
   ) || rc=$?
