@@ -3,6 +3,8 @@
 #   make deps     install missing Debian packages (idempotent, silent when nothing is missing)
 #   make run      deps + build + dev certificates, then run sipsd on 127.0.0.1 in the foreground
 #   make test     deps + build + unit and integration tests
+#   make check    what CI checks (tests/ci/check.sh): clang-format, a g++ -Werror build, a clang
+#                 -Werror ASan+UBSan build with every test under it, then every fuzz target
 #   make bench-micro     Google Benchmark micro-benchmarks
 #   make bench-compare   sipsd vs Kamailio side by side (installs Kamailio if missing)
 #   make clean    remove the build tree
@@ -16,8 +18,12 @@ CFG       ?= etc/sipsd.cfg
 DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev \
                 libprotobuf-dev protobuf-compiler rapidjson-dev libgtest-dev libbenchmark-dev \
                 clang-format socat stunnel4 sip-tester libc-ares-dev dnsmasq-base
+# And what `make check` needs on top: clang 14 with its sanitizer and libFuzzer runtimes
+# (libclang-rt-14-dev has libFuzzer for -fsanitize=fuzzer; libfuzzer-14-dev is not needed), and
+# llvm-14 for llvm-symbolizer, which turns the addresses in sanitizer reports into file:line.
+CHECK_DEB_PACKAGES := clang-14 libclang-rt-14-dev llvm-14
 
-.PHONY: all deps run test clean certs build build-sipsd bench-micro bench-compare
+.PHONY: all deps deps-check run test check clean certs build build-sipsd bench-micro bench-compare
 
 all: build
 
@@ -31,9 +37,10 @@ build-sipsd: $(BUILD)/CMakeCache.txt
 $(BUILD)/CMakeCache.txt:
 	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) >/dev/null
 
-deps:
+# $(call install_missing,packages): apt-get install those not installed yet, silent otherwise.
+define install_missing
 	@missing=""; \
-	for p in $(DEB_PACKAGES); do \
+	for p in $(1); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -42,6 +49,13 @@ deps:
 	  $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
 	fi
+endef
+
+deps:
+	$(call install_missing,$(DEB_PACKAGES))
+
+deps-check:
+	$(call install_missing,$(DEB_PACKAGES) $(CHECK_DEB_PACKAGES))
 
 certs:
 	@etc/gen-dev-certs.sh etc/tls
@@ -51,6 +65,10 @@ run: deps build-sipsd certs
 
 test: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# Its own build trees (build-check-gcc/, build-check-clang/); `make clean` leaves them.
+check: deps-check
+	@JOBS=$(JOBS) tests/ci/check.sh
 
 # Micro-benchmarks (Google Benchmark): framer, parser, script, SNI lookup, IPC, TLS handshakes.
 # The build is optimized (RelWithDebInfo: -O2 -g, so perf can name functions).

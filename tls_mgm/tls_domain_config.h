@@ -10,8 +10,8 @@
 #include <string_view>
 #include <vector>
 
-#include "core/cfg/config.h"
 #include "core/base/result.h"
+#include "core/cfg/config.h"
 
 namespace sipsd {
 

@@ -40,7 +40,8 @@ class Logger {
 
   void write(LogLevel level, const char* module, const char* fmt, ...)
       __attribute__((format(printf, 4, 5)));
-  void vwrite(LogLevel level, const char* module, const char* fmt, va_list ap);
+  void vwrite(LogLevel level, const char* module, const char* fmt, va_list ap)
+      __attribute__((format(printf, 4, 0)));
   // Writes text verbatim as the message (xlog output, which may contain '%').
   void write_text(LogLevel level, const char* module, std::string_view text);
 

@@ -11,7 +11,7 @@ namespace sipsd {
 
 // printf-style formatting into a std::string.
 std::string strprintf(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
-std::string vstrprintf(const char* fmt, va_list ap);
+std::string vstrprintf(const char* fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 struct Error {
   std::string message;

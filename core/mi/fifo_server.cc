@@ -462,7 +462,8 @@ void MiFifoServer::update_partial_timer() {
     return;
   }
   if (evtimer_pending(partial_ev_.get(), nullptr)) return;
-  struct timeval tv = ms_to_timeval(partial_since_ms_ + limits_.partial_request_ms - monotonic_ms());
+  struct timeval tv =
+      ms_to_timeval(partial_since_ms_ + limits_.partial_request_ms - monotonic_ms());
   evtimer_add(partial_ev_.get(), &tv);
 }
 

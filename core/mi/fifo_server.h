@@ -50,12 +50,12 @@
 #include <optional>
 #include <string>
 
-#include "core/cfg/config.h"
 #include "core/base/event_ptr.h"
-#include "core/mi/command.h"
-#include "core/mi/json.h"
 #include "core/base/result.h"
 #include "core/base/unique_fd.h"
+#include "core/cfg/config.h"
+#include "core/mi/command.h"
+#include "core/mi/json.h"
 
 namespace sipsd {
 
