@@ -215,6 +215,11 @@ void StreamConn::publish_state(ConnState state) {
     TlsConnView tls = io_->tls_view();
     snprintf(info.tls_sni, sizeof info.tls_sni, "%.*s", static_cast<int>(tls.sni.size()),
              tls.sni.data());
+  }
+  if (established_ || ends_.outbound) {
+    // An outbound connection's client domain is known before it is connected: a send to the
+    // same peer meanwhile must find it (ConnIndex::find checks the domain of outbound ones).
+    TlsConnView tls = io_->tls_view();
     snprintf(info.tls_domain, sizeof info.tls_domain, "%.*s", static_cast<int>(tls.domain.size()),
              tls.domain.data());
   }

@@ -75,7 +75,7 @@ Result<std::unique_ptr<StreamConn>> start_outbound(const StreamConnContext& conn
       if (X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl.get()), addr.c_str()) != 1)
         return make_error(where + ": cannot check the certificate against " + addr);
     }
-    io = std::make_unique<TlsIo>(std::move(ssl));
+    io = std::make_unique<TlsIo>(std::move(ssl), target.tls_domain);
   } else {
     io = std::make_unique<TcpIo>(fd.get());
   }

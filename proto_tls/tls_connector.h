@@ -23,6 +23,10 @@ struct OutboundTarget {
   // The name to reach: sent as SNI and matched against the certificate's SAN/CN. Empty: no SNI,
   // and the certificate must name `ip` instead.
   std::string server_name;
+  // TLS: the name of the tls_mgm client domain `ssl_ctx` belongs to. The connection shows it
+  // (ConnInfo::tls_domain) from the start, so that a later send to the same peer with the same
+  // domain reuses it (cert_check_on_conn_reusage).
+  std::string tls_domain;
 };
 
 // Starts connecting from the worker described by `conn_ctx`. `ssl_ctx` is the client domain's

@@ -108,6 +108,7 @@ TlsConnView TlsIo::tls_view() const {
   v.ssl = ssl_.get();
   v.sni = sel_.sni_view();
   if (sel_.set != nullptr && sel_.domain >= 0) v.domain = sel_.set->domain_name(sel_.domain);
+  if (!client_domain_.empty()) v.domain = client_domain_;
   return v;
 }
 

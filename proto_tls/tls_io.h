@@ -13,8 +13,9 @@ namespace sipsd {
 
 class TlsIo final : public StreamIo {
  public:
-  // Outbound: an SSL in connect state.
-  explicit TlsIo(SslPtr ssl) : ssl_(std::move(ssl)) {}
+  // Outbound: an SSL in connect state, from the client domain named `client_domain`.
+  TlsIo(SslPtr ssl, std::string client_domain)
+      : ssl_(std::move(ssl)), client_domain_(std::move(client_domain)) {}
   // Accepted: an SSL from `set` for the connection's local address (its domain may change at
   // the ClientHello, by SNI). Null with *error set when no domain serves that address.
   static std::unique_ptr<TlsIo> accept(const ServerTlsContexts& set, std::string_view local_key,
@@ -43,7 +44,8 @@ class TlsIo final : public StreamIo {
 
   SslPtr ssl_;
   std::string error_;
-  TlsSelection sel_;
+  TlsSelection sel_;           // accepted: the server domain
+  std::string client_domain_;  // outbound: the client domain
 };
 
 }  // namespace sipsd

@@ -406,6 +406,7 @@ Result<StreamConn*> Transport::connect(const NextHop& hop) {
     if (d < 0)
       return make_error("tls:" + dest + ": no tls_mgm client domain matches (add a client_domain)");
     ctx = client_tls_->ctx(d);
+    t.tls_domain = client_tls_->name(d);
     keep->client = client_tls_;
   }
   // Ids of outbound connections: the high bit set, then this worker's index, then a counter,

@@ -317,7 +317,7 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
       event_base_dispatch(base.get());
     }
   };
-  OutboundTarget target{Proto::kTls, "127.0.0.1", (*srv)->tls_port(), "sip.example.com"};
+  OutboundTarget target{Proto::kTls, "127.0.0.1", (*srv)->tls_port(), "sip.example.com", ""};
 
   // alice: handshake, then a request answered over the connection.
   auto c1 = start_outbound(ctx, params, target, (*clients)->ctx(alice), 0x80000011, nullptr);

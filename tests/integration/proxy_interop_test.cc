@@ -369,9 +369,12 @@ TEST(ProxyInterop, SippCallOverTlsThroughStunnel) {
 
   RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string(uac_plain));
   expect_all_calls_completed(uac, r, uas, *uas_child, **srv);
+  // Two TLS connections for all the calls: the caller's tunnel's, and the one sipsd opened to
+  // the callee's tunnel, which every later request reuses (from whichever worker sends it).
   auto s = (*srv)->stats();
   ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_GE(s->get("tls:handshakes_ok"), 2u);  // the caller's tunnel's, ours to the callee's
+  EXPECT_EQ(s->get("tls:conns_handled"), 2u) << (*srv)->log();
+  EXPECT_EQ(s->get("tls:handshakes_ok"), 2u);
   EXPECT_EQ(s->get("tcp:conns_handled"), 0u);
   expect_drained(**srv);
 }
@@ -395,6 +398,12 @@ TEST(ProxyInterop, SippCallUdpToTlsRecordRoutesTwice) {
 
   RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
   expect_all_calls_completed(uac, r, uas, *uas_child, **srv);
+
+  // One TLS connection to the callee for every call: reused by the UDP workers that relay
+  // the later INVITEs, ACKs and BYEs, whichever of them opened it.
+  auto stats = (*srv)->stats();
+  ASSERT_TRUE(stats.ok()) << stats.message();
+  EXPECT_EQ(stats->get("tls:conns_handled"), 1u) << (*srv)->log();
 
   // What the callee saw: two Record-Routes, TLS socket first, both r2=on.
   const std::string trace = read_file(uas.messages());
