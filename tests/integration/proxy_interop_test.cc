@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <map>
 #include <optional>
@@ -20,6 +21,7 @@
 #include <thread>
 #include <vector>
 
+#include "tests/integration/sip_test_client.h"
 #include "tests/integration/sipsd_server.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_env.h"
@@ -163,6 +165,22 @@ std::string read_file(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+// The messages a sipp received, parsed, in order, from its -trace_msg file, which shows each as
+// "<T> message received [N] bytes :\n\n" and then the N bytes as they came.
+std::vector<SipMessage> received_messages(const std::string& trace_file) {
+  const std::string trace = read_file(trace_file);
+  const std::string mark = " message received [";
+  std::vector<SipMessage> out;
+  for (size_t p = trace.find(mark); p != std::string::npos; p = trace.find(mark, p + 1)) {
+    size_t n = std::strtoul(trace.c_str() + p + mark.size(), nullptr, 10);
+    size_t start = trace.find(" bytes :\n\n", p);
+    if (start == std::string::npos) break;
+    start += 10;
+    if (auto m = SipMessage::parse(trace.substr(start, n)); m.ok()) out.push_back(*m);
+  }
+  return out;
 }
 
 // One sipp: a callee in the background (start_uas) or a caller run to completion (run_uac),
@@ -311,6 +329,15 @@ void expect_drained(SipsdServer& srv) {
   EXPECT_EQ(s->get("tm:2xx_transactions"), static_cast<uint64_t>(2 * kCalls));
 }
 
+// The callee's trace: one ACK received per call (the proxy's own, for a negative reply), and
+// nothing unexpected: sipp aborts a call on an unexpected message (a second ACK) but still
+// exits 0, so its error file is read too.
+void expect_one_ack_per_call(const Sipp& uas) {
+  EXPECT_EQ(count_request_lines(uas.messages(), "ACK"), static_cast<size_t>(kCalls))
+      << read_file(uas.messages());
+  EXPECT_EQ(uas.errors().find("unexpected message"), std::string::npos) << uas.errors();
+}
+
 // --- the tests -------------------------------------------------------------------------------
 
 TEST(ProxyInterop, SippCallOverUdp) {
@@ -444,11 +471,7 @@ TEST(ProxyInterop, SippBusyCalleeGetsOneAckFromTheProxy) {
   ASSERT_TRUE(s.has_value()) << why;
   EXPECT_EQ(s->successful, static_cast<uint64_t>(kCalls)) << uas.errors();
   EXPECT_EQ(s->failed, 0u) << uas.errors();
-  // The callee's trace: one ACK received per call (the proxy's own).
-  EXPECT_EQ(count_request_lines(uas.messages(), "ACK"), static_cast<size_t>(kCalls))
-      << read_file(uas.messages());
-  // sipp aborts a call on an unexpected message (a second ACK) but still exits 0.
-  EXPECT_EQ(uas.errors().find("unexpected message"), std::string::npos) << uas.errors();
+  expect_one_ack_per_call(uas);
   // The caller's trace: the 486 came once per call (no retransmission after its ACK).
   const std::string uac_trace = read_file(uac.messages());
   size_t n486 = 0;
@@ -463,6 +486,60 @@ TEST(ProxyInterop, SippBusyCalleeGetsOneAckFromTheProxy) {
   EXPECT_EQ(drained->get("tm:inuse_transactions"), 0u) << (*srv)->log();
   EXPECT_EQ(drained->get("tm:4xx_transactions"), static_cast<uint64_t>(kCalls));
   EXPECT_EQ(drained->get("tm:retransmission_rpl_T2"), 0u);
+}
+
+// The caller gives up while it rings: sipsd answers the CANCEL (200), CANCELs the branch with
+// the INVITE's branch id, relays the callee's 487, ACKs that 487 itself and absorbs the
+// caller's ACK.
+TEST(ProxyInterop, SippCallerCancelsWhileRinging) {
+  auto srv = SipsdServer::start(proxy_options());
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  TempDir dir("sipsd-interop");
+  Sipp uas = Sipp::make(dir, "uas", "cancel_uas.xml", "u1");
+  Sipp uac = Sipp::make(dir, "uac", "cancel_uac.xml", "u1");
+  uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas.port);
+
+  auto uas_child = start_uas(uas);
+  ASSERT_TRUE(uas_child.ok()) << uas_child.message();
+  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
+  EXPECT_TRUE(r.ok()) << r.describe() << "\n" << uac.errors() << "\n" << (*srv)->log();
+  std::string why;
+  auto c = uac.counts(&why);
+  ASSERT_TRUE(c.has_value()) << why;
+  EXPECT_EQ(c->successful, static_cast<uint64_t>(kCalls)) << uac.errors();
+  EXPECT_EQ(c->failed, 0u);
+
+  std::optional<ExitStatus> st = uas_child->wait(10s);
+  ASSERT_TRUE(st.has_value()) << uas_child->describe();
+  EXPECT_TRUE(st->success()) << st->describe() << "\n" << uas.errors();
+  auto s = uas.counts(&why);
+  ASSERT_TRUE(s.has_value()) << why;
+  EXPECT_EQ(s->successful, static_cast<uint64_t>(kCalls)) << uas.errors();
+  EXPECT_EQ(s->failed, 0u) << uas.errors();
+  expect_one_ack_per_call(uas);
+  // The proxy's CANCEL is hop by hop (RFC 3261 9.1, 16.10): one Via, the top Via of the INVITE
+  // it sent (same branch), the INVITE's Request-URI and CSeq number.
+  std::map<std::string, SipMessage> invites;
+  size_t cancels = 0;
+  for (const SipMessage& m : received_messages(uas.messages())) {
+    const std::string call = m.header("Call-ID").value_or("");
+    if (m.method() == "INVITE") invites.emplace(call, m);
+    if (m.method() != "CANCEL") continue;
+    ++cancels;
+    auto inv = invites.find(call);
+    ASSERT_NE(inv, invites.end()) << "a CANCEL before its INVITE: " << m.text();
+    ASSERT_EQ(m.vias().size(), 1u) << m.text();
+    EXPECT_EQ(m.vias()[0], inv->second.vias().at(0)) << m.text();
+    EXPECT_EQ(m.uri(), inv->second.uri());
+    EXPECT_EQ(m.header("CSeq"), "1 CANCEL");
+  }
+  EXPECT_EQ(cancels, static_cast<size_t>(kCalls)) << read_file(uas.messages());
+
+  auto drained = (*srv)->stats_until(
+      [](const ServerStats& now) { return now.get("tm:inuse_transactions") == 0; }, 8s);
+  ASSERT_TRUE(drained.ok()) << drained.message();
+  EXPECT_EQ(drained->get("tm:inuse_transactions"), 0u) << (*srv)->log();
+  EXPECT_EQ(drained->get("tm:4xx_transactions"), static_cast<uint64_t>(kCalls));
 }
 
 }  // namespace
