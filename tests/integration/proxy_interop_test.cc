@@ -192,6 +192,7 @@ struct Sipp {
   std::string transport;  // "u1" or "t1"
   uint16_t port = 0;      // local port
   std::map<std::string, std::string> keys;  // -key NAME VALUE
+  std::vector<std::string> extra;           // more sipp options
 
   std::vector<std::string> argv(const std::string& remote) const {
     std::vector<std::string> a = {"sipp",
@@ -222,6 +223,7 @@ struct Sipp {
                                   "-stf",
                                   dir + "/" + name + ".csv"};
     for (const auto& [k, v] : keys) a.insert(a.end(), {"-key", k, v});
+    a.insert(a.end(), extra.begin(), extra.end());
     if (!remote.empty()) a.insert(a.end(), {"-r", "20", "-l", "5", remote});
     return a;
   }
@@ -540,6 +542,56 @@ TEST(ProxyInterop, SippCallerCancelsWhileRinging) {
   ASSERT_TRUE(drained.ok()) << drained.message();
   EXPECT_EQ(drained->get("tm:inuse_transactions"), 0u) << (*srv)->log();
   EXPECT_EQ(drained->get("tm:4xx_transactions"), static_cast<uint64_t>(kCalls));
+}
+
+// A callee whose 180 comes 2 s after the INVITE and that then rings unanswered: sipsd CANCELs
+// it when fr_inv_timeout (2 s after the 180) expires, with OpenSIPS's Reason, and answers the
+// caller 408. The transaction has to live that long although it began more than
+// fr_inv_timeout + wt_timer earlier.
+TEST(ProxyInterop, SippCalleeRingsLateAndNeverAnswers) {
+  SipsdOptions o = proxy_options();
+  for (std::string& m : o.modparams) {
+    if (m.find("\"fr_timeout\"") != std::string::npos) m = "modparam(\"tm\", \"fr_timeout\", 3)";
+    if (m.find("\"fr_inv_timeout\"") != std::string::npos)
+      m = "modparam(\"tm\", \"fr_inv_timeout\", 2)";
+  }
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  TempDir dir("sipsd-interop");
+  Sipp uas = Sipp::make(dir, "uas", "cancel_uas.xml", "u1");
+  uas.extra = {"-d", "2000"};  // the pause before the 180
+  Sipp uac = Sipp::make(dir, "uac", "noanswer_uac.xml", "u1");
+  uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas.port);
+
+  auto uas_child = start_uas(uas);
+  ASSERT_TRUE(uas_child.ok()) << uas_child.message();
+  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
+  EXPECT_TRUE(r.ok()) << r.describe() << "\n" << uac.errors() << "\n" << (*srv)->log();
+  std::string why;
+  auto c = uac.counts(&why);
+  ASSERT_TRUE(c.has_value()) << why;
+  EXPECT_EQ(c->successful, static_cast<uint64_t>(kCalls)) << uac.errors() << (*srv)->log();
+
+  std::optional<ExitStatus> st = uas_child->wait(10s);
+  ASSERT_TRUE(st.has_value()) << uas_child->describe();
+  EXPECT_TRUE(st->success()) << st->describe() << "\n" << uas.errors();
+  auto s = uas.counts(&why);
+  ASSERT_TRUE(s.has_value()) << why;
+  EXPECT_EQ(s->successful, static_cast<uint64_t>(kCalls)) << uas.errors();
+  expect_one_ack_per_call(uas);
+  size_t cancels = 0;
+  for (const SipMessage& m : received_messages(uas.messages())) {
+    if (m.method() != "CANCEL") continue;
+    ++cancels;
+    EXPECT_EQ(m.header("Reason"), "SIP;cause=480;text=\"NO_ANSWER\"") << m.text();
+  }
+  EXPECT_EQ(cancels, static_cast<size_t>(kCalls));
+
+  auto drained = (*srv)->stats_until(
+      [](const ServerStats& now) { return now.get("tm:inuse_transactions") == 0; }, 8s);
+  ASSERT_TRUE(drained.ok()) << drained.message();
+  EXPECT_EQ(drained->get("tm:inuse_transactions"), 0u) << (*srv)->log();
+  EXPECT_EQ(drained->get("tm:timeout_finalresponse_inv"), static_cast<uint64_t>(kCalls));
 }
 
 }  // namespace
