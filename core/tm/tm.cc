@@ -562,7 +562,9 @@ bool Tm::try_next_address(Transaction& tx, Branch& b) {
     }
     if (b.hop.proto != Proto::kUdp) b.hop.socket = b.socket;
     send_branch(tx, b);
-    return !b.done() || b.last_code != 0;
+    // Sent (or failed over to an address that was): pending. A send that failed with no
+    // address left ended the branch with a local 477, which the caller must complete.
+    return !b.done();
   }
   branch_failed_locally(tx, b, 477, "Send failed (477/TM)");
   return false;

@@ -171,6 +171,21 @@ Result<SipMessage> recv_skipping_trying(UdpPeer& p, std::chrono::milliseconds t,
   return make_error("only 100s");
 }
 
+// The caller's ACK of a negative final reply (RFC 3261 17.1.1.3: the INVITE's Request-URI and
+// top Via, the reply's To).
+std::string ack_of(const SipRequest& invite, const SipMessage& reply) {
+  auto sent = SipMessage::parse(invite.text);
+  if (!sent.ok()) return "";
+  std::string ack = "ACK " + sent->uri() + " SIP/2.0\r\n";
+  ack += "Via: " + sent->vias().at(0) + "\r\n";
+  ack += "From: " + reply.header("From").value_or("") + "\r\n";
+  ack += "To: " + reply.header("To").value_or("") + "\r\n";
+  ack += "Call-ID: " + invite.call_id + "\r\n";
+  ack += "CSeq: " + std::to_string(invite.cseq) + " ACK\r\nMax-Forwards: 70\r\n";
+  ack += "Content-Length: 0\r\n\r\n";
+  return ack;
+}
+
 // One row of list_tcp_conns, with the TLS fields MiConnection leaves out.
 struct ConnRow {
   std::string type, direction, remote, local;
@@ -444,17 +459,7 @@ TEST(MutualTlsPeeringRefused, UntrustedPeerCertificateGetsNoCallThrough) {
   EXPECT_TRUE(final_reply->status() == 408 || final_reply->status() == 477 ||
               final_reply->status() == 503)
       << final_reply->text();
-  // ACK it, as a caller does (RFC 3261 17.1.1.3: the INVITE's Via, the reply's To).
-  auto sent = SipMessage::parse(invite.text);
-  ASSERT_TRUE(sent.ok());
-  std::string ack = "ACK " + spec.request_uri + " SIP/2.0\r\n";
-  ack += "Via: " + sent->vias().at(0) + "\r\n";
-  ack += "From: " + final_reply->header("From").value_or("") + "\r\n";
-  ack += "To: " + final_reply->header("To").value_or("") + "\r\n";
-  ack += "Call-ID: " + invite.call_id + "\r\n";
-  ack += "CSeq: " + std::to_string(invite.cseq) + " ACK\r\nMax-Forwards: 70\r\n";
-  ack += "Content-Length: 0\r\n\r\n";
-  ASSERT_TRUE((*uac)->send_to("127.0.0.1", (*c)->udp_port(), ack).ok());
+  ASSERT_TRUE((*uac)->send_to("127.0.0.1", (*c)->udp_port(), ack_of(invite, *final_reply)).ok());
   EXPECT_TRUE((*uas)->expect_nothing(300ms));
 
   auto bs = (*b)->stats();
@@ -470,6 +475,49 @@ TEST(MutualTlsPeeringRefused, UntrustedPeerCertificateGetsNoCallThrough) {
   EXPECT_TRUE((*b)->child().running());
   EXPECT_TRUE((*c)->child().running());
   EXPECT_TRUE(no_transactions(**c)) << (*c)->log();
+}
+
+// A next hop we cannot send to fails its branch as a send failure does in OpenSIPS: the next
+// DNS address, else "477 Send failed" at once, not a 408 when fr_timeout expires.
+class PeerConnectFails : public ::testing::Test {
+ protected:
+  // Sends an INVITE through `proxy` (its route sends everything to its peer) and returns the
+  // final reply and how long it took.
+  void call_through(SipsdServer& proxy, int* status, std::chrono::milliseconds* took) {
+    auto uac = UdpPeer::bind();
+    ASSERT_TRUE(uac.ok());
+    SipRequestSpec spec;
+    spec.method = "INVITE";
+    spec.request_uri = "sip:bob@127.0.0.1:9";
+    spec.body = sdp();
+    SipRequest invite = build_sip_request(spec, (*uac)->hop("127.0.0.1", proxy.udp_port()));
+    auto start = std::chrono::steady_clock::now();
+    ASSERT_TRUE((*uac)->send_to("127.0.0.1", proxy.udp_port(), invite.text).ok());
+    auto reply = recv_skipping_trying(**uac, 12s);
+    ASSERT_TRUE(reply.ok()) << reply.message() << "\n" << proxy.log();
+    *took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() -
+                                                                  start);
+    *status = reply->status();
+    EXPECT_EQ(reply->reason(), reply->status() == 477 ? "Send failed (477/TM)" : reply->reason());
+    ASSERT_TRUE((*uac)->send_to("127.0.0.1", proxy.udp_port(), ack_of(invite, *reply)).ok());
+  }
+};
+
+// The send fails at once: no tls_mgm client domain matches the peer's address (the only one
+// is for another port).
+TEST_F(PeerConnectFails, NoClientDomainForThePeer) {
+  SipsdOptions o = caller_proxy(free_tcp_port(), "client-ca2.pem", "client-ca2-key.pem");
+  o.route = std::string("route {") + kInDialog +
+            "  $du = \"sip:127.0.0.1:" + std::to_string(free_tcp_port()) +
+            ";transport=tls\";\n  route(relay);\n}\n" + kRelay;
+  auto a = SipsdServer::start(o);
+  ASSERT_TRUE(a.ok()) << a.message();
+  int status = 0;
+  std::chrono::milliseconds took{0};
+  ASSERT_NO_FATAL_FAILURE(call_through(**a, &status, &took));
+  EXPECT_EQ(status, 477) << (*a)->log();
+  EXPECT_TRUE((*a)->wait_for_log("no tls_mgm client domain matches", 1s)) << (*a)->log();
+  EXPECT_TRUE(no_transactions(**a)) << (*a)->log();
 }
 
 }  // namespace
