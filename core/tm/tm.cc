@@ -244,6 +244,15 @@ void Tm::on_reap(evutil_socket_t, short, void* arg) {
 
 void Tm::on_lifetime(evutil_socket_t, short, void* arg) {
   auto* tx = static_cast<Transaction*>(arg);
+  if (!tx->all_done()) {
+    // A branch still waits for its final reply: its fr timer bounds it (fr_inv_timeout runs
+    // from its last provisional reply, so it can end after this) and ends it with a CANCEL
+    // and a 408. This guard is for transactions nothing else will end.
+    struct timeval tv =
+        ms_to_timeval(tx->tm->s_.config.fr_inv_timeout_ms + tx->tm->s_.config.wt_ms);
+    evtimer_add(tx->lifetime_ev.get(), &tv);
+    return;
+  }
   LOG_INFO("tm", "%s: %s transaction ended without a final reply", label_of(tx->up).c_str(),
            tx->method.c_str());
   tx->tm->retire(*tx);
@@ -553,7 +562,9 @@ bool Tm::try_next_address(Transaction& tx, Branch& b) {
     }
     if (b.hop.proto != Proto::kUdp) b.hop.socket = b.socket;
     send_branch(tx, b);
-    return !b.done() || b.last_code != 0;
+    // Sent (or failed over to an address that was): pending. A send that failed with no
+    // address left ended the branch with a local 477, which the caller must complete.
+    return !b.done();
   }
   branch_failed_locally(tx, b, 477, "Send failed (477/TM)");
   return false;

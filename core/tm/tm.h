@@ -139,6 +139,8 @@ class Tm {
   void start_branch(Transaction& tx, Branch& b);
   void resolved(Transaction& tx, Branch& b, dns::ResolveResult r);
   void send_branch(Transaction& tx, Branch& b);
+  // Sends the branch to its next DNS address that takes it. False: none did (the branch ended
+  // with a local 477; the caller completes the transaction).
   bool try_next_address(Transaction& tx, Branch& b);
   void branch_failed_locally(Transaction& tx, Branch& b, int code, std::string_view reason);
   void arm_fr(Branch& b, int64_t ms);
