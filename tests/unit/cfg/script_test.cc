@@ -47,8 +47,8 @@ class FakeEnv : public ScriptEnv {
   std::vector<std::pair<int, std::string>> replies;         // sl_send_reply
   std::vector<std::string> calls;                           // every env call, rendered
   std::vector<std::pair<LogLevel, std::string>> logs;
-  std::vector<std::string> sets;  // pv_set, rendered
-  std::vector<PvRef> refs;        // every pv_get
+  std::vector<std::string> sets;       // pv_set, rendered
+  std::vector<PvRef> refs;             // every pv_get
   std::vector<std::string> ref_names;  // their names, copied: a PvRef's name lives in the script
   AvpStore store;
   int reply_result = 1;
