@@ -1,5 +1,8 @@
 // IPC channel (ipc/channel.h): round trips of one Envelope over a SOCK_SEQPACKET socketpair to
-// an echo thread in the same process, without and with a file descriptor (SCM_RIGHTS).
+// an echo thread in the same process, without and with a file descriptor (SCM_RIGHTS), and with
+// a whole INVITE inside (SendOnConn: what a worker sends to the worker that owns the connection
+// a message must leave on; RelayedMessage costs the same, with two addresses more). One way of
+// that round trip is the price of relaying a message between workers.
 //
 // Each iteration: send, the echo thread wakes (poll), receives, sends the same Envelope back
 // (with the fd it received, when there is one), and this thread receives it. With an fd, each
@@ -12,6 +15,7 @@
 #include <string>
 #include <thread>
 
+#include "bench/micro/sample_messages.h"
 #include "core/base/unique_fd.h"
 #include "ipc/channel.h"
 
@@ -54,9 +58,21 @@ ipc::Envelope close_conn() {
   return env;
 }
 
-// with_fd: ConnHandoff plus one end of a stream socketpair (what the supervisor hands over);
-// otherwise CloseConn, a kind that carries no fd.
-void BM_Channel_RoundTrip(benchmark::State& state, bool with_fd) {
+ipc::Envelope send_on_conn_invite() {
+  ipc::Envelope env;
+  ipc::SendOnConn* s = env.mutable_send_on_conn();
+  s->set_conn_id(123456);
+  s->set_from(3);
+  s->set_data(std::string(kInvite));
+  return env;
+}
+
+enum class Kind { kCloseConn, kHandoffWithFd, kSendOnConnInvite };
+
+// kHandoffWithFd: ConnHandoff plus one end of a stream socketpair (what the supervisor hands
+// over); the others carry no fd.
+void BM_Channel_RoundTrip(benchmark::State& state, Kind kind) {
+  const bool with_fd = kind == Kind::kHandoffWithFd;
   auto pair = ipc::Channel::make_pair();
   if (!pair.ok()) {
     state.SkipWithError(pair.message().c_str());
@@ -69,7 +85,9 @@ void BM_Channel_RoundTrip(benchmark::State& state, bool with_fd) {
     return;
   }
   UniqueFd conn_a(with_fd ? conn[0] : -1), conn_b(with_fd ? conn[1] : -1);
-  const ipc::Envelope out = with_fd ? conn_handoff() : close_conn();
+  const ipc::Envelope out = kind == Kind::kHandoffWithFd      ? conn_handoff()
+                            : kind == Kind::kSendOnConnInvite ? send_on_conn_invite()
+                                                              : close_conn();
   const int pass_fd = with_fd ? conn_a.get() : -1;
 
   std::thread echo(echo_loop, std::move(pair->second));
@@ -89,8 +107,9 @@ void BM_Channel_RoundTrip(benchmark::State& state, bool with_fd) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
   state.SetLabel(std::to_string(out.ByteSizeLong()) + " B envelope");
 }
-BENCHMARK_CAPTURE(BM_Channel_RoundTrip, CloseConn_NoFd, false)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Channel_RoundTrip, ConnHandoff_WithFd, true)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Channel_RoundTrip, CloseConn_NoFd, Kind::kCloseConn)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Channel_RoundTrip, ConnHandoff_WithFd, Kind::kHandoffWithFd)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Channel_RoundTrip, SendOnConn_Invite, Kind::kSendOnConnInvite)->UseRealTime();
 
 }  // namespace
 }  // namespace sipsd::bench
