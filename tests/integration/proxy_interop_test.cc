@@ -459,20 +459,7 @@ TEST(ProxyInterop, SippBusyCalleeGetsOneAckFromTheProxy) {
   auto uas_child = start_uas(uas);
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
   RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
-  EXPECT_TRUE(r.ok()) << r.describe() << "\n" << uac.errors() << "\n" << (*srv)->log();
-  std::string why;
-  auto c = uac.counts(&why);
-  ASSERT_TRUE(c.has_value()) << why;
-  EXPECT_EQ(c->successful, static_cast<uint64_t>(kCalls)) << uac.errors();
-  EXPECT_EQ(c->failed, 0u);
-
-  std::optional<ExitStatus> st = uas_child->wait(10s);
-  ASSERT_TRUE(st.has_value()) << uas_child->describe();
-  EXPECT_TRUE(st->success()) << st->describe() << "\n" << uas.errors();
-  auto s = uas.counts(&why);
-  ASSERT_TRUE(s.has_value()) << why;
-  EXPECT_EQ(s->successful, static_cast<uint64_t>(kCalls)) << uas.errors();
-  EXPECT_EQ(s->failed, 0u) << uas.errors();
+  ASSERT_NO_FATAL_FAILURE(expect_all_calls_completed(uac, r, uas, *uas_child, **srv));
   expect_one_ack_per_call(uas);
   // The caller's trace: the 486 came once per call (no retransmission after its ACK).
   const std::string uac_trace = read_file(uac.messages());
@@ -504,20 +491,7 @@ TEST(ProxyInterop, SippCallerCancelsWhileRinging) {
   auto uas_child = start_uas(uas);
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
   RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
-  EXPECT_TRUE(r.ok()) << r.describe() << "\n" << uac.errors() << "\n" << (*srv)->log();
-  std::string why;
-  auto c = uac.counts(&why);
-  ASSERT_TRUE(c.has_value()) << why;
-  EXPECT_EQ(c->successful, static_cast<uint64_t>(kCalls)) << uac.errors();
-  EXPECT_EQ(c->failed, 0u);
-
-  std::optional<ExitStatus> st = uas_child->wait(10s);
-  ASSERT_TRUE(st.has_value()) << uas_child->describe();
-  EXPECT_TRUE(st->success()) << st->describe() << "\n" << uas.errors();
-  auto s = uas.counts(&why);
-  ASSERT_TRUE(s.has_value()) << why;
-  EXPECT_EQ(s->successful, static_cast<uint64_t>(kCalls)) << uas.errors();
-  EXPECT_EQ(s->failed, 0u) << uas.errors();
+  ASSERT_NO_FATAL_FAILURE(expect_all_calls_completed(uac, r, uas, *uas_child, **srv));
   expect_one_ack_per_call(uas);
   // The proxy's CANCEL is hop by hop (RFC 3261 9.1, 16.10): one Via, the top Via of the INVITE
   // it sent (same branch), the INVITE's Request-URI and CSeq number.
