@@ -4,7 +4,7 @@
 // only server-side allocations are counted. The SSL_CTX is built by tls_mgm
 // (build_server_ctx), as a worker builds it, so modes and options are the server's.
 //
-//   sipsd_conn_memory CERT KEY [N [once]]
+//   sipsd_conn_memory CERT KEY [N [once|all [TLS13_SUITES]]]
 //
 // Stages (each line: malloc bytes in use per connection, process RSS growth per connection):
 //   ssl_new       SSL_new + SSL_set_fd + SSL_set_accept_state (what TlsIo::accept makes)
@@ -14,7 +14,8 @@
 //   no_release    idle again with SSL_MODE_RELEASE_BUFFERS cleared: the record buffers it saves
 // plus the fixed sizes of sipsd's own per-connection objects (StreamConn, TlsIo, libevent
 // events, the worker's connection map node). With `once`, only the first run (for
-// valgrind --tool=massif, which names every allocation site).
+// valgrind --tool=massif, which names every allocation site). TLS13_SUITES: the server's TLS 1.3
+// ciphersuites (the record contexts' size depends on the cipher).
 #include <event2/event.h>
 #include <malloc.h>
 #include <openssl/err.h>
@@ -152,7 +153,7 @@ bool run(SSL_CTX* ctx, size_t n, Run* out) {
 
 int main(int argc, char** argv) {
   if (argc < 3) {
-    std::fprintf(stderr, "usage: sipsd_conn_memory CERT KEY [N [once]]\n");
+    std::fprintf(stderr, "usage: sipsd_conn_memory CERT KEY [N [once|all [TLS13_SUITES]]]\n");
     return 2;
   }
   size_t n = argc > 3 ? static_cast<size_t>(std::atol(argv[3])) : 2000;
@@ -167,6 +168,7 @@ int main(int argc, char** argv) {
   }
   d.set_certificate_pem(*cert);
   d.set_private_key_pem(*key);
+  if (argc > 5) d.set_ciphersuites(argv[5]);  // e.g. TLS_CHACHA20_POLY1305_SHA256
   auto ctx = sipsd::build_server_ctx(d);
   if (!ctx.ok()) {
     std::fprintf(stderr, "%s\n", ctx.message().c_str());
