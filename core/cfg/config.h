@@ -106,6 +106,9 @@ struct CoreParams {
   int tcp_accept_aliases = 0;
   // Bytes a TCP/TLS connection may queue for a peer that does not read (then it is closed).
   int tcp_max_output_queue = 1 << 20;
+  // Milliseconds a TCP worker's loop may go without a heartbeat before the supervisor stops
+  // handing it new connections (until it beats again); 0 = never (OpenSIPS has no such check).
+  int tcp_worker_stall_timeout = 2000;
   std::string user;  // drop privileges to this user after binding ("" = don't)
   std::string group;
   // DNS (core/dns/resolver.h).

@@ -56,6 +56,8 @@ const CoreParamDef kCoreParams[] = {
      .int_field = &CoreParams::tcp_accept_aliases},
     {.name = "tcp_max_output_queue", .type = CoreType::kInt, .min = 16384, .max = 1 << 30,
      .int_field = &CoreParams::tcp_max_output_queue},
+    {.name = "tcp_worker_stall_timeout", .type = CoreType::kInt, .min = 0, .max = 3600000,
+     .int_field = &CoreParams::tcp_worker_stall_timeout},
     {.name = "user", .type = CoreType::kString, .str_field = &CoreParams::user},
     {.name = "group", .type = CoreType::kString, .str_field = &CoreParams::group},
     {.name = "dns_try_naptr", .type = CoreType::kBool, .bool_field = &CoreParams::dns_try_naptr},

@@ -197,13 +197,19 @@ std::string format_ps(const Json& result) {
   const Json* procs = list_of(result, "Processes");
   if (procs == nullptr) return format_pretty_json(result);
   bool listeners = false;
-  for (const Json& p : procs->items()) listeners = listeners || p.find("Listeners") != nullptr;
+  bool stalled = false;
+  for (const Json& p : procs->items()) {
+    listeners = listeners || p.find("Listeners") != nullptr;
+    stalled = stalled || p.find("Stalled") != nullptr;
+  }
   std::vector<std::string> header = {"ID", "PID", "Type"};
   if (listeners) header.push_back("Listeners");
+  if (stalled) header.push_back("Stalled");
   std::vector<std::vector<std::string>> rows;
   for (const Json& p : procs->items()) {
     std::vector<std::string> row = {cell(p, "ID"), cell(p, "PID"), cell(p, "Type")};
     if (listeners) row.push_back(p.find("Listeners") ? cell(p, "Listeners") : "");
+    if (stalled) row.push_back(p.find("Stalled") ? cell(p, "Stalled") : "");
     rows.push_back(std::move(row));
   }
   return format_table(header, rows, {true, true});

@@ -175,6 +175,10 @@ MiResult CoreCommands::ps(const MiParams&) {
         if (n.starts_with("udp:") == udp) l.push(n);
       p.add("Listeners", std::move(l));
     }
+    // Ours: a TCP receiver whose loop has not beaten within tcp_worker_stall_timeout gets no
+    // new connections until it does.
+    if (role == ProcessRole::kTcpWorker)
+      p.add("Stalled", slot.stalled.load(std::memory_order_relaxed) != 0);
     list.push(std::move(p));
   }
   Json r = Json::object();

@@ -21,15 +21,22 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 5;  // 5: the connection and transaction indexes
+inline constexpr uint32_t kShmLayoutVersion = 6;  // 6: worker heartbeat and stalled flag
 
 // One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
-// except pid/role, which the supervisor sets before forking.
+// except pid/role, which the supervisor sets before forking, and `stalled`, which only the
+// supervisor writes.
 struct ProcSlot {
   std::atomic<int32_t> pid;
   std::atomic<int32_t> role;  // ProcessRole
   std::atomic<int64_t> started_ms;
   std::atomic<int32_t> log_level;  // the process's Logger follows it (MI log_level)
+  // The worker's event loop writes the monotonic clock (ms) here on a short timer; a worker
+  // stopped or stuck in one callback stops writing (tcp_worker_stall_timeout).
+  std::atomic<int64_t> heartbeat_ms;
+  // 1 while the supervisor gives this worker no new connections because its heartbeat is too
+  // old (MI ps "Stalled", load:stalled_workers).
+  std::atomic<int32_t> stalled;
   ProcStats stats;
 };
 

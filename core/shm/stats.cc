@@ -90,6 +90,8 @@ StatInfo stat_info(Stat s) {
       return {"core", "handoff_failed", true};
     case Stat::kWorkerRespawns:
       return {"core", "worker_respawns", true};
+    case Stat::kWorkerStalls:
+      return {"core", "worker_stalls", true};
     case Stat::kDnsQueries:
       return {"dns", "queries", true};
     case Stat::kDnsCacheHits:

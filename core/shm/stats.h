@@ -62,6 +62,7 @@ enum class Stat : uint16_t {
   // core: (supervisor)
   kHandoffFailed,
   kWorkerRespawns,
+  kWorkerStalls,  // a TCP worker's heartbeat went older than tcp_worker_stall_timeout
   // dns: (each process with a resolver, core/dns/resolver.h)
   kDnsQueries,           // queries sent to a DNS server
   kDnsCacheHits,         // questions answered from the cache

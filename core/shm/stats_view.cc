@@ -34,6 +34,13 @@ uint64_t StatsView::counter(Stat s) const {
   return sum - baseline_[static_cast<size_t>(s)];
 }
 
+uint64_t StatsView::live(Stat s) const {
+  uint64_t sum = 0;
+  for (uint32_t p = 0; p < shm_.max_procs(); ++p)
+    sum += shm_.proc(static_cast<int>(p)).stats.get(s);
+  return sum;
+}
+
 std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   std::vector<StatEntry> out;
   auto add = [&](std::string group, std::string name, uint64_t v, bool inc) {
@@ -59,6 +66,7 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
       false);
   add_stat(Stat::kHandoffFailed);
   add_stat(Stat::kWorkerRespawns);
+  add_stat(Stat::kWorkerStalls);
   for (int s = static_cast<int>(Stat::kSlSentReplies); s <= static_cast<int>(Stat::kSl6xx); ++s)
     add_stat(static_cast<Stat>(s));
   for (int s = static_cast<int>(Stat::kDnsQueries);
@@ -76,10 +84,12 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
       TStat ts = static_cast<TStat>(t);
       if (ts == TStat::kQueuedBytes || (p == Proto::kTcp && tls_only(ts))) continue;
       add_stat(tstat(p, ts));
+      // A gauge from the live processes' own counts only: what a dead worker had open went
+      // with it (the supervisor clears its slot when it reaps it), and a reset moves the
+      // counters' baselines, never this.
       if (ts == TStat::kConnsClosed)
         add(group, "conns_open",
-            counter(tstat(p, TStat::kConnsHandled)) - counter(tstat(p, TStat::kConnsClosed)),
-            false);
+            live(tstat(p, TStat::kConnsHandled)) - live(tstat(p, TStat::kConnsClosed)), false);
     }
   }
   add("net", "waiting_tcp", counter(tstat(Proto::kTcp, TStat::kQueuedBytes)), false);
@@ -106,6 +116,10 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   add("load", "load1m", avg(sum_1m), false);
   add("load", "load10m", avg(sum_10m), false);
   add("load", "processes_number", shm_.max_procs(), false);
+  uint64_t stalled = 0;
+  for (uint32_t p = 1; p < shm_.max_procs(); ++p)
+    stalled += shm_.proc(static_cast<int>(p)).stalled.load(std::memory_order_relaxed) != 0;
+  add("load", "stalled_workers", stalled, false);  // ours: tcp_worker_stall_timeout
   // shmem: the one region; "used" = the parts holding live data.
   const ShmHeader& h = shm_.header();
   uint64_t used = h.conn_off + uint64_t{shm_.conn_table().count_in_use()} * h.conn_slot_size;

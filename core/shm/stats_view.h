@@ -34,7 +34,8 @@ class StatsView {
   bool reset(const std::vector<std::string>& names, int64_t now_ms);
   void reset_all(int64_t now_ms);
 
-  // A worker is about to be replaced: keep what it counted (its slot starts again at 0).
+  // A worker is gone: keep what it counted. The caller then zeroes its slot, so its gauges
+  // (and the connections it had open) stop counting at once, before any replacement starts.
   void retire(int proc_index);
   // Once a second: worker busy time -> load (percent of one core), with 1 and 10 minute
   // averages.
@@ -42,6 +43,7 @@ class StatsView {
 
  private:
   uint64_t counter(Stat s) const;  // summed + retired - baseline
+  uint64_t live(Stat s) const;     // summed over the processes' slots as they are now
 
   const ShmRegion& shm_;
   int64_t started_ms_;

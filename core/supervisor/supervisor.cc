@@ -64,6 +64,7 @@ struct WorkerSlot {
   ipc::Channel channel;
   EventPtr channel_ev;
   EventPtr respawn_ev;
+  int64_t stalled_since_ms = 0;  // monotonic; while stalled (tcp_worker_stall_timeout)
 };
 
 class Supervisor final : public MiHost, public TlsMiHost {
@@ -92,6 +93,13 @@ class Supervisor final : public MiHost, public TlsMiHost {
   Status setup_shm_and_tls();
   static void on_ticket_rotation(evutil_socket_t, short, void* arg);
   static void on_load_sample(evutil_socket_t, short, void* arg);
+  static void on_health_check(evutil_socket_t, short, void* arg);
+  // Reads every TCP worker's heartbeat: one that stalled gets no new connection until it
+  // beats again; each change is logged once and shown in shm (MI ps, load:stalled_workers).
+  void check_health();
+  // A reaped worker: fold its counters into the totals and zero its slot, so its gauges
+  // (connections, queued bytes, transactions) stop counting at once.
+  void clear_worker_slot(int i);
   static void on_mi_stop(evutil_socket_t, short, void* arg);
   Status start_mi();
   void arm_ticket_rotation(int64_t delay_ms);
@@ -136,6 +144,7 @@ class Supervisor final : public MiHost, public TlsMiHost {
   std::unique_ptr<TicketKeyRotator> tickets_;
   std::unique_ptr<StatsView> stats_;
   EventPtr load_ev_;
+  EventPtr health_ev_;
   MiRegistry mi_registry_;
   std::unique_ptr<MiFifoServer> mi_;
   EventPtr mi_stop_ev_;
@@ -344,6 +353,8 @@ Status Supervisor::spawn(int i) {
   slot.role.store(static_cast<int32_t>(role), std::memory_order_relaxed);
   // A respawned worker starts at the supervisor's level (MI log_level may have changed it).
   slot.log_level.store(logger().level(), std::memory_order_relaxed);
+  slot.heartbeat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+  slot.stalled.store(0, std::memory_order_relaxed);
   pid_t pid = fork();
   if (pid < 0) return make_error(strprintf("fork: %s", strerror(errno)));
   if (pid == 0) {
@@ -421,6 +432,7 @@ void Supervisor::on_resume_accept(evutil_socket_t, short, void* arg) {
 
 void Supervisor::hand_off(Listener& l, UniqueFd fd, const struct sockaddr_storage& peer) {
   stat_add(l.bound.spec.proto, TStat::kConnsAccepted);
+  check_health();  // no connection for a worker that stopped beating since the last check
   const IpPort remote = sockaddr_to_ip_port(peer);
   const char* ip = remote.ip.c_str();
   const uint16_t port = remote.port;
@@ -554,7 +566,7 @@ void Supervisor::reap() {
     if (freed > 0) LOG_NOTICE("core", "worker %d: %u connections lost with it", i + 1, freed);
     workers_[i]->channel_ev.reset();
     workers_[i]->channel.close();
-    shm_->proc(i + 1).pid.store(0, std::memory_order_relaxed);
+    clear_worker_slot(i);
     int64_t delay = pool_.on_exited(i, monotonic_ms());
     if (stopping_) continue;
     stat_add(Stat::kWorkerRespawns);
@@ -569,6 +581,55 @@ void Supervisor::reap() {
       evtimer_add(workers_[i]->respawn_ev.get(), &tv);
     }
   }
+}
+
+void Supervisor::clear_worker_slot(int i) {
+  ProcSlot& slot = shm_->proc(i + 1);
+  stats_->retire(i + 1);
+  slot.stats.reset();
+  slot.pid.store(0, std::memory_order_relaxed);
+  slot.started_ms.store(0, std::memory_order_relaxed);  // spawn() need not retire it again
+  slot.stalled.store(0, std::memory_order_relaxed);
+  workers_[i]->stalled_since_ms = 0;
+}
+
+void Supervisor::check_health() {
+  if (cfg_.core.tcp_worker_stall_timeout <= 0) return;
+  const int64_t now = monotonic_ms();
+  for (int i = 0; i < tcp_workers_; ++i) {
+    ProcSlot& slot = shm_->proc(i + 1);
+    const int64_t beat = slot.heartbeat_ms.load(std::memory_order_relaxed);
+    WorkerSlot& w = *workers_[i];
+    switch (pool_.update_health(i, beat, now)) {
+      case WorkerPool::Health::kStalled: {
+        w.stalled_since_ms = beat;
+        slot.stalled.store(1, std::memory_order_relaxed);
+        stat_add(Stat::kWorkerStalls);
+        const uint64_t open = pool_.load(i, slot.stats.get(Stat::kInboundClosed));
+        LOG_WARN("core",
+                 "TCP worker %d (pid %d) has shown no progress for %lld ms "
+                 "(tcp_worker_stall_timeout=%d): no new connections for it until it recovers; "
+                 "its %llu connections wait for it",
+                 i + 1, pool_.pid(i), static_cast<long long>(now - beat),
+                 cfg_.core.tcp_worker_stall_timeout, static_cast<unsigned long long>(open));
+        break;
+      }
+      case WorkerPool::Health::kRecovered:
+        slot.stalled.store(0, std::memory_order_relaxed);
+        LOG_NOTICE("core",
+                   "TCP worker %d (pid %d) is making progress again after %lld ms: it takes "
+                   "new connections again",
+                   i + 1, pool_.pid(i), static_cast<long long>(beat - w.stalled_since_ms));
+        w.stalled_since_ms = 0;
+        break;
+      case WorkerPool::Health::kUnchanged:
+        break;
+    }
+  }
+}
+
+void Supervisor::on_health_check(evutil_socket_t, short, void* arg) {
+  static_cast<Supervisor*>(arg)->check_health();
 }
 
 void Supervisor::on_respawn(evutil_socket_t, short, void* arg) {
@@ -739,6 +800,13 @@ int Supervisor::run() {
   struct timeval one_second = {1, 0};
   event_add(load_ev_.get(), &one_second);
   stats_->sample_load(monotonic_ms());
+  pool_.set_stall_timeout(cfg_.core.tcp_worker_stall_timeout);
+  if (cfg_.core.tcp_worker_stall_timeout > 0 && tcp_workers_ > 0) {
+    health_ev_.reset(event_new(base_.get(), -1, EV_PERSIST, on_health_check, this));
+    struct timeval every =
+        ms_to_timeval(std::clamp<int64_t>(cfg_.core.tcp_worker_stall_timeout / 2, 50, 1000));
+    event_add(health_ev_.get(), &every);
+  }
   st = start_mi();
   if (!st.ok()) {
     LOG_ERR("mi_fifo", "%s", st.message().c_str());

@@ -3,9 +3,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <memory>
 #include <string>
 
+#include "core/base/clock.h"
+#include "core/base/event_memory.h"
 #include "core/base/event_ptr.h"
 #include "core/base/process_context.h"
 #include "core/base/signal_watch.h"
@@ -15,6 +18,7 @@
 #include "core/sip/message.h"
 #include "core/tm/tm.h"
 #include "core/transport/transport.h"
+#include "core/worker/memory_return.h"
 #include "core/worker/myself.h"
 #include "core/worker/sip_receiver.h"
 
@@ -82,6 +86,11 @@ class Worker final : public TransportUser {
 
   static void on_channel(evutil_socket_t, short, void* arg);
   static void on_parent_check(evutil_socket_t, short, void* arg);
+  static void on_heartbeat(evutil_socket_t, short, void* arg);
+  // Proves to the supervisor that this loop turns (tcp_worker_stall_timeout): a timer writes
+  // the monotonic clock into this process's shm slot, a few times per timeout. The same tick
+  // gives the heap back to the system after many connections closed (MemoryReturn).
+  void start_heartbeat();
 
   void stop(const char* why);
 
@@ -95,6 +104,8 @@ class Worker final : public TransportUser {
   EventPtr channel_ev_;
   std::unique_ptr<SignalWatch> signals_;
   EventPtr parent_check_ev_;
+  EventPtr heartbeat_ev_;
+  MemoryReturn memory_return_;
   bool stopping_ = false;
 };
 
@@ -170,6 +181,7 @@ int Worker::run() {
   parent_check_ev_.reset(event_new(base_.get(), -1, EV_PERSIST, on_parent_check, this));
   struct timeval one_second = {1, 0};
   event_add(parent_check_ev_.get(), &one_second);
+  start_heartbeat();
 
   ipc::Envelope ready;
   ready.mutable_worker_ready()->set_pid(getpid());
@@ -246,6 +258,24 @@ void Worker::on_parent_check(evutil_socket_t, short, void* arg) {
   w->transport_->reload_tls();  // in case a reload notice was missed
 }
 
+void Worker::start_heartbeat() {
+  const int timeout = s_.config->core.tcp_worker_stall_timeout;
+  const int64_t every = timeout > 0 ? std::clamp(timeout / 4, 10, 500) : 1000;
+  heartbeat_ev_.reset(event_new(base_.get(), -1, EV_PERSIST, on_heartbeat, this));
+  struct timeval tv = ms_to_timeval(every);
+  event_add(heartbeat_ev_.get(), &tv);
+  on_heartbeat(-1, 0, this);
+}
+
+void Worker::on_heartbeat(evutil_socket_t, short, void* arg) {
+  auto* w = static_cast<Worker*>(arg);
+  const int64_t now = monotonic_ms();
+  w->s_.shm->proc(w->s_.proc_index).heartbeat_ms.store(now, std::memory_order_relaxed);
+  const size_t conns = w->transport_->connection_count();
+  if (w->memory_return_.on_tick(conns, now))
+    LOG_DBG("core", "worker %d: heap trimmed (%zu connections left)", w->s_.proc_index, conns);
+}
+
 void Worker::stop(const char* why) {
   if (stopping_) return;
   stopping_ = true;
@@ -264,6 +294,9 @@ int run_worker(WorkerSetup setup) {
   ctx.shm = setup.shm;
   ctx.stats = &setup.shm->proc(setup.proc_index).stats;
   ctx.log.share_level(&setup.shm->proc(setup.proc_index).log_level);
+  // Before the loop exists: libevent's per-descriptor records go to a pool of their own, so
+  // they do not pin the pages of closed connections (core/base/event_memory.h).
+  route_libevent_small_allocations();
   Worker worker(std::move(setup));
   return worker.run();
 }

@@ -246,7 +246,8 @@ TEST(MiCommands, ReplyShapes) {
   EXPECT_EQ(procs->items()[0].find("Type")->as_string(), "supervisor, MI FIFO");
   for (size_t i = 1; i < 3; ++i) {
     const Json& w = procs->items()[i];
-    EXPECT_EQ(keys_of(w), (std::vector<std::string>{"ID", "PID", "Type", "Listeners"}));
+    EXPECT_EQ(keys_of(w), (std::vector<std::string>{"ID", "PID", "Type", "Listeners", "Stalled"}));
+    EXPECT_FALSE(w.find("Stalled")->as_bool()) << w.dump();
     EXPECT_EQ(w.find("Type")->as_string(), "TCP receiver");
     EXPECT_TRUE(contains(*w.find("Listeners"), "tls:127.0.0.1:" + std::to_string(srv->tls_port())))
         << w.dump();

@@ -43,6 +43,16 @@ TEST(SipsctlFormat, Ps) {
             " 0  31979  attendant\n");
 }
 
+TEST(SipsctlFormat, ProcessesWithAStalledWorker) {
+  EXPECT_EQ(format_ps(parse(R"({"Processes":[{"ID":0,"PID":7,"Type":"supervisor"},
+      {"ID":1,"PID":8,"Type":"TCP receiver","Stalled":true},
+      {"ID":2,"PID":9,"Type":"TCP receiver","Stalled":false}]})")),
+            "ID  PID  Type          Stalled\n"
+            " 0    7  supervisor\n"
+            " 1    8  TCP receiver  yes\n"
+            " 2    9  TCP receiver  no\n");
+}
+
 TEST(SipsctlFormat, TcpConnections) {
   Json conns = parse(R"({"Connections":[
       {"ID":7,"Type":"tls","State":0,"Remote":"127.0.0.1:40312","Local":"127.0.0.1:5061",

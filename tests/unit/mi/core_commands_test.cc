@@ -142,7 +142,10 @@ TEST_F(CoreCommandsTest, PsListsTheLiveProcessesWithTheWorkersListeners) {
   EXPECT_EQ(ps.dump(),
             "{\"Processes\":[{\"ID\":0,\"PID\":100,\"Type\":\"supervisor, MI FIFO\"},"
             "{\"ID\":2,\"PID\":102,\"Type\":\"TCP receiver\",\"Listeners\":"
-            "[\"tls:127.0.0.1:5061\",\"tcp:127.0.0.1:5060\"]}]}");
+            "[\"tls:127.0.0.1:5061\",\"tcp:127.0.0.1:5060\"],\"Stalled\":false}]}");
+  // A worker the supervisor found stalled (tcp_worker_stall_timeout).
+  shm().proc(2).stalled.store(1);
+  EXPECT_NE(result("ps").dump().find("\"Stalled\":true"), std::string::npos);
 }
 
 TEST_F(CoreCommandsTest, KillAndShutdownAskTheHostToStop) {

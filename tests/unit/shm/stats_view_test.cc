@@ -101,6 +101,39 @@ TEST_F(StatsViewTest, RetireKeepsADeadWorkersCountersButNotItsGauges) {
   EXPECT_EQ(value("core:rcv_requests"), 8u);
 }
 
+// conns_open is a gauge: a dead worker's open connections leave it at once (the supervisor
+// zeroes the slot after retire), and reset_all_statistics never moves it.
+TEST_F(StatsViewTest, ConnsOpenIsRightAfterADeadWorkerAndAfterAReset) {
+  count(1, tstat(Proto::kTls, TStat::kConnsHandled), 5);
+  count(2, tstat(Proto::kTls, TStat::kConnsHandled), 4);
+  count(2, tstat(Proto::kTls, TStat::kConnsClosed), 1);
+  count(1, tstat(Proto::kTls, TStat::kQueuedBytes), 70);
+  EXPECT_EQ(value("tls:conns_open"), 8u);
+  view_->retire(1);  // worker 1 killed with its 5 connections
+  shm_->proc(1).stats.reset();
+  EXPECT_EQ(value("tls:conns_open"), 3u);
+  EXPECT_EQ(value("tls:conns_handled"), 9u) << "counters keep what the dead worker counted";
+  EXPECT_EQ(value("net:waiting_tls"), 0u);
+  count(1, tstat(Proto::kTls, TStat::kConnsHandled), 2);  // the replacement takes two
+  EXPECT_EQ(value("tls:conns_open"), 5u);
+  view_->reset_all(kStarted);
+  EXPECT_EQ(value("tls:conns_handled"), 0u);
+  EXPECT_EQ(value("tls:conns_open"), 5u) << "reset_all_statistics moved a gauge";
+  EXPECT_FALSE(view_->reset({"tls:conns_open"}, kStarted));
+  count(2, tstat(Proto::kTls, TStat::kConnsClosed), 3);  // all of worker 2's close
+  EXPECT_EQ(value("tls:conns_open"), 2u);
+  count(1, tstat(Proto::kTls, TStat::kConnsClosed), 2);
+  EXPECT_EQ(value("tls:conns_open"), 0u);
+}
+
+TEST_F(StatsViewTest, StalledWorkersAreCountedFromTheirSlots) {
+  EXPECT_EQ(value("load:stalled_workers"), 0u);
+  shm_->proc(2).stalled.store(1);
+  count(0, Stat::kWorkerStalls, 1);
+  EXPECT_EQ(value("load:stalled_workers"), 1u);
+  EXPECT_EQ(value("core:worker_stalls"), 1u);
+}
+
 TEST_F(StatsViewTest, SelectorsAllGroupNameAndQualifiedName) {
   EXPECT_EQ(view_->select({"all"}, kStarted).size(), view_->all(kStarted).size());
   EXPECT_EQ(view_->select({"ALL"}, kStarted).size(), view_->all(kStarted).size());

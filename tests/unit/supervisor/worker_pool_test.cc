@@ -98,5 +98,64 @@ TEST(WorkerPool, RespawnedWorkerStartsWithNoLoad) {
   EXPECT_EQ(pool.load(0, closed[0]), 0u);
 }
 
+// tcp_worker_stall_timeout: a worker whose heartbeat is too old gets nothing new until it
+// beats again; each change is reported once.
+TEST(WorkerPool, StalledWorkerGetsNoNewConnectionsUntilItRecovers) {
+  WorkerPool pool(3);
+  pool.set_stall_timeout(500);
+  std::vector<uint64_t> closed(3, 0);
+  for (int i = 0; i < 3; ++i) {
+    pool.on_spawned(i, 10 + i, 0);
+    pool.on_ready(i);
+  }
+  using H = WorkerPool::Health;
+  // Worker 0 beat last at 1000; at 1400 it is fine, at 1501 it has stalled (reported once).
+  EXPECT_EQ(pool.update_health(0, 1000, 1400), H::kUnchanged);
+  EXPECT_EQ(pool.update_health(0, 1000, 1501), H::kStalled);
+  EXPECT_EQ(pool.update_health(0, 1000, 3000), H::kUnchanged);
+  EXPECT_TRUE(pool.stalled(0));
+  // The others are busier, yet worker 0 (no connection at all) is passed over.
+  for (int n = 0; n < 10; ++n) {
+    int w = pool.pick(closed);
+    ASSERT_NE(w, 0);
+    ASSERT_GE(w, 0);
+    pool.on_handed(w);
+  }
+  EXPECT_EQ(pool.load(0, 0), 0u);
+  // Every candidate stalled: a slow worker rather than a dropped connection.
+  EXPECT_EQ(pool.update_health(1, 1000, 3000), H::kStalled);
+  EXPECT_EQ(pool.update_health(2, 1000, 3000), H::kStalled);
+  EXPECT_EQ(pool.pick(closed), 0);
+  // It beats again: recovered once, and as the least loaded it takes the next ones.
+  EXPECT_EQ(pool.update_health(1, 2990, 3000), H::kRecovered);
+  EXPECT_EQ(pool.update_health(2, 2990, 3000), H::kRecovered);
+  EXPECT_EQ(pool.update_health(0, 2990, 3000), H::kRecovered);
+  EXPECT_EQ(pool.update_health(0, 2990, 3000), H::kUnchanged);
+  EXPECT_FALSE(pool.stalled(0));
+  EXPECT_EQ(pool.pick(closed), 0);
+}
+
+TEST(WorkerPool, StallCheckIgnoresWorkersNotReadyDisabledOrDead) {
+  WorkerPool pool(2, 1);  // worker 1 is a UDP worker
+  std::vector<uint64_t> closed(2, 0);
+  pool.on_spawned(0, 10, 0);
+  pool.on_spawned(1, 11, 0);
+  pool.on_ready(1);
+  // Timeout 0: never stalled.
+  EXPECT_EQ(pool.update_health(0, 1, 100000), WorkerPool::Health::kUnchanged);
+  pool.set_stall_timeout(100);
+  // Not ready yet (still starting), or not a stream worker: not judged.
+  EXPECT_EQ(pool.update_health(0, 1, 100000), WorkerPool::Health::kUnchanged);
+  EXPECT_EQ(pool.update_health(1, 1, 100000), WorkerPool::Health::kUnchanged);
+  pool.on_ready(0);
+  EXPECT_EQ(pool.update_health(0, 1, 100000), WorkerPool::Health::kStalled);
+  // A stalled worker that dies: its replacement starts healthy, with no load.
+  pool.on_handed(0);
+  pool.on_exited(0, 200000);
+  EXPECT_FALSE(pool.stalled(0));
+  EXPECT_EQ(pool.load(0, 0), 0u);
+  EXPECT_EQ(pool.total_open(closed), 0u);
+}
+
 }  // namespace
 }  // namespace sipsd
