@@ -95,11 +95,11 @@ int write_fifo(SipsdServer& srv, const std::string& bytes, bool keep = false) {
   return -1;
 }
 
-// `sipsctl --timeout 1.5 uptime`: answered, or the reason it was not. Before the FIFO server
+// `sipsctl --timeout 2.5 uptime`: answered, or the reason it was not. Before the FIFO server
 // kept clients apart, each case below left it unanswered (the request was swallowed, or waited
 // behind 3.2 s of reply FIFOs nobody opened).
 void expect_uptime_answered(SipsdServer& srv) {
-  RunResult up = sipsctl(srv, {"--timeout", "1.5", "uptime"});
+  RunResult up = sipsctl(srv, {"--timeout", "2.5", "uptime"});
   EXPECT_TRUE(up.ok()) << up.describe() << "\n" << srv.log();
   EXPECT_NE(up.out.find("Up since"), std::string::npos) << up.out;
 }
