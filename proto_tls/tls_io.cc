@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
+#include "core/base/printable.h"
 #include "core/base/result.h"
 #include "core/shm/stats.h"
 #include "tls_mgm/openssl_errors.h"
@@ -59,7 +60,7 @@ IoResult TlsIo::handshake() {
   if (sel_.refused) {
     stat_add(Proto::kTls, TStat::kSniUnmatched);
     error_ = strprintf("no tls_mgm server domain matches SNI '%s' (unrecognized_name)",
-                       sel_.sni_len > 0 ? sel_.sni : "<none>");
+                       sel_.sni_len > 0 ? printable(sel_.sni_view()).c_str() : "<none>");
     return {IoStatus::kError};
   }
   if (sel_.bad_sni) {

@@ -83,9 +83,7 @@ void ServerTlsContexts::switch_domain(SSL* ssl, int from, int to) const {
   SSL_set_verify_depth(ssl, SSL_CTX_get_verify_depth(ctx));
   SSL_set_min_proto_version(ssl, SSL_CTX_get_min_proto_version(ctx));
   SSL_set_max_proto_version(ssl, SSL_CTX_get_max_proto_version(ctx));
-  if (a.ciphers_list != b.ciphers_list)
-    SSL_set_cipher_list(
-        ssl, b.ciphers_list.empty() ? OSSL_default_cipher_list() : b.ciphers_list.c_str());
+  if (a.ciphers_list != b.ciphers_list) SSL_set_cipher_list(ssl, b.ciphers_list.c_str());
   if (a.ciphersuites != b.ciphersuites)
     SSL_set_ciphersuites(
         ssl, b.ciphersuites.empty() ? OSSL_default_ciphersuites() : b.ciphersuites.c_str());
@@ -102,8 +100,8 @@ Result<std::shared_ptr<const ServerTlsContexts>> ServerTlsContexts::build(
     if (!ctx.ok()) return ctx.error();
     if (tickets != nullptr) install_ticket_keys(ctx->get(), tickets);
     SSL_CTX_set_client_hello_cb(ctx->get(), tls_client_hello_cb, nullptr);
-    set->domains_.push_back(
-        Domain{d.name(), std::move(ctx).value(), d.ciphers_list(), d.ciphersuites(), d.ec_curve()});
+    set->domains_.push_back(Domain{d.name(), std::move(ctx).value(), effective_cipher_list(d),
+                                   d.ciphersuites(), d.ec_curve()});
     rules.push_back(DomainMatchRules{d.name(),
                                      {d.match_ip_address().begin(), d.match_ip_address().end()},
                                      {d.match_sip_domain().begin(), d.match_sip_domain().end()}});

@@ -59,7 +59,7 @@ class ServerTlsContexts {
   struct Domain {
     std::string name;
     SslCtxPtr ctx;
-    std::string ciphers_list;  // re-applied when the ClientHello switches to this domain
+    std::string ciphers_list;  // effective_cipher_list(); re-applied on an SNI switch
     std::string ciphersuites;
     std::string groups;
   };

@@ -3,6 +3,8 @@
 #include <openssl/pem.h>
 #include <openssl/x509_vfy.h>
 
+#include <string>
+
 #include "tls_mgm/openssl_errors.h"
 #include "tls_mgm/tls_domain_config.h"
 
@@ -24,6 +26,14 @@ BioPtr mem_bio(const std::string& s) {
   return BioPtr(BIO_new_mem_buf(s.data(), static_cast<int>(s.size())));
 }
 
+// Mozilla "intermediate" (see effective_cipher_list in the header).
+constexpr const char* kDefaultCiphersEcdhe =
+    "ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256:"
+    "ECDHE-ECDSA-AES256-GCM-SHA384:ECDHE-RSA-AES256-GCM-SHA384:"
+    "ECDHE-ECDSA-CHACHA20-POLY1305:ECDHE-RSA-CHACHA20-POLY1305";
+constexpr const char* kDefaultCiphersDhe =
+    ":DHE-RSA-AES128-GCM-SHA256:DHE-RSA-AES256-GCM-SHA384:DHE-RSA-CHACHA20-POLY1305";
+
 // Versions, cipher and group lists, options and modes shared by server and client contexts.
 Status apply_protocol_policy(SSL_CTX* c, const tls::TlsDomain& d) {
   int min_version = d.min_version() != 0 ? d.min_version() : TLS1_2_VERSION;
@@ -36,8 +46,8 @@ Status apply_protocol_policy(SSL_CTX* c, const tls::TlsDomain& d) {
   // a moved buffer (the connection's output queue).
   SSL_CTX_set_mode(c, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_ENABLE_PARTIAL_WRITE |
                           SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (!d.ciphers_list().empty() && SSL_CTX_set_cipher_list(c, d.ciphers_list().c_str()) != 1)
-    return ctx_error(d, "ciphers_list");
+  if (SSL_CTX_set_cipher_list(c, effective_cipher_list(d).c_str()) != 1)
+    return ctx_error(d, d.ciphers_list().empty() ? "default cipher list" : "ciphers_list");
   if (!d.ciphersuites().empty() && SSL_CTX_set_ciphersuites(c, d.ciphersuites().c_str()) != 1)
     return ctx_error(d, "ciphersuites");
   if (!d.ec_curve().empty() && SSL_CTX_set1_groups_list(c, d.ec_curve().c_str()) != 1)
@@ -103,6 +113,13 @@ Status apply_trust(SSL_CTX* c, const tls::TlsDomain& d, bool announce_cas) {
 }
 
 }  // namespace
+
+std::string effective_cipher_list(const tls::TlsDomain& d) {
+  if (!d.ciphers_list().empty()) return d.ciphers_list();
+  std::string list = kDefaultCiphersEcdhe;
+  if (!d.dh_params_pem().empty()) list += kDefaultCiphersDhe;
+  return list;
+}
 
 int effective_verify_depth(const tls::TlsDomain& d) {
   return d.has_verify_depth() ? d.verify_depth() : kDefaultVerifyDepth;

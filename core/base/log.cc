@@ -8,7 +8,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <string>
 
+#include "core/base/printable.h"
 #include "core/base/process_context.h"
 
 namespace sipsd {
@@ -66,9 +68,20 @@ size_t format_prefix(char* buf, size_t cap, LogLevel level, const char* module) 
   return n + (m > 0 ? static_cast<size_t>(m) : 0);
 }
 
-void emit(char* buf, size_t len) {
+// Writes the line buf[0, len) whose message starts at buf[prefix]. Trailing newlines go; a
+// control byte (or ill-formed UTF-8) left in the message is escaped (printable.h), so a line
+// is always exactly one line whatever was interpolated into it.
+void emit(char* buf, size_t prefix, size_t len) {
   if (len >= kMaxLine) len = kMaxLine - 1;
-  while (len > 0 && buf[len - 1] == '\n') --len;
+  while (len > prefix && buf[len - 1] == '\n') --len;
+  std::string_view message(buf + prefix, len - prefix);
+  if (needs_control_escape(message)) {
+    std::string escaped = escape_controls(message);
+    size_t m = std::min(escaped.size(), kMaxLine - 1 - prefix);
+    while (m > 0 && m < escaped.size() && (escaped[m] & 0xC0) == 0x80) --m;  // whole characters
+    memcpy(buf + prefix, escaped.data(), m);
+    len = prefix + m;
+  }
   buf[len++] = '\n';
   // One write per line: lines of different processes never interleave.
   ssize_t rc;
@@ -84,8 +97,8 @@ void Logger::vwrite(LogLevel level, const char* module, const char* fmt, va_list
   char buf[kMaxLine];
   size_t n = format_prefix(buf, sizeof buf, level, module);
   int m = vsnprintf(buf + n, sizeof buf - n, fmt, ap);
-  if (m > 0) n += static_cast<size_t>(m);
-  emit(buf, n);
+  size_t len = n + (m > 0 ? static_cast<size_t>(m) : 0);
+  emit(buf, n, len);
 }
 
 void Logger::write(LogLevel level, const char* module, const char* fmt, ...) {
@@ -101,7 +114,7 @@ void Logger::write_text(LogLevel level, const char* module, std::string_view tex
   size_t n = format_prefix(buf, sizeof buf, level, module);
   size_t m = std::min(text.size(), sizeof buf - n - 1);
   memcpy(buf + n, text.data(), m);
-  emit(buf, n + m);
+  emit(buf, n, n + m);
 }
 
 Logger& logger() {

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/base/printable.h"
 #include "core/base/result.h"
 
 namespace sipsd::ctl {
@@ -37,19 +38,27 @@ void trim_trailing_blanks(std::string* line) {
   while (!line->empty() && line->back() == ' ') line->pop_back();
 }
 
-// A value as table cell text: strings as is, booleans yes/no, arrays joined, null "-".
+// Text from the server for the terminal: every string shown goes through this (SNI, subjects,
+// SANs and the like come from peers and files): control bytes, ill-formed UTF-8 and terminal or
+// bidi controls are escaped (core/base/printable.h), so a cell cannot move the cursor, change
+// colours or start a new row. The --json output is JSON-escaped instead.
+std::string shown(std::string_view s) {
+  return printable(s, kPrintableAll);
+}
+
+// A value as table cell text: strings shown(), booleans yes/no, arrays joined, null "-".
 std::string cell(const Json* v) {
   if (v == nullptr || v->is_null()) return "-";
   switch (v->type()) {
     case Json::Type::kString:
-      return v->as_string().empty() ? "-" : v->as_string();
+      return v->as_string().empty() ? "-" : shown(v->as_string());
     case Json::Type::kBool:
       return v->as_bool() ? "yes" : "no";
     case Json::Type::kArray: {
       std::string out;
       for (const Json& item : v->items()) {
         if (!out.empty()) out += ", ";
-        out += item.is_string() ? item.as_string() : item.dump();
+        out += item.is_string() ? shown(item.as_string()) : item.dump();
       }
       return out.empty() ? "-" : out;
     }
@@ -78,7 +87,7 @@ std::string domain_type(const Json& domain) {
   const std::string& s = t->as_string();
   if (s == "TLS_DOMAIN_SRV") return "server";
   if (s == "TLS_DOMAIN_CLI") return "client";
-  return s;
+  return shown(s);
 }
 
 std::string conn_state(const Json* state) {
@@ -305,7 +314,7 @@ std::string format_tls_list(const Json& result) {
     for (const auto& [key, label] : kLabels)
       if (const Json* value = d.find(key)) lines.emplace_back(label, cell(value));
     for (const auto& [key, value] : d.members())
-      if (!known(key)) lines.emplace_back(key, cell(&value));
+      if (!known(key)) lines.emplace_back(shown(key), cell(&value));
     size_t w = 0;
     for (const auto& [label, value] : lines) w = std::max(w, display_width(label));
     for (const auto& [label, value] : lines) {
@@ -355,14 +364,15 @@ std::string format_statistics(const Json& result) {
   std::vector<Group> groups = {{"", {}}};  // ungrouped first
   size_t name_w = 0;
   size_t num_w = 0;
-  for (const auto& [key, value] : result.members()) {
+  for (const auto& [raw_key, value] : result.members()) {
+    const std::string key = shown(raw_key);
     size_t colon = key.find(':');
     std::string group = colon == std::string::npos ? "" : key.substr(0, colon + 1);
     std::string name = colon == std::string::npos ? key : key.substr(colon + 1);
     auto it =
         std::find_if(groups.begin(), groups.end(), [&](const Group& g) { return g.name == group; });
     if (it == groups.end()) it = groups.insert(groups.end(), Group{group, {}});
-    std::string text = value.is_string() ? value.as_string() : value.dump();
+    std::string text = value.is_string() ? shown(value.as_string()) : value.dump();
     if (value.is_number()) num_w = std::max(num_w, text.size());
     name_w = std::max(name_w, (group.empty() ? 0 : 2) + display_width(name));
     it->stats.push_back({std::move(name), std::move(text), value.is_number()});
@@ -408,8 +418,8 @@ std::string format_command_list(const Json& result, size_t width) {
   size_t longest = 0;
   for (const Json& item : result.items()) {
     if (!item.is_string()) return format_pretty_json(result);
-    names.push_back(item.as_string());
-    longest = std::max(longest, item.as_string().size());
+    names.push_back(shown(item.as_string()));
+    longest = std::max(longest, names.back().size());
   }
   if (names.empty()) return "";
   // Column-major, as ls does.
@@ -444,7 +454,7 @@ std::string format_result(const std::string& command, const Json& result,
       std::all_of(result.items().begin(), result.items().end(),
                   [](const Json& j) { return j.is_string(); }))
     return format_command_list(result);
-  if (result.is_string()) return result.as_string() + "\n";
+  if (result.is_string()) return shown(result.as_string()) + "\n";
   return format_pretty_json(result);
 }
 

@@ -19,6 +19,7 @@
 #include <thread>
 #include <vector>
 
+#include "core/base/printable.h"
 #include "core/ctl/mi_client.h"
 #include "core/ctl/sipsctl_format.h"
 
@@ -191,7 +192,8 @@ int call(const Cli& cli, const std::string& method, const Json& params, Json* re
     *result = *r;
     return -1;
   }
-  fprintf(stderr, "sipsctl: %s: %s\n", method.c_str(), mi_error_text(*response).c_str());
+  fprintf(stderr, "sipsctl: %s: %s\n", method.c_str(),
+          printable(mi_error_text(*response), kPrintableAll, Quotes::kKeep).c_str());
   return kExitErrorReply;
 }
 

@@ -4,6 +4,7 @@
 #include <netinet/in.h>
 
 #include "core/base/ascii.h"
+#include "core/base/printable.h"
 
 namespace sipsd::dns {
 
@@ -58,17 +59,7 @@ Result<std::string> dns_name(std::string_view host) {
 }
 
 std::string printable_name(std::string_view s) {
-  constexpr size_t kShown = 64;
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < kShown; ++i) {
-    unsigned char c = static_cast<unsigned char>(s[i]);
-    if (c < 0x20 || c >= 0x7f || c == '\\' || c == '\'')
-      out += strprintf("\\x%02x", c);
-    else
-      out += static_cast<char>(c);
-  }
-  if (s.size() > kShown) out += "...";
-  return out;
+  return printable(s, 64);
 }
 
 }  // namespace sipsd::dns

@@ -22,8 +22,7 @@ std::optional<std::string> ip_literal(std::string_view host);
 // letters, digits, '-' and '_'.
 Result<std::string> dns_name(std::string_view host);
 
-// `s` cut to at most 64 characters and with non-printable bytes as \xNN, for messages that
-// quote a name from the network.
+// printable(s, 64) (core/base/printable.h), for messages that quote a name from the network.
 std::string printable_name(std::string_view s);
 
 }  // namespace sipsd::dns

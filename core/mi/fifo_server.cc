@@ -10,11 +10,14 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <climits>
 #include <cstring>
+#include <string_view>
 #include <vector>
 
 #include "core/base/clock.h"
 #include "core/base/log.h"
+#include "core/base/printable.h"
 #include "core/mi/rpc.h"
 
 namespace sipsd {
@@ -31,17 +34,6 @@ constexpr int kMaxDepth = 32;
 
 bool is_space(char c) {
   return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
-// At most `max` bytes of `s` for a log line, control bytes shown as '?'.
-std::string printable(std::string_view s, size_t max = 64) {
-  std::string out;
-  for (size_t i = 0; i < s.size() && i < max; ++i) {
-    auto c = static_cast<unsigned char>(s[i]);
-    out.push_back(c < 0x20 || c == 0x7f ? '?' : static_cast<char>(c));
-  }
-  if (s.size() > max) out += "...";
-  return out;
 }
 
 // The deepest nesting of arrays/objects in a delimited JSON value.
@@ -73,6 +65,84 @@ bool forbidden_name(std::string_view name) {
     auto c = static_cast<unsigned char>(ch);
     return c == '.' || c == '/' || c == '\\' || c < 0x20 || c == 0x7f;
   });
+}
+
+// A byte that may appear in a reply fifo name where a request start is looked for in the
+// middle of the input (resynchronising after a bad or partial request): not forbidden, not
+// blank, and not JSON punctuation, so that JSON text ("a":{"b":1}) is not taken for a start.
+bool candidate_name_char(char ch) {
+  auto c = static_cast<unsigned char>(ch);
+  if (c <= 0x20 || c == 0x7f) return false;
+  switch (c) {
+    case '.':
+    case '/':
+    case '\\':
+    case ':':
+    case '{':
+    case '}':
+    case '[':
+    case ']':
+    case '"':
+    case ',':
+      return false;
+    default:
+      return true;
+  }
+}
+
+enum class Start { kNo, kPrefix, kYes };
+
+// Whether s[p] (a ':') starts a request: ":name:" then optional blanks and '{' or '['. kPrefix:
+// the input ends before that can be decided. *body: where the JSON starts (kYes).
+Start request_start_at(std::string_view s, size_t p, size_t* body) {
+  size_t i = p + 1;
+  while (i < s.size() && i - p - 1 <= kMaxNameScan && candidate_name_char(s[i])) ++i;
+  if (i - p - 1 > kMaxNameScan) return Start::kNo;
+  if (i == s.size()) return Start::kPrefix;
+  if (s[i] != ':') return Start::kNo;
+  ++i;
+  while (i < s.size() && is_space(s[i])) ++i;
+  if (i == s.size()) return Start::kPrefix;
+  if (s[i] != '{' && s[i] != '[') return Start::kNo;
+  *body = i;
+  return Start::kYes;
+}
+
+// The first request start in s[from, to); with `or_prefix`, also a ':' at which the input ends
+// before it is known (the rest of a request still to come). npos: none.
+size_t find_request_start(std::string_view s, size_t from, size_t to, bool or_prefix) {
+  for (size_t p = s.find(':', from); p != std::string_view::npos && p < to;
+       p = s.find(':', p + 1)) {
+    size_t body = 0;
+    Start st = request_start_at(s, p, &body);
+    if (st == Start::kYes || (st == Start::kPrefix && or_prefix)) return p;
+  }
+  return std::string_view::npos;
+}
+
+// The first complete, well-formed JSON-RPC request (an object with "jsonrpc" or "method") that
+// starts in s[from, to). Requests from other writers arrive as atomic writes of at most
+// PIPE_BUF bytes, so a candidate is looked at over at most that many bytes, and at most
+// kMaxCandidates candidates are looked at, which bounds the work per call.
+size_t find_complete_request(std::string_view s, size_t from, size_t to) {
+  constexpr int kMaxCandidates = 64;
+  int tried = 0;
+  for (size_t p = s.find(':', from);
+       p != std::string_view::npos && p < to && tried < kMaxCandidates; p = s.find(':', p + 1)) {
+    size_t body = 0;
+    if (request_start_at(s, p, &body) != Start::kYes) continue;
+    ++tried;
+    const std::string_view json = s.substr(body, PIPE_BUF);
+    const size_t extent = json_value_extent(json);
+    if (extent == 0 || extent == std::string_view::npos) continue;
+    const std::string_view text = json.substr(0, extent);
+    if (json_depth(text) > kMaxDepth) continue;
+    Result<Json> parsed = Json::parse(text);
+    if (!parsed.ok() || !parsed->is_object()) continue;
+    if (parsed->find("jsonrpc") == nullptr && parsed->find("method") == nullptr) continue;
+    return p;
+  }
+  return std::string_view::npos;
 }
 
 const char* file_kind(mode_t mode) {
@@ -153,7 +223,16 @@ class SigpipeGuard {
 
 }  // namespace
 
+// A request taken off the input, waiting for its turn (its reply FIFO free, a reply slot free).
+struct MiFifoServer::Queued {
+  std::string name;
+  Json request;
+};
+
+// A request being answered: its reply FIFO is being opened (retried from a timer while nobody
+// reads it) or written. Each has its own events, so that one waiting reader delays nobody else.
 struct MiFifoServer::Reply {
+  MiFifoServer* server = nullptr;
   std::string name;
   std::string path;
   Json request;
@@ -163,6 +242,9 @@ struct MiFifoServer::Reply {
   size_t sent = 0;
   int64_t started_ms = 0;
   int64_t progress_ms = 0;
+  // Declared after fd: unregistered before it closes.
+  EventPtr retry_ev;
+  EventPtr write_ev;
 };
 
 MiFifoServer::MiFifoServer(struct event_base* base, const MiFifoParams& params,
@@ -190,9 +272,7 @@ Result<std::unique_ptr<MiFifoServer>> MiFifoServer::start(struct event_base* bas
   // From here on the destructor removes the FIFO if anything below fails.
   s->check_ev_.reset(event_new(base, -1, EV_PERSIST, on_check_timer, s.get()));
   s->partial_ev_.reset(evtimer_new(base, on_partial_timer, s.get()));
-  s->retry_ev_.reset(evtimer_new(base, on_retry_timer, s.get()));
-  if (!s->check_ev_ || !s->partial_ev_ || !s->retry_ev_)
-    return make_error("mi_fifo: cannot create events");
+  if (!s->check_ev_ || !s->partial_ev_) return make_error("mi_fifo: cannot create events");
   struct timeval every = ms_to_timeval(limits.check_interval_ms);
   if (event_add(s->check_ev_.get(), &every) != 0) return make_error("mi_fifo: event_add failed");
   if (Status st = s->arm_reader(); !st.ok()) return make_error(st.message());
@@ -203,12 +283,10 @@ Result<std::unique_ptr<MiFifoServer>> MiFifoServer::start(struct event_base* bas
 }
 
 MiFifoServer::~MiFifoServer() {
-  write_ev_.reset();
-  retry_ev_.reset();
+  replies_.clear();
   partial_ev_.reset();
   check_ev_.reset();
   read_ev_.reset();
-  reply_.reset();
   if (read_fd_) {
     struct stat st;
     const std::string& path = params_.fifo_name;
@@ -357,13 +435,34 @@ void MiFifoServer::read_input(int fd) {
 }
 
 void MiFifoServer::drop_input(const char* why) {
-  LOG_ERR(kMod, "%s; %zu buffered bytes dropped: %s", why, in_.size(), printable(in_).c_str());
+  LOG_ERR(kMod, "%s; %zu buffered bytes dropped: %s", why, in_.size(), printable(in_, 64).c_str());
   ++counters_.refused;
   in_.clear();
   partial_since_ms_ = -1;
 }
 
-// Takes the next complete request off the front of in_.
+// Drops the bad or incomplete request at the front of the input: everything up to the next
+// place where a request starts (or could start: its beginning is still arriving), or all of it.
+void MiFifoServer::drop_front(const char* why) {
+  size_t next = find_request_start(in_, 1, in_.size(), /*or_prefix=*/true);
+  drop_front_until(next == std::string::npos ? in_.size() : next, why);
+}
+
+void MiFifoServer::drop_front_until(size_t n, const char* why) {
+  if (n >= in_.size()) {
+    drop_input(why);
+    return;
+  }
+  const std::string_view dropped = std::string_view(in_).substr(0, n);
+  LOG_ERR(kMod, "%s; %zu bytes dropped: %s", why, n, printable(dropped, 64).c_str());
+  ++counters_.refused;
+  in_.erase(0, n);
+  partial_since_ms_ = -1;
+}
+
+// Takes the next complete request off the front of in_. Requests from different writers are
+// kept apart: a request that is bad or still incomplete when a complete one from another
+// writer follows it is dropped up to where that one starts, never together with it.
 MiFifoServer::Next MiFifoServer::next_request(std::string* name, Json* request) {
   size_t skip = 0;
   while (skip < in_.size() && is_space(in_[skip])) ++skip;
@@ -377,74 +476,142 @@ MiFifoServer::Next MiFifoServer::next_request(std::string* name, Json* request) 
     return Next::kNone;
   };
   if (in_[0] != ':') {
-    drop_input("command must begin with ':'");
+    drop_front("command must begin with ':'");
     return Next::kSkipped;
   }
   const size_t colon = in_.find(':', 1);
   if (colon == std::string::npos) {
     if (in_.size() - 1 > kMaxNameScan) {
-      drop_input("reply fifo name too long (no ':' after it)");
+      drop_front("reply fifo name too long (no ':' after it)");
       return Next::kSkipped;
     }
     return incomplete();
   }
   if (colon - 1 > kMaxNameScan) {
-    drop_input("reply fifo name too long");
+    drop_front("reply fifo name too long");
     return Next::kSkipped;
   }
   const std::string_view body = std::string_view(in_).substr(colon + 1);
   const size_t extent = json_value_extent(body);
   if (extent == std::string_view::npos) {
-    drop_input("cannot parse command (expected a JSON object after the reply fifo name)");
+    drop_front("cannot parse command (expected a JSON object after the reply fifo name)");
     return Next::kSkipped;
   }
-  if (extent == 0) return incomplete();
+  if (extent == 0) {
+    // Unbalanced ("{not json") or its writer has not sent the rest yet: a complete request
+    // behind it is another writer's, which it must not hold up.
+    const size_t next = find_complete_request(in_, colon + 1, in_.size());
+    if (next != std::string::npos) {
+      drop_front_until(
+          next, strprintf("incomplete request for reply fifo '%s' dropped: another request follows",
+                          printable(std::string_view(in_).substr(1, colon - 1), 64).c_str())
+                    .c_str());
+      return Next::kSkipped;
+    }
+    return incomplete();
+  }
 
   *name = in_.substr(1, colon - 1);
   const std::string text = in_.substr(colon + 1, extent);
-  in_.erase(0, colon + 1 + extent);
   partial_since_ms_ = -1;
-  if (forbidden_name(*name)) {
-    LOG_ERR(kMod, "forbidden filename '%s': a reply fifo name has no '.', '/' or '\\'",
-            printable(*name).c_str());
+  auto refuse = [&](const std::string& why) {
+    // What looked like one request may hold the start of another writer's complete one (the
+    // first was cut short inside a string): keep that one.
+    const size_t next = find_complete_request(in_, colon + 1, colon + 1 + extent);
+    in_.erase(0, next != std::string::npos ? next : colon + 1 + extent);
+    LOG_ERR(kMod, "%s", why.c_str());
     ++counters_.refused;
     return Next::kSkipped;
+  };
+  if (forbidden_name(*name)) {
+    return refuse(strprintf("forbidden filename '%s': a reply fifo name has no '.', '/' or '\\'",
+                            printable(*name, 64).c_str()));
   }
   if (json_depth(text) > kMaxDepth) {
-    LOG_ERR(kMod, "cannot parse command for reply fifo '%s': nested deeper than %d levels",
-            printable(*name).c_str(), kMaxDepth);
-    ++counters_.refused;
-    return Next::kSkipped;
+    return refuse(
+        strprintf("cannot parse command for reply fifo '%s': nested deeper than %d levels",
+                  printable(*name, 64).c_str(), kMaxDepth));
   }
   Result<Json> parsed = Json::parse(text);
   if (!parsed.ok()) {
-    LOG_ERR(kMod, "cannot parse command for reply fifo '%s': %s", printable(*name).c_str(),
-            parsed.message().c_str());
-    ++counters_.refused;
-    return Next::kSkipped;
+    return refuse(strprintf("cannot parse command for reply fifo '%s': %s",
+                            printable(*name, 64).c_str(), parsed.message().c_str()));
   }
+  in_.erase(0, colon + 1 + extent);
   *request = std::move(parsed).value();
   return Next::kGot;
 }
 
-// Handles requests until one has to wait (reply FIFO not open yet, reply not written yet) or
-// the input runs out. Re-entrant calls (from a reply that finished synchronously) return at
-// once: the outer loop carries on.
+// Takes requests off the input and starts them until nothing more can start: each request
+// waits only for its own reply FIFO (one reply at a time per FIFO, in order) and for a free
+// reply slot (Limits::max_replies). Re-entrant calls (from a reply that finished synchronously)
+// return at once: the outer loop carries on.
 void MiFifoServer::pump() {
   if (pumping_) return;
   pumping_ = true;
-  while (!reply_) {
-    std::string name;
-    Json request;
-    Next n = next_request(&name, &request);
-    if (n == Next::kNone) break;
-    if (n == Next::kGot) begin(std::move(name), std::move(request));
+  for (;;) {
+    bool progress = false;
+    while (queued_.size() < limits_.max_queued) {
+      std::string name;
+      Json request;
+      Next n = next_request(&name, &request);
+      if (n == Next::kNone) break;
+      progress = true;
+      if (n == Next::kGot) queued_.push_back(Queued{std::move(name), std::move(request)});
+    }
+    progress = dispatch() || progress;
+    if (!progress) break;
   }
-  if (!reply_ && in_.size() >= limits_.max_buffer)
-    drop_input("request does not fit in the input buffer");
+  if (queued_.size() < limits_.max_queued && in_.size() >= limits_.max_buffer)
+    drop_front("request does not fit in the input buffer");
   pumping_ = false;
   update_read_interest();
   update_partial_timer();
+}
+
+bool MiFifoServer::reply_busy(const std::string& path) const {
+  return std::any_of(replies_.begin(), replies_.end(),
+                     [&](const std::unique_ptr<Reply>& r) { return r->path == path; });
+}
+
+// Starts the queued requests that can start, in order; true when one did.
+bool MiFifoServer::dispatch() {
+  bool started = false;
+  for (size_t i = 0; i < queued_.size() && replies_.size() < limits_.max_replies;) {
+    Queued& q = queued_[i];
+    if (q.name.empty()) {  // "::{…}": run, answer nobody
+      Json request = std::move(q.request);
+      queued_.erase(queued_.begin() + static_cast<std::ptrdiff_t>(i));
+      ++counters_.requests;
+      (void)mi_handle(*registry_, request);
+      started = true;
+      continue;
+    }
+    std::string path = params_.reply_dir + q.name;
+    if (path.size() >= kMaxReplyPath) {
+      LOG_ERR(kMod, "reply fifo path %s is too long (%zu bytes, the limit is %zu)",
+              printable(path, 160).c_str(), path.size(), kMaxReplyPath - 1);
+      ++counters_.replies_failed;
+      queued_.erase(queued_.begin() + static_cast<std::ptrdiff_t>(i));
+      started = true;
+      continue;
+    }
+    if (reply_busy(path)) {  // the same reader gets its replies one after the other
+      ++i;
+      continue;
+    }
+    auto r = std::make_unique<Reply>();
+    r->server = this;
+    r->name = std::move(q.name);
+    r->path = std::move(path);
+    r->request = std::move(q.request);
+    queued_.erase(queued_.begin() + static_cast<std::ptrdiff_t>(i));
+    Reply* raw = r.get();
+    replies_.push_back(std::move(r));
+    started = true;
+    try_open_reply(raw);  // may finish (and free) it at once
+  }
+  return started;
 }
 
 void MiFifoServer::update_read_interest() {
@@ -457,7 +624,7 @@ void MiFifoServer::update_read_interest() {
 
 void MiFifoServer::update_partial_timer() {
   if (!partial_ev_) return;
-  if (reply_ || partial_since_ms_ < 0) {
+  if (partial_since_ms_ < 0) {
     evtimer_del(partial_ev_.get());
     return;
   }
@@ -469,47 +636,30 @@ void MiFifoServer::update_partial_timer() {
 
 void MiFifoServer::on_partial_timer(evutil_socket_t, short, void* arg) {
   auto* self = static_cast<MiFifoServer*>(arg);
-  if (self->reply_ || self->partial_since_ms_ < 0) return;
+  if (self->partial_since_ms_ < 0) return;
   if (monotonic_ms() - self->partial_since_ms_ >= self->limits_.partial_request_ms) {
-    self->drop_input(
+    self->drop_front(
         strprintf("request incomplete after %d ms", self->limits_.partial_request_ms).c_str());
   }
   self->pump();
 }
 
-void MiFifoServer::begin(std::string name, Json request) {
-  if (name.empty()) {  // "::{…}": run, answer nobody
-    ++counters_.requests;
-    (void)mi_handle(*registry_, request);
-    return;
-  }
-  std::string path = params_.reply_dir + name;
-  if (path.size() >= kMaxReplyPath) {
-    LOG_ERR(kMod, "reply fifo path %s is too long (%zu bytes, the limit is %zu)",
-            printable(path, 160).c_str(), path.size(), kMaxReplyPath - 1);
-    ++counters_.replies_failed;
-    return;
-  }
-  reply_ = std::make_unique<Reply>();
-  reply_->name = std::move(name);
-  reply_->path = std::move(path);
-  reply_->request = std::move(request);
-  try_open_reply();
-}
-
 void MiFifoServer::on_retry_timer(evutil_socket_t, short, void* arg) {
-  static_cast<MiFifoServer*>(arg)->try_open_reply();
+  auto* r = static_cast<Reply*>(arg);
+  r->server->try_open_reply(r);
 }
 
 // Opens the reply FIFO (without following a symlink, refusing anything but a FIFO with one
-// link), runs the command and starts writing; retries later while nobody reads the FIFO.
-void MiFifoServer::try_open_reply() {
-  Reply& r = *reply_;
-  const char* p = r.path.c_str();
+// link), runs the command and starts writing; retries later (from its own timer, while other
+// requests go on) while nobody reads the FIFO.
+void MiFifoServer::try_open_reply(Reply* reply) {
+  Reply& r = *reply;
+  const std::string shown = printable(r.path);
+  const char* p = shown.c_str();
   struct stat st;
-  if (lstat(p, &st) != 0) {
+  if (lstat(r.path.c_str(), &st) != 0) {
     LOG_ERR(kMod, "cannot open reply fifo %s: %s", p, strerror(errno));
-    finish_reply(false);
+    finish_reply(reply, false);
     return;
   }
   const char* refusal = nullptr;
@@ -522,18 +672,21 @@ void MiFifoServer::try_open_reply() {
   }
   if (refusal) {
     LOG_ERR(kMod, "refusing reply fifo %s: it is %s", p, refusal);
-    finish_reply(false);
+    finish_reply(reply, false);
     return;
   }
   int fd;
   do {
-    fd = open(p, O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+    fd = open(r.path.c_str(), O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     if (errno == ENXIO && r.attempts < limits_.reply_open_retries) {
       ++r.attempts;
+      if (!r.retry_ev) r.retry_ev.reset(evtimer_new(base_, on_retry_timer, reply));
       struct timeval tv = ms_to_timeval(limits_.reply_open_interval_ms);
-      evtimer_add(retry_ev_.get(), &tv);
+      if (r.retry_ev && evtimer_add(r.retry_ev.get(), &tv) == 0) return;
+      LOG_ERR(kMod, "cannot wait for a client at %s: no timer", p);
+      finish_reply(reply, false);
       return;
     }
     if (errno == ENXIO) {
@@ -542,7 +695,7 @@ void MiFifoServer::try_open_reply() {
     } else {
       LOG_ERR(kMod, "cannot open reply fifo %s: %s", p, strerror(errno));
     }
-    finish_reply(false);
+    finish_reply(reply, false);
     return;
   }
   r.fd.reset(fd);
@@ -550,7 +703,7 @@ void MiFifoServer::try_open_reply() {
   if (fstat(fd, &opened) != 0 || !S_ISFIFO(opened.st_mode) || opened.st_nlink != 1 ||
       opened.st_dev != st.st_dev || opened.st_ino != st.st_ino) {
     LOG_ERR(kMod, "refusing reply fifo %s: it changed while being opened", p);
-    finish_reply(false);
+    finish_reply(reply, false);
     return;
   }
 
@@ -562,16 +715,16 @@ void MiFifoServer::try_open_reply() {
   }
   std::optional<Json> out = mi_handle(*registry_, r.request);
   if (!out) {  // a notification: the reader sees EOF with no data
-    finish_reply(true);
+    finish_reply(reply, true);
     return;
   }
   out->dump_to(&r.out);
   r.started_ms = r.progress_ms = monotonic_ms();
-  write_reply();
+  write_reply(reply);
 }
 
-void MiFifoServer::write_reply() {
-  Reply& r = *reply_;
+void MiFifoServer::write_reply(Reply* reply) {
+  Reply& r = *reply;
   {
     SigpipeGuard guard;
     while (r.sent < r.out.size()) {
@@ -583,35 +736,36 @@ void MiFifoServer::write_reply() {
       }
       if (n < 0 && errno == EINTR) continue;
       if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) break;
-      LOG_ERR(kMod, "writing the reply to %s: %s (%zu of %zu bytes sent)", r.path.c_str(),
-              n < 0 ? strerror(errno) : "nothing written", r.sent, r.out.size());
-      finish_reply(false);
+      LOG_ERR(kMod, "writing the reply to %s: %s (%zu of %zu bytes sent)",
+              printable(r.path).c_str(), n < 0 ? strerror(errno) : "nothing written", r.sent,
+              r.out.size());
+      finish_reply(reply, false);
       return;
     }
   }
   if (r.sent == r.out.size()) {
-    finish_reply(true);
+    finish_reply(reply, true);
     return;
   }
   const int64_t now = monotonic_ms();
   const int64_t wait = std::min(r.progress_ms + limits_.reply_stall_ms - now,
                                 r.started_ms + limits_.reply_total_ms - now);
-  if (!write_ev_) {
-    write_ev_.reset(event_new(base_, r.fd.get(), EV_WRITE, on_writable, this));
-    if (!write_ev_) {
-      LOG_ERR(kMod, "cannot create a write event for %s", r.path.c_str());
-      finish_reply(false);
+  if (!r.write_ev) {
+    r.write_ev.reset(event_new(base_, r.fd.get(), EV_WRITE, on_writable, reply));
+    if (!r.write_ev) {
+      LOG_ERR(kMod, "cannot create a write event for %s", printable(r.path).c_str());
+      finish_reply(reply, false);
       return;
     }
   }
   struct timeval tv = ms_to_timeval(wait);
-  event_add(write_ev_.get(), &tv);
+  event_add(r.write_ev.get(), &tv);
 }
 
 void MiFifoServer::on_writable(evutil_socket_t, short what, void* arg) {
-  auto* self = static_cast<MiFifoServer*>(arg);
-  if (!self->reply_) return;
-  Reply& r = *self->reply_;
+  auto* reply = static_cast<Reply*>(arg);
+  MiFifoServer* self = reply->server;
+  Reply& r = *reply;
   if (what & EV_TIMEOUT) {
     const int64_t now = monotonic_ms();
     const bool stalled = now - r.progress_ms >= self->limits_.reply_stall_ms;
@@ -620,25 +774,25 @@ void MiFifoServer::on_writable(evutil_socket_t, short what, void* arg) {
       const std::string why =
           stalled ? strprintf("the reader took nothing for %d ms", self->limits_.reply_stall_ms)
                   : strprintf("not done within %d ms", self->limits_.reply_total_ms);
-      LOG_ERR(kMod, "reply to %s abandoned: %s (%zu of %zu bytes sent)", r.path.c_str(),
+      LOG_ERR(kMod, "reply to %s abandoned: %s (%zu of %zu bytes sent)", printable(r.path).c_str(),
               why.c_str(), r.sent, r.out.size());
-      self->finish_reply(false);
+      self->finish_reply(reply, false);
       return;
     }
   }
-  self->write_reply();
+  self->write_reply(reply);
 }
 
-// Ends the current reply (closing the FIFO is the end-of-reply mark) and moves on.
-void MiFifoServer::finish_reply(bool delivered) {
-  write_ev_.reset();
-  if (retry_ev_) evtimer_del(retry_ev_.get());
+// Ends a reply (closing the FIFO is the end-of-reply mark), frees it and moves on.
+void MiFifoServer::finish_reply(Reply* reply, bool delivered) {
   if (delivered) {
     ++counters_.replies;
   } else {
     ++counters_.replies_failed;
   }
-  reply_.reset();
+  auto it = std::find_if(replies_.begin(), replies_.end(),
+                         [reply](const std::unique_ptr<Reply>& r) { return r.get() == reply; });
+  if (it != replies_.end()) replies_.erase(it);
   pump();
 }
 

@@ -11,11 +11,12 @@
 // opened and closed empty.
 //
 // Refused, each with a log line (module "mi_fifo"), never a reply:
-// - input not starting with ':' ("command must begin with ':'"; the buffered input is dropped),
-//   text after the name that does not start a JSON object or array ("cannot parse command";
-//   the input is dropped; JSON that is delimited but invalid, or nested deeper than 32 levels,
-//   drops just that request), a name longer than 255 bytes, an incomplete request still
-//   incomplete after Limits::partial_request_ms or filling the whole buffer;
+// - input not starting with ':' ("command must begin with ':'"), text after the name that does
+//   not start a JSON object or array ("cannot parse command"), a name longer than 255 bytes,
+//   an incomplete request still incomplete after Limits::partial_request_ms or filling the whole
+//   buffer: the input is dropped up to the next place where a request starts (":name:{" or
+//   ":name:["), or all of it; JSON that is delimited but invalid, or nested deeper than 32
+//   levels, drops just that request;
 // - reply names containing '.', '/', '\' or a control byte ("forbidden filename"); reply paths
 //   of 128 bytes or more;
 // - a reply path that does not exist, is a symlink, is not a FIFO, has more than one hard link,
@@ -23,9 +24,23 @@
 //   80 ms apart ("no client at …"). In all these cases the command is NOT run: as in OpenSIPS
 //   the reply FIFO is opened first, and a command nobody can hear the answer to is not run.
 //
-// Requests are handled one at a time, in arrival order: while one waits for its reply FIFO or
-// for its reader to drain a large reply, the next ones wait in the input buffer (at most
-// Limits::max_buffer bytes; beyond that the FIFO is not read, so writers see a full pipe).
+// Isolation between clients (several writers share the FIFO; each request is one write of at
+// most PIPE_BUF bytes, which the kernel never interleaves with another):
+// - a request that is incomplete (its writer holds the rest, or it is unbalanced like
+//   `:x:{not json`) never delays a complete one behind it: when a complete JSON-RPC request
+//   (an object with "jsonrpc" or "method", at most PIPE_BUF bytes) starts after it, the
+//   incomplete one is logged and dropped and the complete one runs at once. Inside an
+//   incomplete request, a reply name is recognised only when made of bytes that are not JSON
+//   punctuation, blanks, '.', '/' or '\', so ordinary JSON text is not taken for a new request;
+//   a split request whose own text holds a complete `:name:{"method":…}` would be cut there
+//   (the price of never letting one writer hold up the others);
+// - replies are independent: each request waits only for its own reply FIFO (one reply at a
+//   time per FIFO, in arrival order) with its own retry timer and write event, so a reply FIFO
+//   nobody opens (up to 320 ms) or a slow reader delays no other client. At most
+//   Limits::max_replies replies are in progress and Limits::max_queued requests wait; beyond
+//   that requests stay in the input buffer (at most Limits::max_buffer bytes; beyond that the
+//   FIFO is not read, so writers see a full pipe). Requests to different reply FIFOs may
+//   therefore run in another order than they arrived (OpenSIPS runs them one by one).
 // A reply is abandoned when its reader takes nothing for Limits::reply_stall_ms or the whole
 // reply takes longer than Limits::reply_total_ms.
 //
@@ -49,6 +64,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/base/event_ptr.h"
 #include "core/base/result.h"
@@ -70,6 +86,8 @@ class MiFifoServer {
     int reply_total_ms = 30000;       // a reply may take at most this long in total
     int partial_request_ms = 2000;    // an incomplete request is dropped after this long
     int check_interval_ms = 30000;    // how often check() runs by itself
+    size_t max_replies = 64;          // replies in progress at once (opening or writing)
+    size_t max_queued = 256;          // requests taken off the input, waiting to start
   };
 
   // What happened so far (for tests and statistics).
@@ -110,7 +128,8 @@ class MiFifoServer {
   const Counters& counters() const { return counters_; }
 
  private:
-  struct Reply;  // the request being answered
+  struct Queued;  // a request waiting to start
+  struct Reply;   // a request being answered
   enum class Next { kNone, kSkipped, kGot };
 
   MiFifoServer(struct event_base* base, const MiFifoParams& params, const MiRegistry* registry,
@@ -126,12 +145,15 @@ class MiFifoServer {
 
   void read_input(int fd);
   void pump();
+  bool dispatch();
+  bool reply_busy(const std::string& path) const;
   Next next_request(std::string* name, Json* request);
   void drop_input(const char* why);
-  void begin(std::string name, Json request);
-  void try_open_reply();
-  void write_reply();
-  void finish_reply(bool delivered);
+  void drop_front(const char* why);
+  void drop_front_until(size_t n, const char* why);
+  void try_open_reply(Reply* reply);
+  void write_reply(Reply* reply);
+  void finish_reply(Reply* reply, bool delivered);
   void update_read_interest();
   void update_partial_timer();
 
@@ -152,14 +174,13 @@ class MiFifoServer {
   int64_t partial_since_ms_ = -1;  // since when in_ holds an incomplete request (idle only)
   bool reading_ = false;           // read_ev_ is armed
   bool pumping_ = false;
-  std::unique_ptr<Reply> reply_;
+  std::vector<Queued> queued_;  // vector: Queued is incomplete here
+  std::vector<std::unique_ptr<Reply>> replies_;
 
   // Declared after the descriptors: destroyed (unregistered) before them.
   EventPtr read_ev_;
   EventPtr check_ev_;
   EventPtr partial_ev_;
-  EventPtr retry_ev_;
-  EventPtr write_ev_;
 };
 
 }  // namespace sipsd

@@ -10,6 +10,7 @@
 #include "core/base/ascii.h"
 #include "core/base/clock.h"
 #include "core/base/log.h"
+#include "core/base/printable.h"
 #include "core/base/sockaddr_text.h"
 #include "core/shm/stats.h"
 #include "core/sip/header_cursor.h"
@@ -437,7 +438,7 @@ bool Tm::parse_next_hop(std::string_view uri_text, dns::SipTarget* t, std::strin
   if (u.param("transport", &transport)) {
     std::optional<Proto> p = proto_from_name(transport);
     if (!p) {
-      *why = "unsupported transport '" + std::string(transport) + "'";
+      *why = "unsupported transport '" + printable(transport) + "'";
       return false;
     }
     t->transport = *p;
@@ -506,7 +507,7 @@ void Tm::resolved(Transaction& tx, Branch& b, dns::ResolveResult r) {
   if (b.done() || live_.count(tx.id) == 0) return;
   if (!r.ok() || r.destinations.empty()) {
     LOG_NOTICE("tm", "%s: branch %d to %s: %s", tx.up.label.c_str(), b.index,
-               (b.du.empty() ? b.ruri : b.du).c_str(), r.error.c_str());
+               printable(b.du.empty() ? b.ruri : b.du).c_str(), r.error.c_str());
     branch_failed_locally(tx, b, 476, "Unresolvable destination (476/TM)");
     maybe_complete(tx);
     return;
@@ -1108,7 +1109,7 @@ int Tm::forward(RequestCtx& ctx, std::string_view dest) {
     // here without blocking, so the request is dropped (it will be retransmitted, by then the
     // cache has it).
     if (s_.resolver != nullptr && !r) s_.resolver->resolve(target, [](dns::ResolveResult) {});
-    LOG_INFO("core", "forward(): %s: %s", target_uri.c_str(),
+    LOG_INFO("core", "forward(): %s: %s", printable(target_uri).c_str(),
              r ? r->error.c_str() : "resolving (not cached yet); request dropped");
     return -1;
   }

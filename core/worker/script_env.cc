@@ -3,6 +3,7 @@
 #include <charconv>
 
 #include "core/base/ascii.h"
+#include "core/base/printable.h"
 #include "core/cfg/schema.h"
 #include "core/cfg/script_regex.h"
 #include "core/shm/stats.h"
@@ -113,7 +114,7 @@ bool MessageEnv::set_ruri_part(PvId id, const ScriptValue& v) {
     sip::Uri check;
     std::string text(v.str());
     if (!sip::parse_uri(text, &check).ok()) {
-      LOG_ERR("script", "$ru: '%s' is not a SIP URI", text.c_str());
+      LOG_ERR("script", "$ru: '%s' is not a SIP URI", printable(text).c_str());
       return false;
     }
     ctx.ruri = std::move(text);
@@ -294,7 +295,7 @@ bool MessageEnv::pv_set(const PvRef& ref, const ScriptValue& v) {
         std::string text(v.str());
         sip::Uri check;
         if (!sip::parse_uri(text, &check).ok()) {
-          LOG_ERR("script", "$du: '%s' is not a SIP URI", text.c_str());
+          LOG_ERR("script", "$du: '%s' is not a SIP URI", printable(text).c_str());
           return false;
         }
         sc_.req->du = std::move(text);
@@ -357,8 +358,8 @@ int MessageEnv::append_or_insert_hf(std::string_view text, std::string_view anch
     if (line.empty()) continue;
     size_t colon = line.find(':');
     if (colon == std::string_view::npos || colon == 0) {
-      LOG_ERR("script", "%s: '%.*s' is not a header line", append ? "append_hf" : "insert_hf",
-              static_cast<int>(line.size()), line.data());
+      LOG_ERR("script", "%s: '%s' is not a header line", append ? "append_hf" : "insert_hf",
+              printable(line).c_str());
       return -1;
     }
     std::string_view name = trim(line.substr(0, colon));
@@ -369,9 +370,9 @@ int MessageEnv::append_or_insert_hf(std::string_view text, std::string_view anch
     else
       st = at ? ed->insert_header_before(*at, name, value) : ed->insert_header_first(name, value);
     if (st != sip::EditStatus::kOk) {
-      LOG_ERR("script", "%s: cannot add '%.*s': %.*s", append ? "append_hf" : "insert_hf",
-              static_cast<int>(name.size()), name.data(),
-              static_cast<int>(sip::edit_status_name(st).size()), sip::edit_status_name(st).data());
+      LOG_ERR("script", "%s: cannot add '%s': %.*s", append ? "append_hf" : "insert_hf",
+              printable(name).c_str(), static_cast<int>(sip::edit_status_name(st).size()),
+              sip::edit_status_name(st).data());
       return -1;
     }
     ++added;

@@ -92,6 +92,43 @@ TEST(SipsctlFormat, TcpConnectionsWithRepeatedAliasesAndNoTls) {
   EXPECT_EQ(format_tcp_conns(Json()), "TCP is disabled\n");
 }
 
+// Strings from peers and files (SNI, subjects, SANs, anything) never reach the terminal raw:
+// no cursor movement, no colour, no new row, no title change.
+TEST(SipsctlFormat, TableCellsEscapeControlBytesAndBadUtf8) {
+  Json conn = Json::object();
+  conn.add("ID", static_cast<int64_t>(7));
+  conn.add("Type", "tls");
+  conn.add("State", static_cast<int64_t>(0));
+  conn.add("Remote", "127.0.0.1:5061");
+  conn.add("Local", "127.0.0.1:5061");
+  conn.add("Lifetime", "2026-11-26 20:22:21");
+  conn.add("TLS Version", "TLSv1.3");
+  conn.add("TLS Cipher", "TLS_AES_128_GCM_SHA256");
+  conn.add("TLS Peer verified", false);
+  conn.add("TLS SNI", std::string("a\nFORGED\x1b]0;t\x07\x80\xff\t\x7f"
+                                  "b"));
+  conn.add("TLS Domain", "d\xc3\xa9");  // well-formed UTF-8 stays
+  Json list = Json::array();
+  list.push(std::move(conn));
+  Json result = Json::object();
+  result.add("Connections", std::move(list));
+  const std::string out = format_tcp_conns(result);
+  EXPECT_NE(out.find("a\\nFORGED\\x1b]0;t\\x07\\x80\\xff\\t\\x7fb"), std::string::npos) << out;
+  EXPECT_NE(out.find("d\xc3\xa9"), std::string::npos) << out;
+  size_t lines = 0;
+  for (char c : out) lines += c == '\n';
+  EXPECT_EQ(lines, 2u) << out;
+  std::string ascii = out;
+  ascii.erase(ascii.find("d\xc3\xa9"), 3);  // the one well-formed UTF-8 value
+  for (size_t i = 0; i < ascii.size(); ++i) {
+    const auto c = static_cast<unsigned char>(ascii[i]);
+    if (c == '\n') continue;
+    EXPECT_TRUE(c >= 0x20 && c < 0x7f) << "byte " << static_cast<int>(c) << " at " << i;
+  }
+  // A bare string result and statistics names/values are shown the same way.
+  EXPECT_EQ(format_result("x", Json("ok\x1b[2J")), "ok\\x1b[2J\n");
+}
+
 TEST(SipsctlFormat, TlsList) {
   Json domains = parse(R"({"Domains":[
       {"name":"cli","type":"TLS_DOMAIN_CLI","IP ADDRESS FILTERS":["*"],"SIP DOMAIN FILTERS":["*"],

@@ -35,8 +35,8 @@ TEST(HostName, NamesAreLowerCasedAndChecked) {
 }
 
 TEST(HostName, PrintableNameIsShortAndSafe) {
-  EXPECT_EQ(printable_name("a\nb"), "a\\x0ab");
-  EXPECT_EQ(printable_name(std::string(100, 'x')), std::string(64, 'x') + "...");
+  EXPECT_EQ(printable_name("a\nb"), "a\\nb");
+  EXPECT_EQ(printable_name(std::string(100, 'x')), std::string(64, 'x') + "...[+36 bytes]");
 }
 
 }  // namespace

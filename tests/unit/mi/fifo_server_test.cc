@@ -375,6 +375,117 @@ TEST_F(MiFifo, AnIncompleteRequestIsDroppedAfterATimeLimit) {
   EXPECT_EQ(send_and_read("r", request("r", "ok")), kOkReply);
 }
 
+// ---- isolation between writers (issue 13, item 4) ----------------------------------------------
+// Each of these left the complete request unanswered before: it was swallowed together with the
+// bad or partial one, or waited behind reply FIFOs nobody opened. The reads below wait less than
+// partial_request_ms (300 ms here), so an answer that only came after the partial request timed
+// out would not count.
+
+TEST_F(MiFifo, AnUnbalancedRequestDoesNotSwallowTheNextOne) {
+  start();
+  make_fifo("r");
+  StderrCapture log(dir_.path() + "/log");
+  send(":x:{not json");
+  EXPECT_EQ(send_and_read("r", request("r", "ok"), 200), kOkReply);
+  log.restore();
+  EXPECT_NE(log.text().find("incomplete request for reply fifo 'x' dropped: another request "
+                            "follows; 12 bytes dropped: :x:{not json"),
+            std::string::npos)
+      << log.text();
+  EXPECT_EQ(runs_, 1);
+}
+
+TEST_F(MiFifo, APartialRequestNeverDelaysAnotherWritersCompleteOne) {
+  start();
+  make_fifo("r");
+  make_fifo("a");
+  StderrCapture log(dir_.path() + "/log");
+  const std::string a = request("a", "order", "7");
+  send(a.substr(0, 25));  // writer A: half a request (ends inside a string)
+  EXPECT_EQ(send_and_read("r", request("r", "ok"), 200), kOkReply);  // writer B
+  // A's rest comes late: it is dropped on its own, and C is still answered.
+  send(a.substr(25));
+  EXPECT_EQ(send_and_read("r", request("r", "ok", "3"), 200),
+            R"({"jsonrpc":"2.0","result":"OK","id":3})");
+  log.restore();
+  EXPECT_NE(log.text().find("incomplete request for reply fifo 'a' dropped"), std::string::npos)
+      << log.text();
+  EXPECT_NE(log.text().find("command must begin with ':'"), std::string::npos) << log.text();
+  EXPECT_EQ(runs_, 2);
+  EXPECT_TRUE(order_.empty());
+}
+
+TEST_F(MiFifo, TheTailOfAPartialRequestDoesNotTakeTheNextOneWithIt) {
+  start();
+  make_fifo("r");
+  StderrCapture log(dir_.path() + "/log");
+  // Garbage, then a request in the same read: only the garbage goes.
+  EXPECT_EQ(send_and_read("r", "\"}]} tail of something" + request("r", "ok"), 200), kOkReply);
+  // Invalid but delimited JSON that swallowed the start of another request (the first was cut
+  // inside a string): the complete request inside is kept.
+  EXPECT_EQ(send_and_read("r", ":a:{\"method\":\"x" + request("r", "ok") + "\"}", 200), kOkReply);
+  log.restore();
+  EXPECT_EQ(runs_, 2) << log.text();
+}
+
+TEST_F(MiFifo, ReplyFifosNobodyOpensDoNotHoldUpOtherRequests) {
+  start();
+  make_fifo("r");
+  std::string all;
+  for (int i = 0; i < 10; ++i) {
+    make_fifo("nobody" + std::to_string(i));
+    all += request("nobody" + std::to_string(i), "ok");
+  }
+  StderrCapture log(dir_.path() + "/log");
+  send(all);
+  // 10 x 320 ms if they were waited for one after the other.
+  EXPECT_EQ(send_and_read("r", request("r", "ok"), 200), kOkReply);
+  // Then each is given up on after its own 4 retries (bounded wait: a loaded machine is slow).
+  const int64_t deadline = monotonic_ms() + 5000;
+  while (server_->counters().replies_failed < 10 && monotonic_ms() < deadline) pump(20);
+  log.restore();
+  for (int i = 0; i < 10; ++i) {
+    EXPECT_NE(log.text().find("no client at " + path_of("nobody" + std::to_string(i))),
+              std::string::npos)
+        << log.text();
+  }
+  EXPECT_EQ(runs_, 1);
+  EXPECT_EQ(server_->counters().replies_failed, 10u);
+}
+
+TEST_F(MiFifo, ASlowReaderDoesNotHoldUpOtherRequests) {
+  start();
+  make_fifo("slow");
+  make_fifo("r");
+  int slow = open_reader("slow");  // opens, never reads: the 200 kB reply fills the pipe
+  send(":slow:{\"jsonrpc\":\"2.0\",\"method\":\"big\",\"params\":[200000],\"id\":1}");
+  pump(20);
+  EXPECT_EQ(send_and_read("r", request("r", "ok"), 200), kOkReply);
+  close(slow);
+}
+
+TEST_F(MiFifo, AtMostMaxRepliesWaitAtOnceAndTheRestFollow) {
+  limits_.max_replies = 2;
+  start();
+  std::string all;
+  std::vector<int> readers;
+  for (int i = 0; i < 5; ++i) {
+    make_fifo("q" + std::to_string(i));
+    all += ":q" + std::to_string(i) +
+           ":{\"jsonrpc\":\"2.0\",\"method\":\"order\",\"params\":{\"n\":" + std::to_string(i) +
+           "},\"id\":1}";
+  }
+  send(all);
+  pump(20);
+  EXPECT_TRUE(order_.empty());  // nobody reads yet: two are retrying, three wait
+  for (int i = 4; i >= 0; --i) readers.push_back(open_reader("q" + std::to_string(i)));
+  for (int fd : readers) {
+    EXPECT_NE(read_reply(fd), std::nullopt);
+    close(fd);
+  }
+  EXPECT_EQ(order_.size(), 5u);
+}
+
 TEST_F(MiFifo, OversizedInputIsDroppedAndTheServerCarriesOn) {
   limits_.max_buffer = 8192;
   start();
