@@ -78,7 +78,12 @@ enum class FuncId : uint8_t {
   kIsDirection,        // is_direction(dir)               args: string "downstream" | "upstream"
   // tls_mgm
   kIsPeerVerified,  // builtin: is_peer_verified() ($tls_peer_verified == "1")
+  // registrar
+  kSave,          // save(domain[, flags[, aor]])        args: "location", [string], [string]
+  kLookup,        // lookup(domain[, flags[, aor]])      args: "location", [string], [string]
+  kIsRegistered,  // is_registered(domain[, aor])        args: "location", [string]
+  kRemove,        // remove(domain, aor[, contact])      args: "location", string, [string]
 };
-constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kIsPeerVerified) + 1;
+constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kRemove) + 1;
 
 }  // namespace sipsd

@@ -52,6 +52,9 @@ struct Branch {
   bool cancelled = false;       // the CANCEL went out
   std::string cancel;           // its bytes (retransmitted over UDP)
   RouteRef on_reply;            // onreply_route armed for this branch
+  uint32_t conn_id = 0;         // lookup(): the phone's connection to go on
+  int conn_owner = 0;
+  bool no_new_conn = false;
   // What the branch_route made of the transaction's request for this branch (its edits
   // applied; parsed over `base`). Empty: the transaction's request as it is.
   std::string base;
