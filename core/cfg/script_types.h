@@ -83,7 +83,10 @@ enum class FuncId : uint8_t {
   kLookup,        // lookup(domain[, flags[, aor]])      args: "location", [string], [string]
   kIsRegistered,  // is_registered(domain[, aor])        args: "location", [string]
   kRemove,        // remove(domain, aor[, contact])      args: "location", string, [string]
+  // core: serial forking by q
+  kSerializeBranches,  // serialize_branches(clear)  args: int 0..1
+  kNextBranches,       // next_branches()
 };
-constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kRemove) + 1;
+constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kNextBranches) + 1;
 
 }  // namespace sipsd

@@ -36,6 +36,7 @@ struct BranchTarget {
   uint32_t conn_id = 0;  // the connection to go on (a registered phone's), 0 = any
   int conn_owner = 0;
   bool no_new_conn = false;
+  int q = -1;  // 0..1000; -1 = none given
 };
 
 enum class RouteKind : uint8_t { kRequest, kFailure, kBranch, kOnReply };
@@ -70,7 +71,11 @@ struct RequestCtx {
   uint32_t dst_conn_id = 0;
   int dst_conn_owner = 0;
   bool dst_no_new_conn = false;
+  int dst_q = -1;
   std::vector<BranchTarget> branches;
+  // serialize_branches(): the groups of equal q not tried yet, best first (next_branches()
+  // takes the next one; the transaction keeps them for its failure_route).
+  std::vector<std::vector<BranchTarget>> serial;
 
   std::string_view effective_ruri() const {
     return ruri_changed ? std::string_view(ruri) : (msg ? msg->ruri() : std::string_view());

@@ -381,6 +381,8 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
     tx.on_failure = ctx.on_failure;
     tx.on_reply = ctx.on_reply;
     tx.on_branch = ctx.on_branch;
+    if (!ctx.serial.empty()) tx.serial = std::move(ctx.serial);
+    ctx.serial.clear();
   }
   tx.forced_socket = ctx.forced_socket;
   tx.no_dns_failover = flags.no_dns_failover || s_.config.disable_dns_failover;
@@ -396,7 +398,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
   // The R-URI branch, then the ones lookup() appended (forked in parallel).
   std::vector<BranchTarget> targets;
   targets.push_back(BranchTarget{std::string(ctx.effective_ruri()), du, ctx.dst_conn_id,
-                                 ctx.dst_conn_owner, ctx.dst_no_new_conn});
+                                 ctx.dst_conn_owner, ctx.dst_no_new_conn, ctx.dst_q});
   for (BranchTarget& t : ctx.branches) targets.push_back(std::move(t));
   ctx.branches.clear();
   std::vector<int> started;

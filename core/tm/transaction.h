@@ -100,6 +100,8 @@ struct Transaction {
 
   std::vector<std::unique_ptr<Branch>> branches;
   int round_start = 0;  // the first branch of the current serial round
+  // serialize_branches() groups still to try (next_branches() in the failure_route).
+  std::vector<std::vector<BranchTarget>> serial;
   bool in_failure = false;
   int winner = -1;  // the branch whose reply went upstream as final
 

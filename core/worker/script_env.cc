@@ -628,6 +628,9 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
       const bool downstream = ftag == m->from_tag();
       return (arg_str(0) == "downstream") == downstream ? 1 : -1;
     }
+    case FuncId::kSerializeBranches:
+    case FuncId::kNextBranches:
+      return registrar_call(id, args);
     // ---- registrar
     case FuncId::kSave:
     case FuncId::kLookup:

@@ -88,6 +88,8 @@ class MessageEnv final : public ScriptEnv {
   int relay_flags(std::span<const ScriptValue> args, tm::RelayFlags* out) const;
   // registrar (script_env_registrar.cc)
   int registrar_call(FuncId id, std::span<const ScriptValue> args);
+  int serialize_branches();
+  int next_branches();
   int registrar_save(std::string_view flags, std::string_view aor);
   int registrar_lookup(std::string_view flags, std::string_view aor);
   int registrar_is_registered(std::string_view aor);

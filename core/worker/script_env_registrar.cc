@@ -3,6 +3,8 @@
 // decided to the request: the reply, the R-URI, $du and the branches).
 #include <time.h>
 
+#include <algorithm>
+
 #include "core/base/log.h"
 #include "core/shm/stats.h"
 #include "core/worker/script_env.h"
@@ -30,9 +32,57 @@ int MessageEnv::registrar_call(FuncId id, std::span<const ScriptValue> args) {
       return registrar_is_registered(arg(1));
     case FuncId::kRemove:
       return registrar_remove(arg(1), arg(2));
+    case FuncId::kSerializeBranches:
+      return serialize_branches();
+    case FuncId::kNextBranches:
+      return next_branches();
     default:
       return -1;
   }
+}
+
+// The R-URI and the appended branches, grouped by q (best first; equal q keeps their order, so
+// they ring in parallel), for next_branches() to hand out one group at a time.
+int MessageEnv::serialize_branches() {
+  tm::RequestCtx* ctx = sc_.req;
+  if (ctx == nullptr) return -1;
+  if (ctx->branches.empty()) return 1;  // one destination: nothing to serialize
+  std::vector<tm::BranchTarget> all;
+  all.push_back(tm::BranchTarget{std::string(ctx->effective_ruri()), ctx->du, ctx->dst_conn_id,
+                                 ctx->dst_conn_owner, ctx->dst_no_new_conn, ctx->dst_q});
+  for (tm::BranchTarget& b : ctx->branches) all.push_back(std::move(b));
+  ctx->branches.clear();
+  std::stable_sort(all.begin(), all.end(),
+                   [](const tm::BranchTarget& a, const tm::BranchTarget& b) { return a.q > b.q; });
+  auto& groups = ctx->kind == tm::RouteKind::kFailure && ctx->tx ? ctx->tx->serial : ctx->serial;
+  groups.clear();
+  for (tm::BranchTarget& t : all) {
+    if (groups.empty() || groups.back().front().q != t.q) groups.emplace_back();
+    groups.back().push_back(std::move(t));
+  }
+  return 1;
+}
+
+// The next group of serialize_branches(): its first target becomes the R-URI, the others
+// branches. 1: more groups remain, 2: this was the last, -1: none left.
+int MessageEnv::next_branches() {
+  tm::RequestCtx* ctx = sc_.req;
+  if (ctx == nullptr) return -1;
+  auto& groups = ctx->kind == tm::RouteKind::kFailure && ctx->tx ? ctx->tx->serial : ctx->serial;
+  if (groups.empty()) return -1;
+  std::vector<tm::BranchTarget> group = std::move(groups.front());
+  groups.erase(groups.begin());
+  tm::BranchTarget& first = group.front();
+  ctx->ruri = std::move(first.ruri);
+  ctx->ruri_changed = true;
+  ctx->du = std::move(first.du);
+  ctx->dst_conn_id = first.conn_id;
+  ctx->dst_conn_owner = first.conn_owner;
+  ctx->dst_no_new_conn = first.no_new_conn;
+  ctx->dst_q = first.q;
+  ctx->branches.assign(std::make_move_iterator(group.begin() + 1),
+                       std::make_move_iterator(group.end()));
+  return groups.empty() ? 2 : 1;
 }
 
 int MessageEnv::registrar_save(std::string_view flag_text, std::string_view aor) {
@@ -106,11 +156,12 @@ int MessageEnv::registrar_lookup(std::string_view flag_text, std::string_view ao
   ctx->dst_conn_id = first.conn_id;
   ctx->dst_conn_owner = first.conn_owner;
   ctx->dst_no_new_conn = first.no_new_conn;
+  ctx->dst_q = first.q;
   ctx->branches.clear();
   for (size_t i = 1; i < res.targets.size(); ++i) {
     reg::LookupTarget& b = res.targets[i];
     ctx->branches.push_back(tm::BranchTarget{std::move(b.uri), std::move(b.du), b.conn_id,
-                                             b.conn_owner, b.no_new_conn});
+                                             b.conn_owner, b.no_new_conn, b.q});
   }
   return 1;
 }

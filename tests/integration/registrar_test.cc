@@ -42,7 +42,20 @@ route {
   }
   if (!lookup("location")) { sl_send_reply(404, "Not Found"); exit; }
   record_route();
+  if ($hdr(X-Serial) != NULL) {
+    serialize_branches(1);
+    next_branches();
+    t_on_failure("next_q");
+  }
   if (!t_relay()) sl_reply_error();
+}
+
+failure_route[next_q] {
+  if (t_was_cancelled()) exit;
+  if (t_check_status("408|480|486") && next_branches()) {
+    t_on_failure("next_q");
+    t_relay();
+  }
 }
 )cfg";
 
@@ -341,6 +354,47 @@ TEST(Registrar, UnknownUserIs404AndEveryBindingIsForked) {
     ASSERT_TRUE(m.ok()) << m.message() << "\n" << (*srv)->log();
     if (m->status() == 100) continue;
     EXPECT_TRUE(m->status() == 486 || m->status() == 480) << m->text();
+    break;
+  }
+}
+
+TEST(Registrar, SerialForkingByQWithNextBranches) {
+  auto srv = SipsdServer::start(registrar_options(2));
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto caller = TestEndpoint::tls(**srv);
+  auto hi = TestEndpoint::tls(**srv);
+  auto lo = TestEndpoint::tls(**srv);
+  ASSERT_TRUE(caller.ok() && hi.ok() && lo.ok());
+  for (auto* ep : {&*lo, &*hi}) {
+    const std::string q = ep == &*hi ? "0.9" : "0.1";
+    auto r = do_register(
+        **ep, make_register(**ep, "hank", "", {"Contact: <" + (*ep)->uri("hank") + ">;q=" + q}, 1,
+                            unique_token()));
+    ASSERT_TRUE(r.ok() && r->status() == 200) << (*srv)->log();
+  }
+  SipRequest inv = invite_to(**caller, "hank");
+  inv.text.insert(inv.text.find("\r\n") + 2, "X-Serial: 1\r\n");
+  ASSERT_TRUE((*caller)->send(inv.text).ok());
+  // The best q rings alone first.
+  auto first = (*hi)->recv(5s);
+  ASSERT_TRUE(first.ok()) << first.message() << "\n" << (*srv)->log();
+  EXPECT_EQ(first->method(), "INVITE");
+  EXPECT_TRUE((*lo)->nothing_within(300ms));
+  ASSERT_TRUE((*hi)->send(build_reply(*first, reply_spec(486, "h1"))).ok());
+  auto ack = (*hi)->recv(5s);
+  ASSERT_TRUE(ack.ok());
+  EXPECT_EQ(ack->method(), "ACK");
+  // Then the next group, from the failure_route.
+  auto second = (*lo)->recv(5s);
+  ASSERT_TRUE(second.ok()) << second.message() << "\n" << (*srv)->log();
+  EXPECT_EQ(second->method(), "INVITE");
+  EXPECT_EQ(second->uri(), (*lo)->uri("hank"));
+  ASSERT_TRUE((*lo)->send(build_reply(*second, reply_spec(486, "l1"))).ok());
+  for (int i = 0; i < 3; ++i) {
+    auto m = (*caller)->recv(5s);
+    ASSERT_TRUE(m.ok()) << m.message() << "\n" << (*srv)->log();
+    if (m->status() == 100) continue;
+    EXPECT_EQ(m->status(), 486) << m->text();
     break;
   }
 }
