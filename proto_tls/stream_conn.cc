@@ -55,7 +55,8 @@ StreamConn::StreamConn(const StreamConnContext& ctx, UniqueFd fd, std::unique_pt
       owner_index_(ctx.owner_index),
       keep_alive_(std::move(keep_alive)),
       label_(make_label(ends_)),
-      framer_(params.framer) {}
+      framer_(params.framer),
+      lifetime_ms_(params.lifetime_ms) {}
 
 StreamConn::~StreamConn() = default;
 
@@ -149,10 +150,10 @@ void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
              LogLevel::kNotice);
     return;
   }
-  if (now >= c->last_activity_ + c->params_.lifetime_ms) {
+  if (now >= c->last_activity_ + c->lifetime_ms_) {
     stat_add(c->ends_.proto, TStat::kIdleTimeouts);
     c->close(strprintf("no traffic for %lld s (tcp_connection_lifetime)",
-                       static_cast<long long>(c->params_.lifetime_ms / 1000)),
+                       static_cast<long long>(c->lifetime_ms_ / 1000)),
              LogLevel::kInfo);
     return;
   }
@@ -161,7 +162,7 @@ void StreamConn::on_timer_event(evutil_socket_t, short, void* arg) {
 
 void StreamConn::arm_timer() {
   if (closed_) return;
-  int64_t next = last_activity_ + params_.lifetime_ms;
+  int64_t next = last_activity_ + lifetime_ms_;
   if (handshake_deadline_ != 0) next = std::min(next, handshake_deadline_);
   if (msg_deadline_ != 0) next = std::min(next, msg_deadline_);
   // An armed timer that fires earlier re-arms itself (lazy idle refresh: activity only moves
@@ -180,6 +181,12 @@ void StreamConn::mark_active() {
 
 void StreamConn::arm_write() {
   if (!closed_) event_add(write_ev_.get(), nullptr);
+}
+
+void StreamConn::extend_lifetime(int64_t ms) {
+  if (closed_ || ms <= lifetime_ms_) return;
+  lifetime_ms_ = ms;
+  publish_state(state_);
 }
 
 void StreamConn::set_alias_port(uint16_t port) {
@@ -206,7 +213,7 @@ void StreamConn::publish_state(ConnState state) {
   fill_addr(ends_.local_ip, info.local_ip, &info.family);
   fill_addr(ends_.remote_ip, info.remote_ip, &info.family);
   info.created_ms = ends_.accepted_at_ms;
-  info.lifetime_ms = params_.lifetime_ms;
+  info.lifetime_ms = lifetime_ms_;
   info.outbound = ends_.outbound;
   info.alias_port = alias_port_;
   state_ = state;

@@ -114,6 +114,9 @@ class StreamConn {
   // RFC 5923: requests to the peer's address with this port may use this connection too (the
   // peer's Via port, with tcp_accept_aliases). Published in the connection index.
   void set_alias_port(uint16_t port);
+  // Lets the connection live idle for at least `ms` (registrar's tcp_persistent_flag: as long
+  // as the binding made over it). Only ever extends.
+  void extend_lifetime(int64_t ms);
   uint16_t alias_port() const { return alias_port_; }
   // Bytes accepted by send() that the socket has not taken yet.
   size_t queued_bytes() const { return out_.size() - out_off_; }
@@ -173,6 +176,7 @@ class StreamConn {
   bool was_established_ = false;
   bool indexed_ = false;  // in the connection index
   uint16_t alias_port_ = 0;
+  int64_t lifetime_ms_ = 0;  // idle lifetime: params_.lifetime_ms, or longer (extend_lifetime)
   ConnState state_ = ConnState::kHandedOff;  // as last published
   bool closed_ = false;
   std::string close_reason_;

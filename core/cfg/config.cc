@@ -254,6 +254,10 @@ class Loader {
       set_int_param(mod.name, p.name, m.value.num);
       return;
     }
+    if (mod.name == "usrloc" || mod.name == "registrar") {
+      set_registrar_param(mod.name, p.name, m);
+      return;
+    }
     if (mod.name == "proto_udp") {
       if (p.name == "udp_port") cfg_.udp.port = static_cast<int>(m.value.num);
       return;
@@ -298,6 +302,50 @@ class Loader {
       if (name == "append_fromtag") r.append_fromtag = v != 0;
       if (name == "enable_double_rr") r.enable_double_rr = v != 0;
     }
+  }
+
+  void set_registrar_param(std::string_view module, std::string_view name, const cfg::ModParam& m) {
+    const int i = static_cast<int>(m.value.num);
+    const std::string str =
+        m.value.kind == cfg::Value::Kind::kNumber ? std::to_string(m.value.num) : m.value.str;
+    UsrlocParams& u = cfg_.usrloc;
+    RegistrarParams& r = cfg_.registrar;
+    if (module == "usrloc") {
+      if (name == "db_mode") {
+        if (i != 0 && i != 2) {
+          diag_.error(m.value.loc, strprintf("modparam: usrloc db_mode %d is not supported (0: "
+                                             "memory only, 2: write-back)",
+                                             i));
+          return;
+        }
+        u.db_mode = i;
+      }
+      if (name == "working_mode_preset" && str == "single-instance-sql-write-back") u.db_mode = 2;
+      if (name == "working_mode_preset" && str != "single-instance-no-db" &&
+          str != "single-instance-sql-write-back") {
+        diag_.error(m.value.loc,
+                    strprintf("modparam: usrloc working_mode_preset '%s' is not supported "
+                              "(single-instance-no-db, single-instance-sql-write-back)",
+                              str.c_str()));
+        return;
+      }
+      if (name == "db_url") u.db_url = str;
+      if (name == "timer_interval") u.timer_interval = i;
+      if (name == "nat_bflag") u.nat_bflag = str;
+      if (name == "use_domain") u.use_domain = i != 0;
+      if (name == "hash_size") u.hash_size = i;
+      if (name == "cseq_delay") u.cseq_delay = i;
+      if (name == "max_contacts_total") u.max_contacts_total = i;
+      return;
+    }
+    if (name == "default_expires") r.default_expires = i;
+    if (name == "min_expires") r.min_expires = i;
+    if (name == "max_expires") r.max_expires = i;
+    if (name == "max_contacts") r.max_contacts = i;
+    if (name == "tcp_persistent_flag") r.tcp_persistent_flag = str;
+    if (name == "received_avp") r.received_avp = str;
+    if (name == "received_param") r.received_param = str;
+    if (name == "retry_after") r.retry_after = i;
   }
 
   void set_mi_fifo_param(const cfg::ModParamDef& p, const cfg::ModParam& m) {

@@ -76,6 +76,31 @@ struct RrParams {
   bool enable_double_rr = true;
 };
 
+// usrloc modparams (OpenSIPS names and defaults; max_contacts_total is sipsd's bound on the
+// shared location table).
+struct UsrlocParams {
+  int db_mode = 0;  // 0 memory only (the only mode without a database layer)
+  std::string db_url;
+  int timer_interval = 60;  // seconds: expiry (and write-back) timer
+  std::string nat_bflag;    // a flag name or number ("" = unset)
+  bool use_domain = false;
+  int hash_size = 9;  // 2^9 buckets
+  int cseq_delay = 20;
+  int max_contacts_total = 65536;
+};
+
+// registrar modparams (OpenSIPS names and defaults).
+struct RegistrarParams {
+  int default_expires = 3600;
+  int min_expires = 60;
+  int max_expires = 0;
+  int max_contacts = 0;
+  std::string tcp_persistent_flag;  // a flag name or number ("" = unset)
+  std::string received_avp;         // "$avp(name)" ("" = unset)
+  std::string received_param = "received";
+  int retry_after = 0;
+};
+
 struct MiFifoParams {
   bool enabled = false;  // loadmodule "mi_fifo.so" seen
   std::string fifo_name = "/tmp/opensips_fifo";
@@ -132,6 +157,8 @@ struct Config {
   UdpProtoParams udp;
   TmParams tm;
   RrParams rr;
+  UsrlocParams usrloc;
+  RegistrarParams registrar;
   // modparam("tls_mgm", ...) lines in cfg order; tls_mgm interprets "[domain]value".
   std::vector<ModParam> tls_mgm_params;
   MiFifoParams mi_fifo;

@@ -190,6 +190,10 @@ const FuncDef kCoreFuncs[] = {
     {.name = "force_rport", .id = FuncId::kForceRport, .ready = true},
     {.name = "forward", .id = FuncId::kForward, .min_args = 0, .max_args = 1,
      .args = {kStrArg("destination")}, .ready = true},
+    {.name = "serialize_branches", .id = FuncId::kSerializeBranches, .min_args = 1,
+     .max_args = 1, .args = {ArgSpec{.kind = ArgKind::kInt, .what = "clear", .min = 0, .max = 1}},
+     .routes = kReq | kFail, .ready = true},
+    {.name = "next_branches", .id = FuncId::kNextBranches, .routes = kReq | kFail, .ready = true},
     {.name = "is_myself", .id = FuncId::kIsMyself, .min_args = 1, .max_args = 2,
      .args = {kStrArg("host"),
               ArgSpec{.kind = ArgKind::kInt, .what = "port", .min = 0, .max = 65535}}, .ready = true},
@@ -299,6 +303,47 @@ const FuncDef kTlsMgmFuncs[] = {
      .builtin = true, .ready = true},
 };
 
+const ModParamDef kUsrlocParams[] = {
+    {.name = "db_mode", .type = ParamType::kInt, .min = 0, .max = 3},
+    {.name = "working_mode_preset", .type = ParamType::kStr},
+    {.name = "db_url", .type = ParamType::kStr},
+    {.name = "timer_interval", .type = ParamType::kInt, .min = 1, .max = 86400},
+    {.name = "nat_bflag", .type = ParamType::kIntOrStr, .min = 0, .max = 31},
+    {.name = "use_domain", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "hash_size", .type = ParamType::kInt, .min = 1, .max = 16},
+    {.name = "cseq_delay", .type = ParamType::kInt, .min = 0, .max = 3600},
+    {.name = "max_contacts_total", .type = ParamType::kInt, .min = 1, .max = 10000000},
+    {.name = "matching_mode", .type = ParamType::kInt, .min = 0, .max = 0},
+    {.name = "desc_time_order", .type = ParamType::kInt, .min = 0, .max = 1,
+     .no_effect = "bindings of equal q are always listed oldest first"},
+};
+const ModParamDef kRegistrarParams[] = {
+    {.name = "default_expires", .type = ParamType::kInt, .min = 1, .max = kIntMax},
+    {.name = "min_expires", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "max_expires", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "max_contacts", .type = ParamType::kInt, .min = 0, .max = 1000000},
+    {.name = "tcp_persistent_flag", .type = ParamType::kIntOrStr, .min = 0, .max = 31},
+    {.name = "received_avp", .type = ParamType::kStr},
+    {.name = "received_param", .type = ParamType::kStr},
+    {.name = "retry_after", .type = ParamType::kInt, .min = 0, .max = kIntMax},
+    {.name = "case_sensitive", .type = ParamType::kInt, .min = 0, .max = 1,
+     .no_effect = "AoRs are compared as written"},
+};
+constexpr ArgSpec kLocationArg{.kind = ArgKind::kStatic, .what = "location"};
+const FuncDef kRegistrarFuncs[] = {
+    {.name = "save", .id = FuncId::kSave, .min_args = 1, .max_args = 3,
+     .args = {kLocationArg, kStrArg("flags"), kStrArg("AoR")}, .routes = kReq, .ready = true},
+    {.name = "lookup", .id = FuncId::kLookup, .min_args = 1, .max_args = 3,
+     .args = {kLocationArg, kStrArg("flags"), kStrArg("AoR")}, .routes = kReq | kFail,
+     .ready = true},
+    {.name = "is_registered", .id = FuncId::kIsRegistered, .min_args = 1, .max_args = 2,
+     .args = {kLocationArg, kStrArg("AoR")}, .routes = kReq | kFail | kReply | kBranch,
+     .ready = true},
+    {.name = "remove", .id = FuncId::kRemove, .min_args = 2, .max_args = 3,
+     .args = {kLocationArg, kStrArg("AoR"), kStrArg("contact")}, .routes = kReq | kFail,
+     .ready = true},
+};
+
 const ModuleDef kModules[] = {
     {"proto_tls", kProtoTlsParams, {}},
     {"proto_tcp", kProtoTcpParams, {}},
@@ -312,11 +357,13 @@ const ModuleDef kModules[] = {
     {"maxfwd", kMaxfwdParams, kMaxfwdFuncs},
     {"tm", kTmParams, kTmFuncs},
     {"rr", kRrParams, kRrFuncs},
+    {"usrloc", kUsrlocParams, {}},
+    {"registrar", kRegistrarParams, kRegistrarFuncs},
 };
 
 constexpr std::string_view kUnsupportedModules[] = {
     "mi_http", "mi_datagram", "mi_script", "httpd",
-    "registrar", "usrloc", "textops", "proto_ws", "proto_wss",
+    "textops", "proto_ws", "proto_wss",
     "proto_sctp", "proto_bin", "proto_bins", "proto_hep", "proto_smpp", "proto_msrp",
     "tls_wolfssl", "dialog", "auth", "auth_db", "db_mysql", "db_postgres", "db_text",
     "db_sqlite", "dispatcher", "load_balancer", "drouting", "nathelper", "rtpproxy",
@@ -332,8 +379,6 @@ struct UnsupportedFunc {
   std::string_view module;
 };
 constexpr UnsupportedFunc kUnsupportedFuncs[] = {
-    {"save", "registrar"},
-    {"lookup", "registrar"},
     {"www_authorize", "auth_db"},
     {"proxy_authorize", "auth_db"},
     {"www_challenge", "auth"},
@@ -353,8 +398,6 @@ constexpr UnsupportedFunc kUnsupportedFuncs[] = {
     {"setbflag", "core"},
     {"resetbflag", "core"},
     {"isbflagset", "core"},
-    {"serialize_branches", "core"},
-    {"next_branches", "core"},
     {"append_branch", "core"},
     {"log", "core"},
     {"xdbg", "core"},

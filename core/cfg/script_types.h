@@ -78,7 +78,15 @@ enum class FuncId : uint8_t {
   kIsDirection,        // is_direction(dir)               args: string "downstream" | "upstream"
   // tls_mgm
   kIsPeerVerified,  // builtin: is_peer_verified() ($tls_peer_verified == "1")
+  // registrar
+  kSave,          // save(domain[, flags[, aor]])        args: "location", [string], [string]
+  kLookup,        // lookup(domain[, flags[, aor]])      args: "location", [string], [string]
+  kIsRegistered,  // is_registered(domain[, aor])        args: "location", [string]
+  kRemove,        // remove(domain, aor[, contact])      args: "location", string, [string]
+  // core: serial forking by q
+  kSerializeBranches,  // serialize_branches(clear)  args: int 0..1
+  kNextBranches,       // next_branches()
 };
-constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kIsPeerVerified) + 1;
+constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kNextBranches) + 1;
 
 }  // namespace sipsd

@@ -278,6 +278,34 @@ std::string format_tcp_conns(const Json& result) {
   return format_table(header, rows, right);
 }
 
+std::string format_ul_dump(const Json& result) {
+  auto text = [](const Json* v) -> std::string {
+    if (v == nullptr) return "";
+    if (v->is_string()) return v->as_string();
+    if (v->is_number()) return std::to_string(v->as_int());
+    return v->dump();
+  };
+  std::vector<std::vector<std::string>> rows;
+  auto add_aor = [&](const Json& aor) {
+    const Json* contacts = aor.find("Contacts");
+    if (contacts == nullptr) return;
+    for (const Json& c : contacts->items())
+      rows.push_back({text(aor.find("AOR")), text(c.find("Contact")), text(c.find("Expires")),
+                      text(c.find("Q")), text(c.find("Received")), text(c.find("Socket")),
+                      text(c.find("User-agent"))});
+  };
+  if (const Json* domains = result.find("Domains")) {
+    for (const Json& d : domains->items())
+      if (const Json* aors = d.find("AORs"))
+        for (const Json& a : aors->items()) add_aor(a);
+  } else {
+    add_aor(result);
+  }
+  if (rows.empty()) return "no registrations\n";
+  return format_table({"AOR", "Contact", "Expires", "Q", "Received", "Socket", "User-agent"}, rows,
+                      {false, false, true, true, false, false, false});
+}
+
 std::string format_tls_list(const Json& result) {
   const Json* domains = list_of(result, "Domains");
   if (domains == nullptr) return format_pretty_json(result);
@@ -445,6 +473,9 @@ std::string format_result(const std::string& command, const Json& result,
                           const FormatOptions& options) {
   if (command == "ps" || command == "core:ps") return format_ps(result);
   if (command == "list_tcp_conns" || command == "tcp:list_conns") return format_tcp_conns(result);
+  if (command == "ul_dump" || command == "usrloc:dump" || command == "ul_show_contact" ||
+      command == "usrloc:show_contact")
+    return format_ul_dump(result);
   if (command == "tls_list" || command == "tls_mgm:list") return format_tls_list(result);
   if (command == "tls_cert_status") return format_cert_status(result, options);
   if (command == "get_statistics" || command == "list_statistics" || command == "statistics:get" ||

@@ -35,6 +35,9 @@ std::string format_tls_list(const Json& result);
 // {"Domains":[{"name","type","Subject","SANs","Not after","Days left"}]}: a table; fewer than
 // kCertWarnDays days left is highlighted (in colour, or marked "(!)" / "(expired)").
 std::string format_cert_status(const Json& result, const FormatOptions& options = {});
+// ul_dump / ul_show_contact: {"Domains":[{"AORs":[{"AOR","Contacts":[…]}]}]} or
+// {"AOR","Contacts"}: AOR | Contact | Expires | Q | Received | Socket | User-agent.
+std::string format_ul_dump(const Json& result);
 // {"group:name": value, …}: grouped by the part before ':', groups and names sorted, names
 // and values in aligned columns; names without a group first.
 std::string format_statistics(const Json& result);

@@ -43,7 +43,9 @@ Result<std::unique_ptr<ShmRegion>> ShmRegion::create(const Layout& layout) {
       align_up(h.tx_index_off + uint64_t{h.tx_index_capacity} * sizeof(HashWord), kAlign);
   h.tls_slot_size = layout.tls_slot_size;
   h.tls_off = align_up(h.ticket_off + sizeof(TicketKeySlot), kAlign);
-  h.total_size = h.tls_off + 2 * tls_slot_total(h.tls_slot_size);
+  h.usrloc_off = align_up(h.tls_off + 2 * tls_slot_total(h.tls_slot_size), kAlign);
+  h.usrloc_size = layout.usrloc_bytes;
+  h.total_size = h.usrloc_off + align_up(h.usrloc_size, kAlign);
 
   void* base =
       mmap(nullptr, h.total_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
@@ -117,6 +119,10 @@ TlsSlot& ShmRegion::tls_slot(int index) const {
   return *reinterpret_cast<TlsSlot*>(base_ + header_->tls_off +
                                      static_cast<uint64_t>(index) *
                                          tls_slot_total(header_->tls_slot_size));
+}
+
+void* ShmRegion::usrloc_area() const {
+  return header_->usrloc_size == 0 ? nullptr : base_ + header_->usrloc_off;
 }
 
 char* ShmRegion::tls_data(int index) const {

@@ -4,7 +4,7 @@
 // a process that finds an unexpected header refuses to run.
 //
 //   ShmHeader | ProcSlot[max_procs] | ConnSlot[conn_capacity] | HashWord[index_capacity]
-//   | HashWord[tx_index_capacity] | TicketKeySlot | TlsSlot[2]
+//   | HashWord[tx_index_capacity] | TicketKeySlot | TlsSlot[2] | usrloc area
 #pragma once
 
 #include <atomic>
@@ -21,7 +21,7 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 6;  // 6: worker heartbeat and stalled flag
+inline constexpr uint32_t kShmLayoutVersion = 7;  // 6: worker heartbeat and stalled flag; 7: the usrloc area
 
 // One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
 // except pid/role, which the supervisor sets before forking, and `stalled`, which only the
@@ -77,6 +77,9 @@ struct ShmHeader {
   uint64_t ticket_off;
   uint64_t tls_slot_size;  // data bytes per slot
   uint64_t tls_off;
+  // usrloc's location table (core/usrloc/location_table.h lays it out); 0 bytes: none.
+  uint64_t usrloc_off;
+  uint64_t usrloc_size;
   // The generation of the TLS snapshot currently published (0 = none yet).
   std::atomic<uint64_t> tls_generation;
 };
@@ -88,6 +91,7 @@ class ShmRegion {
     uint32_t conn_capacity = 1;
     uint64_t tls_slot_size = 1 << 20;
     uint32_t tx_index_capacity = 1 << 16;  // a power of two
+    uint64_t usrloc_bytes = 0;             // LocationTable::bytes_for(...)
   };
 
   static Result<std::unique_ptr<ShmRegion>> create(const Layout& layout);
@@ -110,6 +114,9 @@ class ShmRegion {
   TicketKeySlot& ticket_keys() const;
   TlsSlot& tls_slot(int index) const;
   char* tls_data(int index) const;
+  // The usrloc area (zero-filled at creation); null when the layout has none.
+  void* usrloc_area() const;
+  size_t usrloc_size() const { return header_->usrloc_size; }
 
  private:
   ShmRegion(void* base, size_t size);

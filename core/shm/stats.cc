@@ -160,6 +160,26 @@ StatInfo stat_info(Stat s) {
       return {"tm", "timeout_finalresponse_inv", true};
     case Stat::kTmLimitHits:
       return {"tm", "limit_hits", true};
+    case Stat::kUlUsers:
+      return {"usrloc", "registered_users", false};
+    case Stat::kUlLocationUsers:
+      return {"usrloc", "location-users", false};
+    case Stat::kUlContacts:
+      return {"usrloc", "location-contacts", false};
+    case Stat::kUlExpires:
+      return {"usrloc", "location-expires", true};
+    case Stat::kUlTableFull:
+      return {"usrloc", "table_full", true};
+    case Stat::kRegAccepted:
+      return {"registrar", "accepted_regs", true};
+    case Stat::kRegRejected:
+      return {"registrar", "rejected_regs", true};
+    case Stat::kRegMaxExpires:
+      return {"registrar", "max_expires", false};
+    case Stat::kRegMaxContacts:
+      return {"registrar", "max_contacts", false};
+    case Stat::kRegDefaultExpire:
+      return {"registrar", "default_expire", false};
     case Stat::kBusyUs:
       return {"", "busy_us", false};
     case Stat::kInboundClosed:

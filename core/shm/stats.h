@@ -102,6 +102,19 @@ enum class Stat : uint16_t {
   kTmTimeout,                  // branches that got no final reply within fr_timeout
   kTmTimeoutInv,               // INVITE branches, within fr_timeout / fr_inv_timeout
   kTmLimitHits,                // transactions or branches refused: max_transactions/max_branches
+  // usrloc: (OpenSIPS names; the three gauges are the table's own counts, which the supervisor
+  // copies into its counters whenever statistics are read)
+  kUlUsers,          // registered_users
+  kUlLocationUsers,  // location-users
+  kUlContacts,       // location-contacts
+  kUlExpires,        // location-expires: bindings that expired
+  kUlTableFull,      // table_full (sipsd): bindings refused, max_contacts_total reached
+  // registrar: (OpenSIPS names; the last three are constants the supervisor sets)
+  kRegAccepted,       // accepted_regs
+  kRegRejected,       // rejected_regs
+  kRegMaxExpires,     // max_expires
+  kRegMaxContacts,    // max_contacts
+  kRegDefaultExpire,  // default_expire
   // bookkeeping: microseconds a worker spent handling events (load:)
   kBusyUs,
   // bookkeeping: connections handed to this worker that have closed (the supervisor's load
@@ -136,6 +149,10 @@ struct ProcStats {
   }
   void reset() {
     for (auto& a : v) a.store(0, std::memory_order_relaxed);
+  }
+  // A gauge only this process writes: set to `value`.
+  void set(Stat s, uint64_t value) {
+    v[static_cast<int>(s)].store(value, std::memory_order_relaxed);
   }
 };
 

@@ -9,6 +9,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -22,6 +23,7 @@
 #include "core/base/process_context.h"
 #include "core/base/signal_watch.h"
 #include "core/base/sockaddr_text.h"
+#include "core/cfg/script.h"
 #include "core/mi/core_commands.h"
 #include "core/mi/fifo_server.h"
 #include "core/shm/shm_region.h"
@@ -29,6 +31,9 @@
 #include "core/shm/stats_view.h"
 #include "core/supervisor/listener.h"
 #include "core/supervisor/worker_pool.h"
+#include "core/usrloc/location_db.h"
+#include "core/usrloc/location_table.h"
+#include "core/usrloc/mi_commands.h"
 #include "core/worker/worker.h"
 #include "ipc/channel.h"
 #include "tls_mgm/mi_commands.h"
@@ -81,7 +86,10 @@ class Supervisor final : public MiHost, public TlsMiHost {
   // MiHost: what the management interface reaches.
   const Config& config() const override { return cfg_; }
   ShmRegion& shm() override { return *shm_; }  // MiHost and TlsMiHost
-  StatsView& stats() override { return *stats_; }
+  StatsView& stats() override {
+    refresh_usrloc_gauges();
+    return *stats_;
+  }
   int64_t started_ms() const override { return started_ms_; }
   const std::vector<std::string>& argv() const override { return opts_.argv; }
   std::vector<std::string> listener_names() const override { return listener_names_; }
@@ -100,6 +108,13 @@ class Supervisor final : public MiHost, public TlsMiHost {
   // A reaped worker: fold its counters into the totals and zero its slot, so its gauges
   // (connections, queued bytes, transactions) stop counting at once.
   void clear_worker_slot(int i);
+  // usrloc's timer: removes expired bindings and those whose connection is gone.
+  static void on_usrloc_timer(evutil_socket_t, short, void* arg);
+  // usrloc:registered_users, location-users, location-contacts: the table's counts.
+  void refresh_usrloc_gauges();
+  // db_mode 2: writes the table back when it changed.
+  void usrloc_write_back(const char* why);
+  bool usrloc_enabled() const { return cfg_.has_module("usrloc") || cfg_.has_module("registrar"); }
   static void on_mi_stop(evutil_socket_t, short, void* arg);
   Status start_mi();
   void arm_ticket_rotation(int64_t delay_ms);
@@ -145,6 +160,8 @@ class Supervisor final : public MiHost, public TlsMiHost {
   std::unique_ptr<StatsView> stats_;
   EventPtr load_ev_;
   EventPtr health_ev_;
+  ul::LocationTable location_;
+  EventPtr usrloc_ev_;
   MiRegistry mi_registry_;
   std::unique_ptr<MiFifoServer> mi_;
   EventPtr mi_stop_ev_;
@@ -174,9 +191,24 @@ Status Supervisor::setup_shm_and_tls() {
   layout.conn_capacity = max_conns + max_conns / 8 + 64;
   // Room for reloads that grow the material.
   layout.tls_slot_size = std::max<uint64_t>(kMinTlsSlot, 4 * snap->ByteSizeLong());
+  const uint32_t ul_capacity = static_cast<uint32_t>(cfg_.usrloc.max_contacts_total);
+  const uint32_t ul_bits = static_cast<uint32_t>(cfg_.usrloc.hash_size);
+  if (usrloc_enabled()) layout.usrloc_bytes = ul::LocationTable::bytes_for(ul_capacity, ul_bits);
   Result<std::unique_ptr<ShmRegion>> shm = ShmRegion::create(layout);
   if (!shm.ok()) return make_error(shm.message());
   shm_ = std::move(shm).value();
+  if (usrloc_enabled()) {
+    Result<ul::LocationTable> t =
+        ul::LocationTable::init(shm_->usrloc_area(), shm_->usrloc_size(), ul_capacity, ul_bits);
+    if (!t.ok()) return make_error(t.message());
+    location_ = *t;
+    if (cfg_.usrloc.db_mode == 2) {
+      Result<size_t> n =
+          ul::load_locations(cfg_.usrloc.db_url, location_, static_cast<int64_t>(time(nullptr)));
+      if (!n.ok()) return make_error("usrloc db_mode 2: " + n.message());
+      LOG_INFO("usrloc", "%zu bindings loaded from %s", *n, cfg_.usrloc.db_url.c_str());
+    }
+  }
   table_ = shm_->conn_table();
   if (snap->server_domains_size() + snap->client_domains_size() > 0) {
     Result<uint64_t> gen = SnapshotStore(*shm_).publish(std::move(*snap));
@@ -707,6 +739,40 @@ bool Supervisor::close_connection(uint32_t id, int owner) {
   return workers_[i]->channel.send(env) == ipc::IoStatus::kOk;
 }
 
+void Supervisor::refresh_usrloc_gauges() {
+  if (!location_.valid()) return;
+  ProcStats& st = shm_->proc(0).stats;
+  st.set(Stat::kUlUsers, location_.aor_count());
+  st.set(Stat::kUlLocationUsers, location_.aor_count());
+  st.set(Stat::kUlContacts, location_.contact_count());
+}
+
+void Supervisor::usrloc_write_back(const char* why) {
+  if (!location_.valid() || cfg_.usrloc.db_mode != 2 || !location_.dirty()) return;
+  Result<size_t> n = ul::write_back_locations(cfg_.usrloc.db_url, location_);
+  if (!n.ok()) {
+    LOG_ERR("usrloc", "write-back (%s) failed: %s", why, n.message().c_str());
+    return;
+  }
+  LOG_DBG("usrloc", "write-back (%s): %zu bindings", why, *n);
+}
+
+void Supervisor::on_usrloc_timer(evutil_socket_t, short, void* arg) {
+  auto* s = static_cast<Supervisor*>(arg);
+  ConnIndex index = s->shm_->conn_index();
+  s->location_.expire(
+      static_cast<int64_t>(time(nullptr)),
+      [&index](const ul::Contact& c) {
+        std::optional<ConnEndpoint> key =
+            ConnEndpoint::parse(c.proto, c.src_ip.c_str(), c.src_port);
+        if (!key) return true;
+        std::optional<ConnIndex::Found> f = index.find(*key);
+        return !f || f->info.id != c.conn_id;
+      },
+      nullptr);
+  s->usrloc_write_back("timer");
+}
+
 void Supervisor::on_load_sample(evutil_socket_t, short, void* arg) {
   auto* s = static_cast<Supervisor*>(arg);
   s->stats_->sample_load(monotonic_ms());
@@ -716,6 +782,24 @@ Status Supervisor::start_mi() {
   if (!cfg_.mi_fifo.enabled) return Status::Ok();
   add_core_mi_commands(&mi_registry_, this);
   add_tls_mi_commands(&mi_registry_, this);
+  if (location_.valid()) {
+    ul::UlMiSetup ul_setup;
+    ul_setup.table = location_;
+    ul_setup.use_domain = cfg_.usrloc.use_domain;
+    std::shared_ptr<const Script> script = cfg_.script;
+    ul_setup.flag_names = [script](uint32_t mask) {
+      std::string out;
+      for (int bit = 0; bit < 32; ++bit) {
+        if (!(mask & (1u << bit))) continue;
+        if (!out.empty()) out += ' ';
+        std::string_view n = script ? script->flag_name(bit) : std::string_view();
+        out += n.empty() ? std::to_string(bit) : std::string(n);
+      }
+      return out;
+    };
+    if (cfg_.usrloc.db_mode == 2) ul_setup.flush = [this] { usrloc_write_back("ul_flush"); };
+    ul::add_usrloc_mi_commands(&mi_registry_, std::move(ul_setup));
+  }
   Result<std::unique_ptr<MiFifoServer>> mi =
       MiFifoServer::start(base_.get(), cfg_.mi_fifo, &mi_registry_);
   if (!mi.ok()) return make_error(mi.message());
@@ -807,6 +891,15 @@ int Supervisor::run() {
         ms_to_timeval(std::clamp<int64_t>(cfg_.core.tcp_worker_stall_timeout / 2, 50, 1000));
     event_add(health_ev_.get(), &every);
   }
+  if (location_.valid()) {
+    ProcStats& st0 = shm_->proc(0).stats;
+    st0.set(Stat::kRegMaxExpires, static_cast<uint64_t>(cfg_.registrar.max_expires));
+    st0.set(Stat::kRegMaxContacts, static_cast<uint64_t>(cfg_.registrar.max_contacts));
+    st0.set(Stat::kRegDefaultExpire, static_cast<uint64_t>(cfg_.registrar.default_expires));
+    usrloc_ev_.reset(event_new(base_.get(), -1, EV_PERSIST, on_usrloc_timer, this));
+    struct timeval tv = {cfg_.usrloc.timer_interval, 0};
+    event_add(usrloc_ev_.get(), &tv);
+  }
   st = start_mi();
   if (!st.ok()) {
     LOG_ERR("mi_fifo", "%s", st.message().c_str());
@@ -840,6 +933,7 @@ int Supervisor::run() {
     kill(pid, SIGKILL);
     waitpid(pid, nullptr, 0);
   }
+  usrloc_write_back("shutdown");
   LOG_NOTICE("core", "sipsd stopped");
   return st.ok() ? 0 : 1;
 }

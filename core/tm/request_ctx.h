@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/cfg/script.h"
 #include "core/sip/message.h"
@@ -26,6 +27,16 @@ struct RecordRouteSpec {
   std::string preset_out;  // record_route_preset: host part written literally
   std::string preset_in;
   std::string params;  // record_route(";p=v") and add_rr_param(): ";p=v;q"
+};
+
+// A destination lookup() chose (registrar): the R-URI branch or an appended one.
+struct BranchTarget {
+  std::string ruri;
+  std::string du;
+  uint32_t conn_id = 0;  // the connection to go on (a registered phone's), 0 = any
+  int conn_owner = 0;
+  bool no_new_conn = false;
+  int q = -1;  // 0..1000; -1 = none given
 };
 
 enum class RouteKind : uint8_t { kRequest, kFailure, kBranch, kOnReply };
@@ -55,6 +66,16 @@ struct RequestCtx {
   AvpStore* avps = nullptr;
   // The branch route dropped the branch.
   bool drop_branch = false;
+  // lookup(): the connection the R-URI branch goes on, and the further branches (in order)
+  // t_relay() forks in parallel with it.
+  uint32_t dst_conn_id = 0;
+  int dst_conn_owner = 0;
+  bool dst_no_new_conn = false;
+  int dst_q = -1;
+  std::vector<BranchTarget> branches;
+  // serialize_branches(): the groups of equal q not tried yet, best first (next_branches()
+  // takes the next one; the transaction keeps them for its failure_route).
+  std::vector<std::vector<BranchTarget>> serial;
 
   std::string_view effective_ruri() const {
     return ruri_changed ? std::string_view(ruri) : (msg ? msg->ruri() : std::string_view());

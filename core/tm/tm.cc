@@ -382,6 +382,8 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
     tx.on_failure = ctx.on_failure;
     tx.on_reply = ctx.on_reply;
     tx.on_branch = ctx.on_branch;
+    if (!ctx.serial.empty()) tx.serial = std::move(ctx.serial);
+    ctx.serial.clear();
   }
   tx.forced_socket = ctx.forced_socket;
   tx.no_dns_failover = flags.no_dns_failover || s_.config.disable_dns_failover;
@@ -394,15 +396,39 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
                    ";transport=" + flags.proxy.substr(0, flags.proxy.find(':'))
              : flags.proxy;
   }
-  int b = add_branch(tx, std::string(ctx.effective_ruri()), du, RouteRef{});
-  if (b < 0) return -1;
-  Branch& branch = *tx.branches[static_cast<size_t>(b)];
-  if (!run_branch_route(tx, branch)) {
-    // The branch_route dropped it (or its edits did not apply): no branch.
-    tx.branches.pop_back();
-    return -1;
+  // The R-URI branch, then the ones lookup() appended (forked in parallel).
+  std::vector<BranchTarget> targets;
+  targets.push_back(BranchTarget{std::string(ctx.effective_ruri()), du, ctx.dst_conn_id,
+                                 ctx.dst_conn_owner, ctx.dst_no_new_conn, ctx.dst_q});
+  for (BranchTarget& t : ctx.branches) targets.push_back(std::move(t));
+  ctx.branches.clear();
+  std::vector<int> started;
+  for (BranchTarget& t : targets) {
+    if (static_cast<int>(tx.branches.size()) >= s_.config.max_branches) {
+      stat_add(Stat::kTmLimitHits);
+      LOG_WARN("tm", "%s: max_branches reached: %s not tried", tx.up.label.c_str(), t.ruri.c_str());
+      break;
+    }
+    int b = add_branch(tx, std::move(t.ruri), std::move(t.du), RouteRef{});
+    if (b < 0) continue;
+    Branch& branch = *tx.branches[static_cast<size_t>(b)];
+    branch.conn_id = t.conn_id;
+    branch.conn_owner = t.conn_owner;
+    branch.no_new_conn = t.no_new_conn;
+    if (!run_branch_route(tx, branch)) {
+      // The branch_route dropped it (or its edits did not apply): no branch.
+      tx.branches.pop_back();
+      continue;
+    }
+    started.push_back(b);
   }
-  start_branch(tx, branch);
+  if (started.empty()) return -1;
+  const uint64_t tx_id = tx.id;
+  for (int b : started) {
+    // A branch that fails at once may complete the transaction.
+    if (find(tx_id) == nullptr || tx.final_sent()) break;
+    start_branch(tx, *tx.branches[static_cast<size_t>(b)]);
+  }
   return 1;
 }
 
@@ -562,6 +588,11 @@ bool Tm::try_next_address(Transaction& tx, Branch& b) {
       continue;
     }
     if (b.hop.proto != Proto::kUdp) b.hop.socket = b.socket;
+    if (b.hop.proto != Proto::kUdp && (b.conn_id != 0 || b.no_new_conn)) {
+      b.hop.conn_id = b.conn_id;
+      b.hop.conn_owner = b.conn_owner;
+      b.hop.no_new_conn = b.no_new_conn;
+    }
     send_branch(tx, b);
     // Sent (or failed over to an address that was): pending. A send that failed with no
     // address left ended the branch with a local 477, which the caller must complete.

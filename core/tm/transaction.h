@@ -52,6 +52,9 @@ struct Branch {
   bool cancelled = false;       // the CANCEL went out
   std::string cancel;           // its bytes (retransmitted over UDP)
   RouteRef on_reply;            // onreply_route armed for this branch
+  uint32_t conn_id = 0;         // lookup(): the phone's connection to go on
+  int conn_owner = 0;
+  bool no_new_conn = false;
   // What the branch_route made of the transaction's request for this branch (its edits
   // applied; parsed over `base`). Empty: the transaction's request as it is.
   std::string base;
@@ -97,6 +100,8 @@ struct Transaction {
 
   std::vector<std::unique_ptr<Branch>> branches;
   int round_start = 0;  // the first branch of the current serial round
+  // serialize_branches() groups still to try (next_branches() in the failure_route).
+  std::vector<std::vector<BranchTarget>> serial;
   bool in_failure = false;
   int winner = -1;  // the branch whose reply went upstream as final
 

@@ -227,6 +227,22 @@ bool Transport::set_alias(uint32_t conn_id, uint16_t port) {
   return true;
 }
 
+void Transport::extend_lifetime(uint32_t conn_id, int64_t ms) {
+  if (StreamConn* c = local_conn(conn_id)) c->extend_lifetime(ms);
+}
+
+std::optional<int> Transport::conn_owner(Proto proto, std::string_view ip, uint16_t port,
+                                         uint32_t conn_id) const {
+  std::string text(ip);
+  std::optional<ConnEndpoint> key = ConnEndpoint::parse(proto, text.c_str(), port);
+  if (!key) return std::nullopt;
+  std::optional<ConnIndex::Found> f = index_.find(*key);
+  if (!f || f->info.id != conn_id) return std::nullopt;
+  if (f->state != ConnState::kEstablished && f->state != ConnState::kHandshaking)
+    return std::nullopt;
+  return f->info.owner;
+}
+
 void Transport::close_conn(uint32_t id, std::string_view reason) {
   if (StreamConn* c = local_conn(id)) c->close(reason, LogLevel::kNotice);
 }
@@ -399,6 +415,12 @@ SendResult Transport::send_stream(const NextHop& hop, std::string_view bytes) {
   if (std::optional<ConnIndex::Found> f = index_.find(*key, domain))
     return send_on(f->info.id, f->info.owner, bytes);
   // 3. A new connection of our own.
+  if (hop.no_new_conn) {
+    SendResult r;
+    r.error = strprintf("%s:%s:%u: no connection to it and none may be opened",
+                        proto_name(hop.proto), hop.ip.c_str(), hop.port);
+    return r;
+  }
   Result<StreamConn*> c = connect(hop);
   if (!c.ok()) {
     SendResult r;

@@ -17,6 +17,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -68,6 +69,9 @@ struct NextHop {
   uint32_t conn_id = 0;     // a connection to use while it lives (replies; registered phones)
   int conn_owner = 0;
   int socket = -1;  // the listener to send from (force_send_socket); -1: choose_socket()
+  // TCP/TLS: fail rather than open a new connection (a registered phone is reached only over
+  // the connection it registered from).
+  bool no_new_conn = false;
 };
 
 struct SendResult {
@@ -118,6 +122,13 @@ class Transport final : public StreamConnOwner, public PeerMessageHandler, publi
   // RFC 5923: requests to the peer's address with `port` may use this worker's connection
   // `conn_id` too. False when another connection holds that alias (logged, counted).
   bool set_alias(uint32_t conn_id, uint16_t port);
+  // registrar's tcp_persistent_flag: this worker's connection `conn_id` lives idle for at least
+  // `ms` (as long as the binding made over it).
+  void extend_lifetime(uint32_t conn_id, int64_t ms);
+  // The worker owning a live connection `conn_id` to (proto, ip, port), found through the shared
+  // index; nullopt when it is gone.
+  std::optional<int> conn_owner(Proto proto, std::string_view ip, uint16_t port,
+                                uint32_t conn_id) const;
   // Closes every connection (shutdown).
   void close_all(std::string_view reason);
   size_t connection_count() const { return conns_.size(); }

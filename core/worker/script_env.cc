@@ -629,6 +629,22 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
       const bool downstream = ftag == m->from_tag();
       return (arg_str(0) == "downstream") == downstream ? 1 : -1;
     }
+    case FuncId::kSerializeBranches:
+    case FuncId::kNextBranches:
+      return registrar_call(id, args);
+    // ---- registrar
+    case FuncId::kSave:
+    case FuncId::kLookup:
+    case FuncId::kIsRegistered:
+    case FuncId::kRemove:
+      if (arg_str(0) != "location") {
+        // usrloc has one domain (table): "location".
+        LOG_ERR("registrar", "%.*s(): unknown usrloc domain '%.*s' (only \"location\")",
+                static_cast<int>(cfg::func_def(id).name.size()), cfg::func_def(id).name.data(),
+                static_cast<int>(arg_str(0).size()), arg_str(0).data());
+        return id == FuncId::kLookup ? -3 : -1;
+      }
+      return registrar_call(id, args);
     default: {
       const std::string_view name = cfg::func_def(id).name;
       LOG_ERR("script", "%.*s(): not available here", static_cast<int>(name.size()), name.data());

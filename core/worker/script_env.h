@@ -11,6 +11,7 @@
 #include <string_view>
 
 #include "core/cfg/script.h"
+#include "core/registrar/registrar.h"
 #include "core/sip/message.h"
 #include "core/sip/message_editor.h"
 #include "core/tm/request_ctx.h"
@@ -34,7 +35,9 @@ struct ScriptServices {
   const Myself* myself = nullptr;
   std::string server_header;  // "sipsd (0.1.0)"
   TlsPvCache* tls_pvs = nullptr;
-  AvpStore* message_avps = nullptr;  // $avp of a request before it has a transaction
+  AvpStore* message_avps = nullptr;     // $avp of a request before it has a transaction
+  reg::Registrar* registrar = nullptr;  // null: registrar not loaded
+  int received_avp_slot = -1;           // registrar received_avp ($avp slot), -1 = unset
 };
 
 // The message one run of a route works on.
@@ -83,6 +86,14 @@ class MessageEnv final : public ScriptEnv {
   int mf_process_maxfwd_header(int64_t max);
   int loose_route();
   int relay_flags(std::span<const ScriptValue> args, tm::RelayFlags* out) const;
+  // registrar (script_env_registrar.cc)
+  int registrar_call(FuncId id, std::span<const ScriptValue> args);
+  int serialize_branches();
+  int next_branches();
+  int registrar_save(std::string_view flags, std::string_view aor);
+  int registrar_lookup(std::string_view flags, std::string_view aor);
+  int registrar_is_registered(std::string_view aor);
+  int registrar_remove(std::string_view aor, std::string_view contact);
 
   const ScriptServices& sv_;
   MessageScope sc_;

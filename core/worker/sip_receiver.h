@@ -31,6 +31,11 @@ class SipReceiver final : public tm::TmHost {
   // The worker's tm, transport and listener table (all may stay null in unit tests).
   // `accept_aliases`: tcp_accept_aliases.
   void attach(tm::Tm* tm, Transport* transport, const Myself* myself, int accept_aliases = 0);
+  // registrar's functions work on `registrar` (null: not loaded); received_avp's $avp slot.
+  void attach_registrar(reg::Registrar* registrar, int received_avp_slot) {
+    services_.registrar = registrar;
+    services_.received_avp_slot = received_avp_slot;
+  }
 
   // `data` is one complete message, mutable (the parser unfolds headers in place).
   ReceiveVerdict receive(char* data, size_t len, const Inbound& from, ReplySink& sink);

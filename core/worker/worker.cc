@@ -14,11 +14,13 @@
 #include "core/base/signal_watch.h"
 #include "core/dns/resolver.h"
 #include "core/dns/resolver_config.h"
+#include "core/registrar/registrar.h"
 #include "core/shm/stats.h"
 #include "core/sip/message.h"
 #include "core/tm/tm.h"
 #include "core/transport/transport.h"
 #include "core/worker/memory_return.h"
+#include "core/usrloc/location_table.h"
 #include "core/worker/myself.h"
 #include "core/worker/sip_receiver.h"
 
@@ -45,6 +47,15 @@ tm::TmConfig tm_config(const Config& cfg) {
   c.enable_double_rr = cfg.rr.enable_double_rr;
   c.server_header = std::string("sipsd (") + SIPSD_VERSION + ")";
   return c;
+}
+
+// A flag modparam ("NAME" or a number) as the script's bit; -1 when unset or never used.
+int flag_bit(const Script& script, const std::string& text) {
+  if (text.empty()) return -1;
+  if (text.find_first_not_of("0123456789") == std::string::npos) return std::stoi(text) & 31;
+  for (int bit = 0; bit < 32; ++bit)
+    if (script.flag_name(bit) == text) return bit;
+  return -1;
 }
 
 class Worker final : public TransportUser {
@@ -101,6 +112,7 @@ class Worker final : public TransportUser {
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<Myself> myself_;
   std::unique_ptr<tm::Tm> tm_;
+  std::unique_ptr<reg::Registrar> registrar_;
   EventPtr channel_ev_;
   std::unique_ptr<SignalWatch> signals_;
   EventPtr parent_check_ev_;
@@ -154,6 +166,32 @@ int Worker::run() {
   tms.host = &receiver_;
   tm_ = std::make_unique<tm::Tm>(std::move(tms));
   receiver_.attach(tm_.get(), transport_.get(), myself_.get(), s_.config->core.tcp_accept_aliases);
+  if (s_.config->has_module("registrar") && s_.shm->usrloc_area() != nullptr) {
+    Result<ul::LocationTable> table =
+        ul::LocationTable::attach(s_.shm->usrloc_area(), s_.shm->usrloc_size());
+    if (!table.ok()) {
+      LOG_ERR("core", "%s %d: %s", role, s_.proc_index, table.message().c_str());
+      return 1;
+    }
+    const Config& c = *s_.config;
+    reg::RegistrarConfig rc;
+    rc.default_expires = c.registrar.default_expires;
+    rc.min_expires = c.registrar.min_expires;
+    rc.max_expires = c.registrar.max_expires;
+    rc.max_contacts = c.registrar.max_contacts;
+    rc.tcp_persistent_flag = flag_bit(*c.script, c.registrar.tcp_persistent_flag);
+    rc.received_param = c.registrar.received_param;
+    rc.retry_after = c.registrar.retry_after;
+    rc.use_domain = c.usrloc.use_domain;
+    rc.cseq_delay = c.usrloc.cseq_delay;
+    rc.server_header = std::string("sipsd (") + SIPSD_VERSION + ")";
+    registrar_ = std::make_unique<reg::Registrar>(std::move(rc), *table);
+    int avp_slot = -1;
+    const std::string& ra = c.registrar.received_avp;
+    if (ra.size() > 6 && ra.compare(0, 5, "$avp(") == 0 && ra.back() == ')')
+      avp_slot = c.script->avp_slot(std::string_view(ra).substr(5, ra.size() - 6));
+    receiver_.attach_registrar(registrar_.get(), avp_slot);
+  }
   for (auto& [peer, channel] : s_.peers) transport_->attach_peer(peer, std::move(channel));
   s_.peers.clear();
   for (UdpSocketSetup& u : s_.udp) {
@@ -194,6 +232,7 @@ int Worker::run() {
   LOG_DBG("core", "%s %d ready", role, s_.proc_index);
   event_base_dispatch(base_.get());
   receiver_.attach(nullptr, nullptr, nullptr);
+  receiver_.attach_registrar(nullptr, -1);
   tm_.reset();
   transport_.reset();
   resolver_.reset();

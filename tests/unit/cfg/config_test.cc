@@ -329,8 +329,8 @@ TEST(Config, LoadModule) {
             "c.cfg:3:12: unknown module 'proto_tsl' (did you mean 'proto_tls'?)");
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"mi_http.so\""),
             "c.cfg:3:12: module 'mi_http' is not supported yet");
-  EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"registrar.so\""),
-            "c.cfg:3:12: module 'registrar' is not supported yet");
+  EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"dispatcher.so\""),
+            "c.cfg:3:12: module 'dispatcher' is not supported yet");
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"tm.so\"\nloadmodule \"rr.so\""), "");
 }
 

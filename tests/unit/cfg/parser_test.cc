@@ -194,8 +194,10 @@ TEST(CfgParser, UnknownFunctionSuggests) {
   EXPECT_EQ(first_error(std::string(kHead) + "route { t_relay(); }"),
             "p.cfg:3:9: unknown command <t_relay>, missing loadmodule \"tm.so\"?");
   EXPECT_EQ(first_error(std::string(kHead) + "route { save(\"location\"); }"),
-            "p.cfg:3:9: unknown command <save>, missing loadmodule? (<save> comes from "
-            "OpenSIPS module 'registrar', not supported by sipsd yet)");
+            "p.cfg:3:9: unknown command <save>, missing loadmodule \"registrar.so\"?");
+  EXPECT_EQ(first_error(std::string(kHead) + "route { nat_uac_test(\"1\"); }"),
+            "p.cfg:3:9: unknown command <nat_uac_test>, missing loadmodule? (<nat_uac_test> comes "
+            "from OpenSIPS module 'nathelper', not supported by sipsd yet)");
 }
 
 TEST(CfgParser, FunctionNeedsItsModuleLoadedFirst) {

@@ -1038,9 +1038,9 @@ TEST(Script, UnknownAndMisspelledNames) {
             "s.cfg:5:13: unknown script variable '$varr(x)' (did you mean '$var'?)");
   EXPECT_EQ(compile_error("route { if ($T_reply_cod == 408) exit; }"),
             "s.cfg:5:13: unknown script variable '$T_reply_cod' (did you mean '$T_reply_code'?)");
-  EXPECT_EQ(compile_error("route { save(\"location\"); }"),
-            "s.cfg:5:9: unknown command <save>, missing loadmodule? (<save> comes from OpenSIPS "
-            "module 'registrar', not supported by sipsd yet)");
+  EXPECT_EQ(compile_error("route { nat_uac_test(\"1\"); }"),
+            "s.cfg:5:9: unknown command <nat_uac_test>, missing loadmodule? (<nat_uac_test> comes "
+            "from OpenSIPS module 'nathelper', not supported by sipsd yet)");
   EXPECT_EQ(compile_error("route { route(nop); }\nroute[nope] { }"),
             "s.cfg:5:15: route 'nop' is not defined (did you mean 'nope'?)");
 }

@@ -27,6 +27,21 @@ TEST(SipsctlFormat, TableAlignsColumnsAndDoesNotPadTheLastOne) {
             "3\n");
 }
 
+TEST(SipsctlFormat, UlDump) {
+  Json dump =
+      parse(R"({"Domains":[{"name":"location","hash_size":512,"AORs":[{"AOR":"alice","Contacts":[)"
+            R"({"Contact":"sip:alice@10.0.0.1","ContactID":1,"Expires":599,"Q":"0.5","Callid":"c",)"
+            R"("Cseq":1,"Received":"sip:10.0.0.1:4000","State":"CS_NEW","Flags":0,"Cflags":"",)"
+            R"("Socket":"tls:127.0.0.1:5061","Methods":4294967295}]}]}]})");
+  std::string out = format_result("ul_dump", dump);
+  EXPECT_NE(out.find("AOR    Contact"), std::string::npos) << out;
+  EXPECT_NE(out.find("alice  sip:alice@10.0.0.1"), std::string::npos) << out;
+  EXPECT_NE(out.find("599"), std::string::npos) << out;
+  EXPECT_NE(out.find("tls:127.0.0.1:5061"), std::string::npos) << out;
+  EXPECT_EQ(format_result("ul_dump", parse(R"({"Domains":[{"name":"location","AORs":[]}]})")),
+            "no registrations\n");
+}
+
 TEST(SipsctlFormat, Ps) {
   Json ps = parse(R"({"Processes":[
       {"ID":0,"PID":123,"Type":"supervisor"},
