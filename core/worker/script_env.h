@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/auth/authorizer.h"
 #include "core/cfg/script.h"
 #include "core/sip/message.h"
 #include "core/sip/message_editor.h"
@@ -35,6 +36,7 @@ struct ScriptServices {
   std::string server_header;  // "sipsd (0.1.0)"
   TlsPvCache* tls_pvs = nullptr;
   AvpStore* message_avps = nullptr;  // $avp of a request before it has a transaction
+  auth::Authorizer* auth = nullptr;  // auth/auth_db (null: not loaded)
 };
 
 // The message one run of a route works on.
@@ -83,6 +85,12 @@ class MessageEnv final : public ScriptEnv {
   int mf_process_maxfwd_header(int64_t max);
   int loose_route();
   int relay_flags(std::span<const ScriptValue> args, tm::RelayFlags* out) const;
+  // auth / auth_db (script_env_auth.cc)
+  int auth_authorize(std::string_view realm, std::string_view table, bool proxy);
+  int auth_challenge(std::span<const ScriptValue> args, bool proxy);
+  int consume_credentials();
+  int db_is_authorized(bool to);
+  ScriptValue auth_pv(PvId id) const;
 
   const ScriptServices& sv_;
   MessageScope sc_;
@@ -90,6 +98,8 @@ class MessageEnv final : public ScriptEnv {
   std::string scratch2_;
   std::string our_route_params_;  // loose_route(): the parameters of our Route
   bool tls_ready_ = false;
+  auth::AuthOutcome auth_;   // the last www/proxy_authorize of this message
+  bool auth_stale_ = false;  // it found a stale nonce: the next challenge says stale=true
 };
 
 }  // namespace sipsd

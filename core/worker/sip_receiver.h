@@ -31,6 +31,8 @@ class SipReceiver final : public tm::TmHost {
   // The worker's tm, transport and listener table (all may stay null in unit tests).
   // `accept_aliases`: tcp_accept_aliases.
   void attach(tm::Tm* tm, Transport* transport, const Myself* myself, int accept_aliases = 0);
+  // auth/auth_db's script functions (null: not loaded).
+  void set_auth(auth::Authorizer* auth) { services_.auth = auth; }
 
   // `data` is one complete message, mutable (the parser unfolds headers in place).
   ReceiveVerdict receive(char* data, size_t len, const Inbound& from, ReplySink& sink);

@@ -92,6 +92,7 @@ class Worker final : public TransportUser {
   std::unique_ptr<dns::Resolver> resolver_;
   std::unique_ptr<Myself> myself_;
   std::unique_ptr<tm::Tm> tm_;
+  std::unique_ptr<auth::Authorizer> auth_;
   EventPtr channel_ev_;
   std::unique_ptr<SignalWatch> signals_;
   EventPtr parent_check_ev_;
@@ -143,6 +144,10 @@ int Worker::run() {
   tms.host = &receiver_;
   tm_ = std::make_unique<tm::Tm>(std::move(tms));
   receiver_.attach(tm_.get(), transport_.get(), myself_.get(), s_.config->core.tcp_accept_aliases);
+  if (s_.auth_shared != nullptr && s_.auth_params != nullptr) {
+    auth_ = std::make_unique<auth::Authorizer>(s_.auth_shared, s_.auth_params);
+    receiver_.set_auth(auth_.get());
+  }
   for (auto& [peer, channel] : s_.peers) transport_->attach_peer(peer, std::move(channel));
   s_.peers.clear();
   for (UdpSocketSetup& u : s_.udp) {
