@@ -95,6 +95,9 @@ Result<std::unique_ptr<AuthShared>> AuthShared::create(const Layout& layout,
   h.table_off[0] = header_bytes + slots_bytes;
   h.table_off[1] = header_bytes + slots_bytes + table_bytes;
   h.table_bytes = table_bytes;
+  for (uint64_t off : h.table_off) new (static_cast<char*>(p) + off) Table{};
+  for (uint32_t i = 0; i < layout.nonce_slots; ++i)
+    new (static_cast<char*>(p) + header_bytes + i * sizeof(NonceSlot)) NonceSlot{};
   if (secret.empty()) {
     if (RAND_bytes(h.secret, kSecretSize) != 1)
       return make_error("auth: no random bytes for the nonce secret");
