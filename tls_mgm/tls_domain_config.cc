@@ -211,7 +211,8 @@ bool TlsDomainConfig::is_set(std::string_view param) const {
 }
 
 bool is_tls_mgm_global_param(std::string_view name) {
-  return name == "ticket_key_file" || name == "ticket_key_interval";
+  return name == "ticket_key_file" || name == "ticket_key_interval" || name == "db_url" ||
+         name == "db_table";
 }
 
 bool parse_tls_method(std::string_view value, int* min_version, int* max_version, bool* below_1_2) {

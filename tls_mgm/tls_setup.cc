@@ -1,5 +1,6 @@
 #include "tls_mgm/tls_setup.h"
 
+#include "tls_mgm/tls_db_domains.h"
 #include "tls_mgm/tls_domain_config.h"
 #include "tls_mgm/tls_loader.h"
 
@@ -8,6 +9,14 @@ namespace sipsd {
 Result<tls::TlsSnapshot> load_tls_domains(const Config& cfg, std::vector<std::string>* warnings) {
   Result<std::vector<TlsDomainConfig>> domains = parse_tls_domains(cfg, warnings);
   if (!domains.ok()) return domains.error();
+  // modparam("tls_mgm", "db_url", ...): the table's domains first, as OpenSIPS orders them.
+  TlsDbParams db = tls_db_params(cfg);
+  TlsDbFiles files;  // the blobs' temporary files, removed once the snapshot holds them
+  if (!db.db_url.empty()) {
+    auto db_domains = load_tls_db_domains(cfg, db, *domains, &files, warnings);
+    if (!db_domains.ok()) return db_domains.error();
+    domains->insert(domains->begin(), db_domains->begin(), db_domains->end());
+  }
   return load_tls_snapshot(*domains, warnings);
 }
 

@@ -246,6 +246,13 @@ class Loader {
           ModParam{std::string(mod.name), m.param, std::move(v), diag_.source().pos(m.value.loc)});
       return;
     }
+    if (mod.name == "auth" || mod.name == "auth_db" || mod.name == "db_sqlite") {
+      ModParamValue v =
+          p.type == cfg::ParamType::kInt ? ModParamValue(m.value.num) : ModParamValue(m.value.str);
+      cfg_.auth_params.push_back(
+          ModParam{std::string(mod.name), m.param, std::move(v), diag_.source().pos(m.value.loc)});
+      return;
+    }
     if (mod.name == "mi_fifo") {
       set_mi_fifo_param(p, m);
       return;

@@ -161,6 +161,8 @@ struct Config {
   RegistrarParams registrar;
   // modparam("tls_mgm", ...) lines in cfg order; tls_mgm interprets "[domain]value".
   std::vector<ModParam> tls_mgm_params;
+  // modparam("auth" | "auth_db" | "db_sqlite", ...) lines in cfg order; core/auth reads them.
+  std::vector<ModParam> auth_params;
   MiFifoParams mi_fifo;
   // Warnings found while loading (deprecated names, ignored parameters), each prefixed with
   // its position. The caller logs them.

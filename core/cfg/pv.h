@@ -47,6 +47,12 @@ enum class PvId : uint8_t {
   kTReplyCode,   // $T_reply_code  (int) 0 when there is no reply
   kTBranchIdx,   // $T_branch_idx  (int)
 
+  // auth (the credentials www_authorize/proxy_authorize accepted)
+  kAuthUser,      // $au  user part of the digest username
+  kAuthDomain,    // $ad  its domain part
+  kAuthUsername,  // $aU  the whole digest username
+  kAuthRealm,     // $ar  the realm
+
   // Answered by the interpreter, never by the ScriptEnv.
   kVar,    // $var(x)     per process
   kAvp,    // $avp(x)     per message/transaction (AvpStore)

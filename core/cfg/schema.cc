@@ -142,6 +142,8 @@ const ModParamDef kTlsMgmParams[] = {
     {.name = "ticket_key_file", .type = ParamType::kStr, .accumulates = true},
     {.name = "ticket_key_interval", .type = ParamType::kInt, .min = 60, .max = 604800,
      .accumulates = true},
+    {.name = "db_url", .type = ParamType::kStr, .accumulates = true},  // tls_mgm/tls_db_domains.h
+    {.name = "db_table", .type = ParamType::kStr, .accumulates = true},
 };
 #undef SIPSD_TLS_MGM_PARAM
 
@@ -343,6 +345,56 @@ const FuncDef kRegistrarFuncs[] = {
      .args = {kLocationArg, kStrArg("AoR"), kStrArg("contact")}, .routes = kReq | kFail,
      .ready = true},
 };
+const ModParamDef kAuthParams[] = {
+    {.name = "nonce_expire", .type = ParamType::kInt, .min = 1, .max = 86400},
+    {.name = "secret", .type = ParamType::kStr},
+    {.name = "disable_nonce_check", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "realm_prefix", .type = ParamType::kStr},
+    {.name = "nonce_index_size", .type = ParamType::kInt, .min = 1024, .max = 1 << 24},
+    {.name = "rpid_prefix", .type = ParamType::kStr, .no_effect = "sipsd has no RPID functions"},
+    {.name = "rpid_suffix", .type = ParamType::kStr, .no_effect = "sipsd has no RPID functions"},
+};
+const ModParamDef kAuthDbParams[] = {
+    {.name = "db_url", .type = ParamType::kStr},
+    {.name = "calculate_ha1", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "user_column", .type = ParamType::kStr},
+    {.name = "domain_column", .type = ParamType::kStr},
+    {.name = "password_column", .type = ParamType::kStr},
+    {.name = "hash_column_sha256", .type = ParamType::kStr},
+    {.name = "hash_column_sha512t256", .type = ParamType::kStr},
+    {.name = "use_domain", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "skip_version_check", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "load_credentials", .type = ParamType::kStr},  // only "" (core/auth/auth_params.cc)
+    {.name = "cache_size", .type = ParamType::kInt, .min = 1, .max = 10000000},
+    {.name = "cache_refresh", .type = ParamType::kInt, .min = 1, .max = 86400},
+};
+const ModParamDef kDbSqliteParams[] = {
+    {.name = "busy_timeout", .type = ParamType::kInt, .min = -1, .max = kIntMax,
+     .no_effect = "sipsd's connections wait 500 ms for a writer"},
+    {.name = "alloc_limit", .type = ParamType::kInt, .min = 0, .max = kIntMax,
+     .no_effect = "rows are read one at a time"},
+    {.name = "exec_pragma", .type = ParamType::kStr,
+     .no_effect = "sipsctl db init sets journal_mode=wal"},
+};
+constexpr ArgSpec kRealmArg{.kind = ArgKind::kStr, .what = "realm"};
+const FuncDef kAuthFuncs[] = {
+    {.name = "www_challenge", .id = FuncId::kWwwChallenge, .min_args = 1, .max_args = 3,
+     .args = {kRealmArg, kStrArg("qop"), kStrArg("algorithms")}, .routes = kReq, .ready = true},
+    {.name = "proxy_challenge", .id = FuncId::kProxyChallenge, .min_args = 1, .max_args = 3,
+     .args = {kRealmArg, kStrArg("qop"), kStrArg("algorithms")}, .routes = kReq, .ready = true},
+    {.name = "consume_credentials", .id = FuncId::kConsumeCredentials, .routes = kReq,
+     .ready = true},
+};
+const FuncDef kAuthDbFuncs[] = {
+    {.name = "www_authorize", .id = FuncId::kWwwAuthorize, .min_args = 2, .max_args = 2,
+     .args = {kRealmArg, kStrArg("table")}, .routes = kReq, .ready = true},
+    {.name = "proxy_authorize", .id = FuncId::kProxyAuthorize, .min_args = 2, .max_args = 2,
+     .args = {kRealmArg, kStrArg("table")}, .routes = kReq, .ready = true},
+    {.name = "db_is_to_authorized", .id = FuncId::kDbIsToAuthorized, .min_args = 0,
+     .max_args = 1, .args = {kStrArg("table")}, .routes = kReq, .ready = true},
+    {.name = "db_is_from_authorized", .id = FuncId::kDbIsFromAuthorized, .min_args = 0,
+     .max_args = 1, .args = {kStrArg("table")}, .routes = kReq, .ready = true},
+};
 
 const ModuleDef kModules[] = {
     {"proto_tls", kProtoTlsParams, {}},
@@ -359,14 +411,17 @@ const ModuleDef kModules[] = {
     {"rr", kRrParams, kRrFuncs},
     {"usrloc", kUsrlocParams, {}},
     {"registrar", kRegistrarParams, kRegistrarFuncs},
+    {"auth", kAuthParams, kAuthFuncs},
+    {"auth_db", kAuthDbParams, kAuthDbFuncs},
+    {"db_sqlite", kDbSqliteParams, {}},
 };
 
 constexpr std::string_view kUnsupportedModules[] = {
     "mi_http", "mi_datagram", "mi_script", "httpd",
     "textops", "proto_ws", "proto_wss",
     "proto_sctp", "proto_bin", "proto_bins", "proto_hep", "proto_smpp", "proto_msrp",
-    "tls_wolfssl", "dialog", "auth", "auth_db", "db_mysql", "db_postgres", "db_text",
-    "db_sqlite", "dispatcher", "load_balancer", "drouting", "nathelper", "rtpproxy",
+    "tls_wolfssl", "dialog", "db_mysql", "db_postgres", "db_text",
+    "dispatcher", "load_balancer", "drouting", "nathelper", "rtpproxy",
     "rtpengine", "acc", "uac", "uac_auth", "permissions", "pike", "siptrace", "tracer",
     "statistics", "cfgutils", "avpops", "exec", "json", "sqlops", "topology_hiding",
     "event_route", "event_routing", "b2b_entities", "b2b_logic", "presence", "pua",
@@ -379,11 +434,6 @@ struct UnsupportedFunc {
   std::string_view module;
 };
 constexpr UnsupportedFunc kUnsupportedFuncs[] = {
-    {"www_authorize", "auth_db"},
-    {"proxy_authorize", "auth_db"},
-    {"www_challenge", "auth"},
-    {"proxy_challenge", "auth"},
-    {"consume_credentials", "auth"},
     {"nat_uac_test", "nathelper"},
     {"fix_nated_contact", "nathelper"},
     {"fix_nated_register", "nathelper"},
@@ -437,6 +487,10 @@ constexpr PvDef kPvs[] = {
     {.name = "hdr", .id = PvId::kHdr, .arg = PvArg::kName},
     {.name = "T_reply_code", .id = PvId::kTReplyCode, .module = "tm", .numeric = true},
     {.name = "T_branch_idx", .id = PvId::kTBranchIdx, .module = "tm", .numeric = true},
+    {.name = "au", .id = PvId::kAuthUser, .module = "auth"},
+    {.name = "ad", .id = PvId::kAuthDomain, .module = "auth"},
+    {.name = "aU", .id = PvId::kAuthUsername, .module = "auth"},
+    {.name = "ar", .id = PvId::kAuthRealm, .module = "auth"},
     {.name = "var", .id = PvId::kVar, .writable = true, .arg = PvArg::kName},
     {.name = "avp", .id = PvId::kAvp, .writable = true, .arg = PvArg::kName},
     {.name = "rc", .id = PvId::kRc, .numeric = true},

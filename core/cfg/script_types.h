@@ -86,7 +86,15 @@ enum class FuncId : uint8_t {
   // core: serial forking by q
   kSerializeBranches,  // serialize_branches(clear)  args: int 0..1
   kNextBranches,       // next_branches()
+  // auth, auth_db (core/auth/authorizer.h)
+  kWwwAuthorize,        // www_authorize(realm, table)    args: string, string
+  kProxyAuthorize,      // proxy_authorize(realm, table)  args: string, string
+  kWwwChallenge,        // www_challenge(realm[, qop[, algorithms]])    args: strings
+  kProxyChallenge,      // proxy_challenge(realm[, qop[, algorithms]])  args: strings
+  kConsumeCredentials,  // consume_credentials()
+  kDbIsToAuthorized,    // db_is_to_authorized([table])    args: [string]
+  kDbIsFromAuthorized,  // db_is_from_authorized([table])  args: [string]
 };
-constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kNextBranches) + 1;
+constexpr size_t kFuncIdCount = static_cast<size_t>(FuncId::kDbIsFromAuthorized) + 1;
 
 }  // namespace sipsd

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/base/printable.h"
+#include "core/ctl/db_commands.h"
 #include "core/ctl/mi_client.h"
 #include "core/ctl/sipsctl_format.h"
 
@@ -64,6 +65,14 @@ const char kUsage[] =
     "  get_statistics [SEL...]  reset_statistics SEL...  log_level [LEVEL [PID]]  shutdown\n"
     "  watch              every second: open connections, accepted connections/s, TLS\n"
     "                     handshakes/s (ok, failed), SIP requests/s; until Ctrl-C or --count\n"
+    "\n"
+    "database commands (on the SQLite file itself; sipsd need not run):\n"
+    "  db init URL                      create the OpenSIPS tables (URL: sqlite:///abs/file.db)\n"
+    "  user add AOR PASSWORD [--db URL] add a subscriber (AOR user@domain; stores ha1,\n"
+    "                                   ha1_sha256, ha1_sha512t256 with realm = domain)\n"
+    "  user passwd AOR PASSWORD [--db URL]   user rm AOR [--db URL]\n"
+    "                     --db defaults to $SIPSCTL_DB_URL; a running sipsd sees the change\n"
+    "                     within auth_db's cache_refresh (or at once: sipsctl auth_reload)\n"
     "\n"
     "exit status: 0 success, 1 the server answered with an error, 2 usage error or no answer\n"
     "(FIFO missing, sipsd not running, timeout), 130 interrupted.\n";
@@ -314,6 +323,46 @@ int run_watch(const Cli& cli) {
   return kExitOk;  // Ctrl-C is how watch normally ends
 }
 
+// db init URL | user add|passwd|rm ...: straight on the database file.
+int run_db(const Cli& cli) {
+  std::vector<std::string> args;
+  std::string url;
+  if (const char* env = getenv("SIPSCTL_DB_URL")) url = env;
+  for (size_t i = 0; i < cli.args.size(); ++i) {
+    const std::string& a = cli.args[i];
+    if (a == "--db" && i + 1 < cli.args.size()) {
+      url = cli.args[++i];
+    } else if (a.rfind("--db=", 0) == 0) {
+      url = a.substr(5);
+    } else {
+      args.push_back(a);
+    }
+  }
+  Status st;
+  if (cli.command == "db") {
+    if (args.size() != 2 || args[0] != "init") return usage_error("usage: db init URL");
+    st = ctl::db_init(args[1]);
+    if (st.ok()) print("tables created in " + args[1] + "\n");
+  } else {
+    const std::string sub = args.empty() ? "" : args[0];
+    if (url.empty()) return usage_error("user: no database (give --db URL or set SIPSCTL_DB_URL)");
+    if (sub == "add" && args.size() == 3) {
+      st = ctl::user_add(url, args[1], args[2]);
+    } else if (sub == "passwd" && args.size() == 3) {
+      st = ctl::user_passwd(url, args[1], args[2]);
+    } else if ((sub == "rm" || sub == "delete") && args.size() == 2) {
+      st = ctl::user_rm(url, args[1]);
+    } else {
+      return usage_error("usage: user add AOR PASSWORD | user passwd AOR PASSWORD | user rm AOR");
+    }
+  }
+  if (!st.ok()) {
+    fprintf(stderr, "sipsctl: %s\n", st.message().c_str());
+    return kExitErrorReply;
+  }
+  return kExitOk;
+}
+
 int run(int argc, char** argv) {
   Cli cli;
   if (int rc = parse_cli(argc, argv, &cli); rc >= 0) return rc;
@@ -328,6 +377,7 @@ int run(int argc, char** argv) {
 
   if (cli.command == "help") return run_help(cli);
   if (cli.command == "watch") return run_watch(cli);
+  if (cli.command == "db" || cli.command == "user") return run_db(cli);
 
   Result<Json> params = mi_params_from_args(cli.command, cli.args);
   if (!params.ok()) return usage_error(params.message());

@@ -180,6 +180,32 @@ StatInfo stat_info(Stat s) {
       return {"registrar", "max_contacts", false};
     case Stat::kRegDefaultExpire:
       return {"registrar", "default_expire", false};
+    case Stat::kAuthChallenges:
+      return {"auth", "challenges", true};
+    case Stat::kAuthAuthorized:
+      return {"auth", "authorized", true};
+    case Stat::kAuthFailedResponses:
+      return {"auth", "failed_responses", true};
+    case Stat::kAuthUnknownUsers:
+      return {"auth", "unknown_users", true};
+    case Stat::kAuthStaleNonces:
+      return {"auth", "stale_nonces", true};
+    case Stat::kAuthReplayedNonces:
+      return {"auth", "replayed_nonces", true};
+    case Stat::kAuthForgedNonces:
+      return {"auth", "forged_nonces", true};
+    case Stat::kAuthMalformed:
+      return {"auth", "malformed_credentials", true};
+    case Stat::kAuthNonceIndexFull:
+      return {"auth", "nonce_index_full", true};
+    case Stat::kAuthSubscribers:
+      return {"auth", "subscribers", false};
+    case Stat::kAuthCacheFull:
+      return {"auth", "subscriber_cache_full", true};
+    case Stat::kAuthDbReloads:
+      return {"auth", "db_reloads", true};
+    case Stat::kAuthDbErrors:
+      return {"auth", "db_errors", true};
     case Stat::kBusyUs:
       return {"", "busy_us", false};
     case Stat::kInboundClosed:

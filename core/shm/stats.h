@@ -115,6 +115,20 @@ enum class Stat : uint16_t {
   kRegMaxExpires,     // max_expires
   kRegMaxContacts,    // max_contacts
   kRegDefaultExpire,  // default_expire
+  // auth: (workers; the last four from the supervisor's subscriber loader)
+  kAuthChallenges,       // 401/407 challenges sent
+  kAuthAuthorized,       // credentials accepted
+  kAuthFailedResponses,  // wrong password/response (-2)
+  kAuthUnknownUsers,     // user not in the subscriber cache (-1)
+  kAuthStaleNonces,      // expired nonces, or issued for another algorithm/qop (-3)
+  kAuthReplayedNonces,   // a nonce count used twice (-3)
+  kAuthForgedNonces,     // nonces that fail the secret's MAC (-2)
+  kAuthMalformed,        // malformed credentials, answered with 400
+  kAuthNonceIndexFull,   // a nonce slot reused while its nonce was still valid
+  kAuthSubscribers,      // gauge: subscribers in the shared cache
+  kAuthCacheFull,        // subscriber rows left out: cache_size reached
+  kAuthDbReloads,        // subscriber cache (re)loads
+  kAuthDbErrors,         // subscriber loads that failed
   // bookkeeping: microseconds a worker spent handling events (load:)
   kBusyUs,
   // bookkeeping: connections handed to this worker that have closed (the supervisor's load

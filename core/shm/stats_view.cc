@@ -81,6 +81,9 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   for (int s = static_cast<int>(Stat::kUlUsers); s <= static_cast<int>(Stat::kRegDefaultExpire);
        ++s)
     add_stat(static_cast<Stat>(s));
+  for (int s = static_cast<int>(Stat::kAuthChallenges); s <= static_cast<int>(Stat::kAuthDbErrors);
+       ++s)
+    add_stat(static_cast<Stat>(s));
   for (Proto p : {Proto::kTcp, Proto::kTls}) {
     const char* group = proto_name(p);
     for (int t = 0; t < kTStatCount; ++t) {

@@ -29,6 +29,7 @@
 #include "core/shm/shm_region.h"
 #include "core/shm/stats.h"
 #include "core/shm/stats_view.h"
+#include "core/supervisor/auth_service.h"
 #include "core/supervisor/listener.h"
 #include "core/supervisor/worker_pool.h"
 #include "core/usrloc/location_db.h"
@@ -157,6 +158,7 @@ class Supervisor final : public MiHost, public TlsMiHost {
   std::unique_ptr<SignalWatch> signals_;
   EventPtr stop_ev_;
   std::unique_ptr<TicketKeyRotator> tickets_;
+  std::unique_ptr<AuthService> auth_;  // auth/auth_db (null: not loaded)
   std::unique_ptr<StatsView> stats_;
   EventPtr load_ev_;
   EventPtr health_ev_;
@@ -337,6 +339,10 @@ void Supervisor::become_worker(int i, ipc::Channel channel,
   setup.proc_index = i + 1;
   setup.role = i < tcp_workers_ ? ProcessRole::kTcpWorker : ProcessRole::kUdpWorker;
   setup.supervisor_pid = my_pid_;
+  if (auth_) {
+    setup.auth_shared = auth_->shared();
+    setup.auth_params = auth_->params();
+  }
   std::vector<int> keep = {channel.fd()};
   setup.channel = std::move(channel);
   for (auto& [peer, ch] : peers) keep.push_back(ch.fd());
@@ -800,6 +806,7 @@ Status Supervisor::start_mi() {
     if (cfg_.usrloc.db_mode == 2) ul_setup.flush = [this] { usrloc_write_back("ul_flush"); };
     ul::add_usrloc_mi_commands(&mi_registry_, std::move(ul_setup));
   }
+  if (auth_) auth_->add_mi_commands(&mi_registry_);
   Result<std::unique_ptr<MiFifoServer>> mi =
       MiFifoServer::start(base_.get(), cfg_.mi_fifo, &mi_registry_);
   if (!mi.ok()) return make_error(mi.message());
@@ -850,6 +857,13 @@ int Supervisor::run() {
   }
   ctx.shm = shm_.get();
   ctx.stats = &shm_->proc(0).stats;
+  // auth/auth_db: the shared state and the first subscriber load, before any worker forks.
+  if (Result<std::unique_ptr<AuthService>> auth = AuthService::create(cfg_); auth.ok()) {
+    auth_ = std::move(auth).value();
+  } else {
+    LOG_ERR("core", "%s", auth.message().c_str());
+    return 1;
+  }
   started_ms_ = realtime_ms();
   stats_ = std::make_unique<StatsView>(*shm_, started_ms_);
   shm_->proc(0).log_level.store(logger().level(), std::memory_order_relaxed);
@@ -880,6 +894,7 @@ int Supervisor::run() {
   }
   signals_ = std::move(signals).value();
   arm_ticket_rotation(next_ticket_rotation_ms_);
+  if (auth_) auth_->start_timer(base_.get());
   load_ev_.reset(event_new(base_.get(), -1, EV_PERSIST, on_load_sample, this));
   struct timeval one_second = {1, 0};
   event_add(load_ev_.get(), &one_second);

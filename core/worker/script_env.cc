@@ -257,6 +257,11 @@ ScriptValue MessageEnv::pv_get(const PvRef& ref) {
       return ScriptValue::of(m->reason());
     case PvId::kHdr:
       return header(ref.name, ref.index);
+    case PvId::kAuthUser:
+    case PvId::kAuthDomain:
+    case PvId::kAuthUsername:
+    case PvId::kAuthRealm:
+      return auth_pv(ref.id);
     case PvId::kTReplyCode: {
       if (sc_.kind == tm::RouteKind::kOnReply && m != nullptr)
         return ScriptValue::of(static_cast<int64_t>(m->status_code()));
@@ -645,6 +650,18 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
         return id == FuncId::kLookup ? -3 : -1;
       }
       return registrar_call(id, args);
+    // ---- auth / auth_db
+    case FuncId::kWwwAuthorize:
+    case FuncId::kProxyAuthorize:
+      return auth_authorize(arg_str(0), arg_str(1), id == FuncId::kProxyAuthorize);
+    case FuncId::kWwwChallenge:
+    case FuncId::kProxyChallenge:
+      return auth_challenge(args, id == FuncId::kProxyChallenge);
+    case FuncId::kConsumeCredentials:
+      return consume_credentials();
+    case FuncId::kDbIsToAuthorized:
+    case FuncId::kDbIsFromAuthorized:
+      return db_is_authorized(id == FuncId::kDbIsToAuthorized);
     default: {
       const std::string_view name = cfg::func_def(id).name;
       LOG_ERR("script", "%.*s(): not available here", static_cast<int>(name.size()), name.data());

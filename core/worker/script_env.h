@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 
+#include "core/auth/authorizer.h"
 #include "core/cfg/script.h"
 #include "core/registrar/registrar.h"
 #include "core/sip/message.h"
@@ -38,6 +39,7 @@ struct ScriptServices {
   AvpStore* message_avps = nullptr;     // $avp of a request before it has a transaction
   reg::Registrar* registrar = nullptr;  // null: registrar not loaded
   int received_avp_slot = -1;           // registrar received_avp ($avp slot), -1 = unset
+  auth::Authorizer* auth = nullptr;     // auth/auth_db (null: not loaded)
 };
 
 // The message one run of a route works on.
@@ -94,6 +96,12 @@ class MessageEnv final : public ScriptEnv {
   int registrar_lookup(std::string_view flags, std::string_view aor);
   int registrar_is_registered(std::string_view aor);
   int registrar_remove(std::string_view aor, std::string_view contact);
+  // auth / auth_db (script_env_auth.cc)
+  int auth_authorize(std::string_view realm, std::string_view table, bool proxy);
+  int auth_challenge(std::span<const ScriptValue> args, bool proxy);
+  int consume_credentials();
+  int db_is_authorized(bool to);
+  ScriptValue auth_pv(PvId id) const;
 
   const ScriptServices& sv_;
   MessageScope sc_;
@@ -101,6 +109,8 @@ class MessageEnv final : public ScriptEnv {
   std::string scratch2_;
   std::string our_route_params_;  // loose_route(): the parameters of our Route
   bool tls_ready_ = false;
+  auth::AuthOutcome auth_;   // the last www/proxy_authorize of this message
+  bool auth_stale_ = false;  // it found a stale nonce: the next challenge says stale=true
 };
 
 }  // namespace sipsd

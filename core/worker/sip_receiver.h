@@ -36,6 +36,8 @@ class SipReceiver final : public tm::TmHost {
     services_.registrar = registrar;
     services_.received_avp_slot = received_avp_slot;
   }
+  // auth/auth_db's script functions (null: not loaded).
+  void set_auth(auth::Authorizer* auth) { services_.auth = auth; }
 
   // `data` is one complete message, mutable (the parser unfolds headers in place).
   ReceiveVerdict receive(char* data, size_t len, const Inbound& from, ReplySink& sink);

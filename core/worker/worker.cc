@@ -113,6 +113,7 @@ class Worker final : public TransportUser {
   std::unique_ptr<Myself> myself_;
   std::unique_ptr<tm::Tm> tm_;
   std::unique_ptr<reg::Registrar> registrar_;
+  std::unique_ptr<auth::Authorizer> auth_;
   EventPtr channel_ev_;
   std::unique_ptr<SignalWatch> signals_;
   EventPtr parent_check_ev_;
@@ -191,6 +192,10 @@ int Worker::run() {
     if (ra.size() > 6 && ra.compare(0, 5, "$avp(") == 0 && ra.back() == ')')
       avp_slot = c.script->avp_slot(std::string_view(ra).substr(5, ra.size() - 6));
     receiver_.attach_registrar(registrar_.get(), avp_slot);
+  }
+  if (s_.auth_shared != nullptr && s_.auth_params != nullptr) {
+    auth_ = std::make_unique<auth::Authorizer>(s_.auth_shared, s_.auth_params);
+    receiver_.set_auth(auth_.get());
   }
   for (auto& [peer, channel] : s_.peers) transport_->attach_peer(peer, std::move(channel));
   s_.peers.clear();

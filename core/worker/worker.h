@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/auth/auth_params.h"
+#include "core/auth/auth_shared.h"
 #include "core/base/process_context.h"
 #include "core/base/transport.h"
 #include "core/base/unique_fd.h"
@@ -46,6 +48,9 @@ struct WorkerSetup {
   std::vector<std::pair<int, ipc::Channel>> peers;
   std::vector<ListenerAddr> listeners;  // every listener, in cfg order
   std::vector<UdpSocketSetup> udp;
+  // auth/auth_db: the shared nonce index and subscriber cache (null: neither module loaded).
+  auth::AuthShared* auth_shared = nullptr;
+  const auth::AuthParams* auth_params = nullptr;
 };
 
 // Runs in a freshly forked child; returns the process exit status.

@@ -425,12 +425,12 @@ TEST(Config, SeveralErrorsAreCollected) {
   std::vector<std::string> lines = error_lines(std::string(kTcp) +
                                                "tcp_workers = 0\nloadmodule \"nope.so\"\n"
                                                "modparam(\"proto_tcp\", \"tcp_port\", \"x\")\n"
-                                               "route { xlog(\"$bad\"); }\n");
+                                               "route { xlog(\"$nosuchvar\"); }\n");
   ASSERT_EQ(lines.size(), 4u);
   EXPECT_EQ(lines[0], "c.cfg:3:15: tcp_workers = 0 is out of range (allowed: 1..256)");
   EXPECT_EQ(lines[1], "c.cfg:4:12: unknown module 'nope'");
   EXPECT_EQ(lines[2].substr(0, 12), "c.cfg:5:35: ");
-  EXPECT_EQ(lines[3], "c.cfg:6:14: unknown script variable '$bad' in format string");
+  EXPECT_EQ(lines[3], "c.cfg:6:14: unknown script variable '$nosuchvar' in format string");
 }
 
 TEST(Config, HelpersAndPaths) {
