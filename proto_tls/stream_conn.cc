@@ -53,6 +53,7 @@ StreamConn::StreamConn(const StreamConnContext& ctx, UniqueFd fd, std::unique_pt
       table_(ctx.table),
       index_(ctx.index),
       owner_index_(ctx.owner_index),
+      batch_(ctx.batch),
       keep_alive_(std::move(keep_alive)),
       label_(make_label(ends_)),
       framer_(params.framer) {}
@@ -78,6 +79,7 @@ Status StreamConn::start() {
     handshake_deadline_ = now + params_.handshake_timeout_ms;
     publish_state(ConnState::kHandshaking);
     arm_timer();
+    io_->on_readable();
     handshake_step();  // the ClientHello is often queued already
   } else {
     on_handshake_done();
@@ -113,6 +115,9 @@ void StreamConn::connect_step() {
 void StreamConn::on_read_event(evutil_socket_t, short, void* arg) {
   BusyScope busy;
   auto* c = static_cast<StreamConn*>(arg);
+  // Replies and forwarded requests made for the messages read now leave together at the end.
+  OutputBatch::Scope batch(c->batch_);
+  c->io_->on_readable();
   if (c->write_wants_read_) {
     c->write_wants_read_ = false;
     c->flush_step();
@@ -267,7 +272,9 @@ void StreamConn::on_handshake_done() {
   }
   arm_timer();
   if (out_off_ < out_.size()) flush_step();
-  if (!closed_) read_step();  // application data that arrived together with the Finished
+  // Application data that arrived together with the Finished (no read when the handshake's
+  // last read found the socket empty).
+  if (!closed_ && !(io_->is_tls() && io_->drained())) read_step();
 }
 
 void StreamConn::read_step() {
@@ -314,6 +321,10 @@ void StreamConn::read_step() {
           } else if (used > 0) {
             memmove(in_.get(), in_.get() + used, in_len_);
           }
+        }
+        if (io_->drained()) {  // no read() that could only say EAGAIN
+          end_read_event();
+          return;
         }
         if (++reads >= kMaxReadsPerEvent) {
           event_active(read_ev_.get(), EV_READ, 0);  // continue on the next loop turn
@@ -406,6 +417,24 @@ void StreamConn::end_read_event() {
 
 void StreamConn::send(std::string_view bytes) {
   if (closed_) return;
+  if (established_ && batch_ != nullptr && batch_->open() && !write_wants_read_ &&
+      (in_batch_ || out_off_ == out_.size())) {
+    if (out_.size() - out_off_ + bytes.size() > params_.max_output_bytes) {
+      stat_add(ends_.proto, TStat::kWriteOverflows);
+      close(strprintf("peer is not reading: more than %zu bytes queued", params_.max_output_bytes),
+            LogLevel::kWarn, CloseNotify::kSkip);
+      return;
+    }
+    if (!in_batch_) {
+      in_batch_ = true;
+      batch_->add(this);
+      out_.clear();
+      out_off_ = 0;
+    }
+    stat_add(ends_.proto, TStat::kQueuedBytes, bytes.size());
+    out_.append(bytes);
+    return;
+  }
   if (established_ && out_off_ == out_.size()) {  // nothing queued: write straight away
     while (!bytes.empty()) {
       IoResult r = io_->write(bytes.data(), bytes.size());
@@ -442,6 +471,14 @@ void StreamConn::send(std::string_view bytes) {
   stat_add(ends_.proto, TStat::kQueuedBytes, bytes.size());
   out_.append(bytes);
   if (!write_wants_read_) arm_write();
+}
+
+void StreamConn::flush_batch() {
+  if (!in_batch_) return;
+  in_batch_ = false;
+  if (closed_) return;
+  flush_step();
+  if (!closed_ && out_off_ < out_.size()) stat_add(ends_.proto, TStat::kWritesQueued);
 }
 
 void StreamConn::flush_step() {
@@ -481,6 +518,19 @@ void StreamConn::close(std::string_view reason, LogLevel level, CloseNotify noti
   if (closed_) return;
   closed_ = true;
   close_reason_.assign(reason);
+  if (in_batch_) {
+    // What this event answered before the close still goes out (a 400 before a framing
+    // error, a reply to a request that came with the FIN), as it did when sends wrote at once.
+    in_batch_ = false;
+    batch_->remove(this);
+    while (out_off_ < out_.size()) {
+      IoResult r = io_->write(out_.data() + out_off_, out_.size() - out_off_);
+      if (r.status != IoStatus::kOk) break;
+      stat_add(ends_.proto, TStat::kBytesOut, r.bytes);
+      stat_add(ends_.proto, TStat::kQueuedBytes, -static_cast<uint64_t>(r.bytes));
+      out_off_ += r.bytes;
+    }
+  }
   if (logger().enabled(level)) {
     logger().write(level, "proto_tls", "%s (id %u): closed: %.*s", label_.c_str(), ends_.id,
                    static_cast<int>(reason.size()), reason.data());
