@@ -606,7 +606,7 @@ scenario_args() {  # SCENARIO SERVER
 scenario_limit() {  # wall-clock cap of one sipsbench run, seconds
   case "$1" in
     idle) echo $((120 + IDLE_HOLD + 60)) ;;
-    storm) echo $((120 + 3 * 11 + 60)) ;;
+    storm) echo $((120 + 120 + 60)) ;;
     ramp) echo 400 ;;
     # Calls: setup (<= 6 s), the run, the drain (<= 2 x 5 s) and a margin.
     call_*) echo "$(python3 -c "print(int($DURATION + $WARMUP + 45))")" ;;

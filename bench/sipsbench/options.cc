@@ -138,8 +138,8 @@ Storm mode (a network blip: every phone reconnects at once):
   and (--server-pid) the server's CPU for the storm. Each process keeps --conns handshakes in
   progress (default 256): the clients' own crypto shares the machine with the server, and a
   client that started thousands at once would finish the handshakes the server answered after
-  its handshake timeout. Each connection has 3 attempts of --timeout; --duration does not
-  apply.
+  its handshake timeout. Each connection has 3 attempts of --timeout, the setup and the storm
+  at most 120 s each; --duration does not apply.
   --procs P             client processes (default: one per 10000 connections)
 
 Ramp mode:

@@ -117,7 +117,7 @@ class StormClient {
     // The storm: every idle connection drops and reconnects at once.
     phase_ = Phase::kStorm;
     storm_start_ = now_ns();
-    phase_deadline_ = storm_start_ + kStormMaxAttempts * (to_ns(o_.timeout) + kSecondNs);
+    phase_deadline_ = storm_start_ + to_ns(kStormLimitS);
     queue_.clear();
     for (auto& c : conns_) {
       if (c->state != State::kIdle) continue;
@@ -493,8 +493,7 @@ Result<StormResult> run_storm(const Options& o, const std::atomic<bool>& interru
       o.server_pid != 0 && sample_tree_cpu(o.server_pid, &server0, nullptr, &r.server_cpu_error);
   const int64_t t0 = now_ns();
   for (Child& k : kids) write_all(k.to, "G", 1);
-  const int64_t storm_deadline =
-      t0 + kStormMaxAttempts * (to_ns(o.timeout) + kSecondNs) + to_ns(10);
+  const int64_t storm_deadline = t0 + to_ns(kStormLimitS + 10);
   std::vector<uint32_t> lat;
   bool lost = false;
   for (Child& k : kids) {

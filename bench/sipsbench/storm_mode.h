@@ -22,8 +22,9 @@
 
 namespace sipsd::bench {
 
-// The setup phase never lasts longer than this.
+// The setup phase never lasts longer than this, nor does the storm.
 inline constexpr double kStormSetupLimitS = 120;
+inline constexpr double kStormLimitS = 120;
 // Attempts per reconnection (and per setup connection), each bounded by --timeout.
 inline constexpr int kStormMaxAttempts = 3;
 
