@@ -95,6 +95,7 @@ class StormClient {
     phase_ = Phase::kSetup;
     phase_deadline_ = now_ns() + to_ns(kStormSetupLimitS);
     for (auto& c : conns_) queue_.push_back(c.get());
+    done_ = false;
     launch(now_ns());
     loop();
     SetupReport sr;
@@ -125,8 +126,9 @@ class StormClient {
       c->attempts = 0;
       queue_.push_back(c.get());
     }
+    done_ = false;
     launch(storm_start_);
-    if (!done_) loop();
+    loop();
 
     StormReport rep;
     std::vector<uint32_t> lat;
@@ -202,8 +204,8 @@ class StormClient {
     return Status::Ok();
   }
 
+  // Runs the loop until launch() (or the tick, at the deadline) says the phase is over.
   void loop() {
-    done_ = false;
     while (!done_) event_base_loop(base_.get(), EVLOOP_ONCE);
   }
 
