@@ -19,6 +19,7 @@ namespace {
 constexpr int kMaxReadsPerEvent = 64;     // then yield to other connections
 constexpr size_t kMinInputBuffer = 4096;  // first allocation for an incomplete message
 constexpr size_t kKeepOutputCapacity = 64 * 1024;
+constexpr size_t kBatchWriteBytes = 64 * 1024;  // batched output written before the event ends
 
 std::string make_label(const ConnEndpoints& e) {
   bool v6 = e.remote_ip.find(':') != std::string::npos;
@@ -430,9 +431,15 @@ void StreamConn::send(std::string_view bytes) {
       batch_->add(this);
       out_.clear();
       out_off_ = 0;
+    } else if (out_off_ >= kKeepOutputCapacity && out_off_ * 2 >= out_.size()) {
+      out_.erase(0, out_off_);  // written already
+      out_off_ = 0;
     }
     stat_add(ends_.proto, TStat::kQueuedBytes, bytes.size());
     out_.append(bytes);
+    // A read event that answers a flood of pipelined requests writes as it goes rather than
+    // holding everything (and hitting max_output_bytes) until it ends.
+    if (out_.size() - out_off_ >= kBatchWriteBytes && !write_wants_read_) flush_step();
     return;
   }
   if (established_ && out_off_ == out_.size()) {  // nothing queued: write straight away

@@ -159,6 +159,27 @@ TEST_F(StreamConnTest, RepliesToOneReadAreWrittenWhenTheReadEventEnds) {
   EXPECT_EQ(peer_drain(), "ok;ok;ok;");
 }
 
+TEST_F(StreamConnTest, ALargeBatchIsWrittenAsItGrows) {
+  StreamConnParams params;
+  OutputBatch batch;
+  auto conn = make(params, &batch);
+  const std::string piece(1000, 'x');
+  std::string got;
+  {
+    OutputBatch::Scope scope(&batch);
+    for (int i = 0; i < 200; ++i) conn->send(piece);
+    got = peer_drain();
+    EXPECT_FALSE(got.empty());  // written before the batch ended
+    EXPECT_FALSE(owner_.closed);
+  }
+  ASSERT_TRUE(spin([&] {
+    got += peer_drain();
+    return got.size() >= 200 * piece.size();
+  }));
+  EXPECT_EQ(got.size(), 200 * piece.size());
+  EXPECT_FALSE(owner_.closed);
+}
+
 TEST_F(StreamConnTest, ACloseInsideTheBatchStillSendsWhatWasAnswered) {
   StreamConnParams params;
   OutputBatch batch;
