@@ -19,6 +19,7 @@ namespace {
 constexpr int kMaxReadsPerEvent = 64;     // then yield to other connections
 constexpr size_t kMinInputBuffer = 4096;  // first allocation for an incomplete message
 constexpr size_t kKeepOutputCapacity = 64 * 1024;
+constexpr size_t kBatchWriteBytes = 64 * 1024;  // batched output written before the event ends
 
 std::string make_label(const ConnEndpoints& e) {
   bool v6 = e.remote_ip.find(':') != std::string::npos;
@@ -53,6 +54,7 @@ StreamConn::StreamConn(const StreamConnContext& ctx, UniqueFd fd, std::unique_pt
       table_(ctx.table),
       index_(ctx.index),
       owner_index_(ctx.owner_index),
+      batch_(ctx.batch),
       keep_alive_(std::move(keep_alive)),
       label_(make_label(ends_)),
       framer_(params.framer),
@@ -79,6 +81,7 @@ Status StreamConn::start() {
     handshake_deadline_ = now + params_.handshake_timeout_ms;
     publish_state(ConnState::kHandshaking);
     arm_timer();
+    io_->on_readable();
     handshake_step();  // the ClientHello is often queued already
   } else {
     on_handshake_done();
@@ -114,6 +117,9 @@ void StreamConn::connect_step() {
 void StreamConn::on_read_event(evutil_socket_t, short, void* arg) {
   BusyScope busy;
   auto* c = static_cast<StreamConn*>(arg);
+  // Replies and forwarded requests made for the messages read now leave together at the end.
+  OutputBatch::Scope batch(c->batch_);
+  c->io_->on_readable();
   if (c->write_wants_read_) {
     c->write_wants_read_ = false;
     c->flush_step();
@@ -274,7 +280,9 @@ void StreamConn::on_handshake_done() {
   }
   arm_timer();
   if (out_off_ < out_.size()) flush_step();
-  if (!closed_) read_step();  // application data that arrived together with the Finished
+  // Application data that arrived together with the Finished (no read when the handshake's
+  // last read found the socket empty).
+  if (!closed_ && !(io_->is_tls() && io_->drained())) read_step();
 }
 
 void StreamConn::read_step() {
@@ -321,6 +329,10 @@ void StreamConn::read_step() {
           } else if (used > 0) {
             memmove(in_.get(), in_.get() + used, in_len_);
           }
+        }
+        if (io_->drained()) {  // no read() that could only say EAGAIN
+          end_read_event();
+          return;
         }
         if (++reads >= kMaxReadsPerEvent) {
           event_active(read_ev_.get(), EV_READ, 0);  // continue on the next loop turn
@@ -413,6 +425,30 @@ void StreamConn::end_read_event() {
 
 void StreamConn::send(std::string_view bytes) {
   if (closed_) return;
+  if (established_ && batch_ != nullptr && batch_->open() && !write_wants_read_ &&
+      (in_batch_ || out_off_ == out_.size())) {
+    if (out_.size() - out_off_ + bytes.size() > params_.max_output_bytes) {
+      stat_add(ends_.proto, TStat::kWriteOverflows);
+      close(strprintf("peer is not reading: more than %zu bytes queued", params_.max_output_bytes),
+            LogLevel::kWarn, CloseNotify::kSkip);
+      return;
+    }
+    if (!in_batch_) {
+      in_batch_ = true;
+      batch_->add(this);
+      out_.clear();
+      out_off_ = 0;
+    } else if (out_off_ >= kKeepOutputCapacity && out_off_ * 2 >= out_.size()) {
+      out_.erase(0, out_off_);  // written already
+      out_off_ = 0;
+    }
+    stat_add(ends_.proto, TStat::kQueuedBytes, bytes.size());
+    out_.append(bytes);
+    // A read event that answers a flood of pipelined requests writes as it goes rather than
+    // holding everything (and hitting max_output_bytes) until it ends.
+    if (out_.size() - out_off_ >= kBatchWriteBytes && !write_wants_read_) flush_step();
+    return;
+  }
   if (established_ && out_off_ == out_.size()) {  // nothing queued: write straight away
     while (!bytes.empty()) {
       IoResult r = io_->write(bytes.data(), bytes.size());
@@ -449,6 +485,14 @@ void StreamConn::send(std::string_view bytes) {
   stat_add(ends_.proto, TStat::kQueuedBytes, bytes.size());
   out_.append(bytes);
   if (!write_wants_read_) arm_write();
+}
+
+void StreamConn::flush_batch() {
+  if (!in_batch_) return;
+  in_batch_ = false;
+  if (closed_) return;
+  flush_step();
+  if (!closed_ && out_off_ < out_.size()) stat_add(ends_.proto, TStat::kWritesQueued);
 }
 
 void StreamConn::flush_step() {
@@ -488,6 +532,19 @@ void StreamConn::close(std::string_view reason, LogLevel level, CloseNotify noti
   if (closed_) return;
   closed_ = true;
   close_reason_.assign(reason);
+  if (in_batch_) {
+    // What this event answered before the close still goes out (a 400 before a framing
+    // error, a reply to a request that came with the FIN), as it did when sends wrote at once.
+    in_batch_ = false;
+    batch_->remove(this);
+    while (out_off_ < out_.size()) {
+      IoResult r = io_->write(out_.data() + out_off_, out_.size() - out_off_);
+      if (r.status != IoStatus::kOk) break;
+      stat_add(ends_.proto, TStat::kBytesOut, r.bytes);
+      stat_add(ends_.proto, TStat::kQueuedBytes, -static_cast<uint64_t>(r.bytes));
+      out_off_ += r.bytes;
+    }
+  }
   if (logger().enabled(level)) {
     logger().write(level, "proto_tls", "%s (id %u): closed: %.*s", label_.c_str(), ends_.id,
                    static_cast<int>(reason.size()), reason.data());

@@ -25,6 +25,7 @@
 #include "core/cfg/config.h"
 #include "core/shm/conn_index.h"
 #include "core/shm/conn_table.h"
+#include "proto_tls/output_batch.h"
 #include "proto_tls/stream_framer.h"
 #include "proto_tls/stream_io.h"
 
@@ -69,14 +70,15 @@ struct ReadScratch {
 };
 
 // What every connection of one worker shares: its loop, the owner its messages go to, the read
-// buffer, the shm connection table and the worker's process index.
+// buffer, the shm connection table, the worker's process index and its output batch.
 struct StreamConnContext {
   struct event_base* base = nullptr;
   StreamConnOwner* owner = nullptr;
   ReadScratch* scratch = nullptr;
   ConnTable table;
   int owner_index = 0;
-  ConnIndex index;  // where other workers look connections up by peer address
+  ConnIndex index;               // where other workers look connections up by peer address
+  OutputBatch* batch = nullptr;  // null: every send() writes at once
 };
 
 // Whether close() sends a TLS close_notify first. kSkip when the peer is gone or the TLS state
@@ -95,8 +97,11 @@ class StreamConn {
 
   // Arms the events and starts the handshake (TLS) or reading (TCP).
   Status start();
-  // Queues bytes for the peer and writes what the socket takes now.
+  // Queues bytes for the peer and writes what the socket takes now, or, while the worker's
+  // output batch is open, when it closes (output_batch.h).
   void send(std::string_view bytes);
+  // The output batch closed: writes what send() appended while it was open.
+  void flush_batch();
   // Closes the connection (idempotent), logging `reason` at `level`.
   void close(std::string_view reason, LogLevel level, CloseNotify notify = CloseNotify::kSend);
 
@@ -152,6 +157,7 @@ class StreamConn {
   ConnTable table_;
   ConnIndex index_;
   int owner_index_;
+  OutputBatch* batch_;
   std::shared_ptr<const void> keep_alive_;  // e.g. the SSL_CTX set this connection started with
   std::string label_;
 
@@ -182,6 +188,7 @@ class StreamConn {
   std::string close_reason_;
   bool read_wants_write_ = false;  // SSL_read asked for writability
   bool write_wants_read_ = false;  // SSL_write asked for readability
+  bool in_batch_ = false;          // registered in batch_, output written when it closes
 };
 
 }  // namespace sipsd

@@ -33,6 +33,15 @@ class StreamIo {
   virtual IoResult handshake() = 0;
   virtual IoResult read(char* buf, size_t cap) = 0;
   virtual IoResult write(const char* buf, size_t len) = 0;
+  // After a read that returned bytes: whether it left nothing buffered and the socket read
+  // under it returned less than asked for (the socket was empty then). Reading again now would
+  // only get EAGAIN; the level-triggered read event reports what arrives later.
+  virtual bool drained() const { return false; }
+  // The owner is about to read because the socket may hold data (its read event fired, or the
+  // connection starts). Once an owner calls it, a transport may skip socket reads between a
+  // short read and the next call (TlsIo::on_bio): the owner's level-triggered read event
+  // reports what arrives. Owners that never call it see every read reach the socket.
+  virtual void on_readable() {}
   // Best effort, never blocks: TLS sends close_notify.
   virtual void shutdown() = 0;
   // Why the last call failed (kError), for the log line.

@@ -11,7 +11,10 @@ namespace sipsd {
 IoResult TcpIo::read(char* buf, size_t cap) {
   for (;;) {
     ssize_t n = ::recv(fd_, buf, cap, 0);
-    if (n > 0) return {IoStatus::kOk, static_cast<size_t>(n)};
+    if (n > 0) {
+      last_read_short_ = static_cast<size_t>(n) < cap;
+      return {IoStatus::kOk, static_cast<size_t>(n)};
+    }
     if (n == 0) return {IoStatus::kClosed};
     if (errno == EINTR) continue;
     if (errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::kWantRead};

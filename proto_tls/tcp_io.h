@@ -12,12 +12,14 @@ class TcpIo final : public StreamIo {
   IoResult handshake() override { return {IoStatus::kOk}; }
   IoResult read(char* buf, size_t cap) override;
   IoResult write(const char* buf, size_t len) override;
+  bool drained() const override { return last_read_short_; }
   void shutdown() override {}
   const std::string& error() const override { return error_; }
 
  private:
   int fd_;
   std::string error_;
+  bool last_read_short_ = false;
 };
 
 }  // namespace sipsd

@@ -38,6 +38,42 @@ IoResult TlsIo::map_error(int rc, const char* op) {
   }
 }
 
+TlsIo::TlsIo(SslPtr ssl, std::string client_domain)
+    : ssl_(std::move(ssl)), client_domain_(std::move(client_domain)) {
+  tune_reads();
+}
+
+void TlsIo::tune_reads() {
+  // With read-ahead OpenSSL reads as much as its record buffer holds (released again when it
+  // is empty: SSL_MODE_RELEASE_BUFFERS), so a burst of records costs one read().
+  SSL_set_read_ahead(ssl_.get(), 1);
+  if (BIO* rbio = SSL_get_rbio(ssl_.get())) {
+    BIO_set_callback_ex(rbio, on_bio);
+    BIO_set_callback_arg(rbio, reinterpret_cast<char*>(this));
+  }
+}
+
+long TlsIo::on_bio(BIO* bio, int oper, const char*, size_t len, int, long, int ret,
+                   size_t* processed) {
+  if (oper == BIO_CB_READ) {  // before the read: a value <= 0 is returned without reading
+    auto* self = reinterpret_cast<TlsIo*>(BIO_get_callback_arg(bio));
+    if (self->socket_empty_ && self->event_driven_) {
+      BIO_set_retry_read(bio);
+      return -1;
+    }
+  } else if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+    auto* self = reinterpret_cast<TlsIo*>(BIO_get_callback_arg(bio));
+    // EOF and errors end the connection anyway; a retry (EAGAIN) is "empty" too.
+    self->last_read_short_ = ret <= 0 || processed == nullptr || *processed < len;
+    self->socket_empty_ = ret > 0 ? self->last_read_short_ : ret < 0 && BIO_should_retry(bio);
+  }
+  return ret;
+}
+
+bool TlsIo::drained() const {
+  return last_read_short_ && SSL_has_pending(ssl_.get()) == 0;
+}
+
 std::unique_ptr<TlsIo> TlsIo::accept(const ServerTlsContexts& set, std::string_view local_key,
                                      int fd, std::string* error) {
   std::unique_ptr<TlsIo> io(new TlsIo());
@@ -49,6 +85,10 @@ std::unique_ptr<TlsIo> TlsIo::accept(const ServerTlsContexts& set, std::string_v
     return nullptr;
   }
   SSL_set_accept_state(io->ssl_.get());
+  // One ticket after a full handshake (OpenSSL's default is two, for clients that open
+  // connections in parallel; a SIP UA keeps one per server): one record and one write less.
+  SSL_set_num_tickets(io->ssl_.get(), 1);
+  io->tune_reads();
   return io;
 }
 

@@ -14,9 +14,9 @@ namespace sipsd {
 
 class TlsIo final : public StreamIo {
  public:
-  // Outbound: an SSL in connect state, made with the client domain `client_domain`.
-  explicit TlsIo(SslPtr ssl, std::string client_domain = {})
-      : ssl_(std::move(ssl)), client_domain_(std::move(client_domain)) {}
+  // Outbound: an SSL in connect state with its fd set, made with the client domain
+  // `client_domain`.
+  explicit TlsIo(SslPtr ssl, std::string client_domain = {});
   // Accepted: an SSL from `set` for the connection's local address (its domain may change at
   // the ClientHello, by SNI). Null with *error set when no domain serves that address.
   static std::unique_ptr<TlsIo> accept(const ServerTlsContexts& set, std::string_view local_key,
@@ -26,6 +26,11 @@ class TlsIo final : public StreamIo {
   IoResult handshake() override;
   IoResult read(char* buf, size_t cap) override;
   IoResult write(const char* buf, size_t len) override;
+  bool drained() const override;
+  void on_readable() override {
+    event_driven_ = true;
+    socket_empty_ = false;
+  }
   void shutdown() override;
   const std::string& error() const override { return error_; }
   void describe(ConnInfo* info) const override;
@@ -42,11 +47,23 @@ class TlsIo final : public StreamIo {
  private:
   TlsIo() = default;
   IoResult map_error(int rc, const char* op);
+  // Read-ahead (a read() takes every record the socket holds, not a header and then a body)
+  // and the watch on the socket reads behind drained().
+  void tune_reads();
+  static long on_bio(BIO* bio, int oper, const char* argp, size_t len, int argi, long argl, int ret,
+                     size_t* processed);
 
   SslPtr ssl_;
   std::string error_;
   TlsSelection sel_;
-  std::string client_domain_;  // outbound connections
+  std::string client_domain_;     // outbound connections
+  bool last_read_short_ = false;  // the last socket read returned less than asked for
+  // Set by a short socket read, cleared by the next read event: until then OpenSSL's reads
+  // (e.g. for the next handshake flight, right after writing ours) are answered "retry"
+  // without a read() that could only return EAGAIN. The level-triggered read event reports
+  // whatever arrives meanwhile.
+  bool socket_empty_ = false;
+  bool event_driven_ = false;  // on_readable() was called: socket_empty_ applies
 };
 
 }  // namespace sipsd

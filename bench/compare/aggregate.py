@@ -30,6 +30,7 @@ SCENARIOS = [
     ("hs_rsa", "full TLS handshakes, RSA-2048, 4 at a time"),
     ("hs_resume", "resumed TLS handshakes (ECDSA), 4 at a time"),
     ("idle", "idle TLS connections held (CRLFCRLF keep-alives)"),
+    ("storm", "reconnect storm: every idle TLS phone drops and reconnects at once (tickets)"),
     ("ramp", "open-loop ramp, TLS, 4 conns (latency vs offered load)"),
     ("call_tls", "relayed calls over TLS, callees listening (the proxy connects to them)"),
     ("call_tls_paced", "the same, paced at half the lower server's peak"),
@@ -65,6 +66,12 @@ METRICS = [
     ("idle", "connections_established", "idle conns established", "conns", "higher"),
     ("idle", "rss_per_conn_bytes", "idle RSS per connection", "bytes", "lower"),
     ("idle", "pss_per_conn_bytes", "idle PSS per connection", "bytes", "lower"),
+    ("storm", "reconnected", "storm phones re-established", "conns", "higher"),
+    ("storm", "storm_s", "storm: all answering again after", "s", "lower"),
+    ("storm", "p50_ms", "storm per phone p50", "ms", "lower"),
+    ("storm", "p99_ms", "storm per phone p99", "ms", "lower"),
+    ("storm", "resumed_ratio", "storm resumed share", "", "higher"),
+    ("storm", "server_cpu_per_conn_us", "storm server CPU per reconnection", "us", "lower"),
     ("ramp", "max_sustained_per_s", "ramp max sustained", "req/s", "higher"),
     ("ramp", "p99_over_1ms_at_offered", "ramp p99 stays > 1 ms from", "req/s", "higher"),
     ("ramp", "p99_over_10ms_at_offered", "ramp p99 stays > 10 ms from", "req/s", "higher"),
@@ -139,6 +146,13 @@ def one_line(path):
             s += " (first: %s)" % j.get("first_failure", "")
         if j.get("stop_reason"):
             s += ", not started: %s" % j["stop_reason"]
+    elif mode == "storm":
+        s = "%s/%s phones back in %s s, p50 %s ms, p99 %s ms, resumed %.0f%%, %s us CPU/conn" % (
+            j.get("reconnected"), j.get("set_up"), fmt(get(j, "storm_s")),
+            fmt(get(j, "p50_ms")), fmt(get(j, "p99_ms")), 100 * (j.get("resumed_ratio") or 0),
+            fmt(get(j, "server_cpu_per_conn_us")))
+        if j.get("failed"):
+            s += ", %s failed (%s)" % (j.get("failed"), j.get("first_error", ""))
     elif mode == "ramp":
         s = "max sustained %s req/s, p99 stays >1ms from %s, >10ms from %s, %d steps" % (
             fmt(get(j, "max_sustained_per_s")), fmt(get(j, "p99_over_1ms_at_offered")),

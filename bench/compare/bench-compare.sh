@@ -61,11 +61,13 @@ missing packages with apt-get).
   --warmup SEC      warm-up seconds before each (default 2)
   --idle-conns N    connections held by the idle scenario (default 10000)
   --idle-hold SEC   how long they are held (default 20)
+  --storm-conns N   TLS phones that drop and reconnect at once in the storm scenario
+                    (default 10000; --quick: 1000)
   --kam-hs-readers N  Kamailio TCP readers for the handshake and idle scenarios (default:
                     --workers if this Kamailio has tls_threads_mode, else 1; see the notes
                     at the top of this script)
   --only LIST       comma-separated scenarios to run (default: all):
-                    tls32,tls1,tcp32,ramp,hs_ecdsa,hs_rsa,hs_resume,idle,
+                    tls32,tls1,tcp32,ramp,hs_ecdsa,hs_rsa,hs_resume,idle,storm,
                     call_tls,call_tls_reuse,call_udp (each call_* is a run at the maximum
                     rate, then one paced at half the lower server's peak: call_*_paced)
   --call-concurrent K  calls in flight in the maximum-rate call runs (default 64)
@@ -91,6 +93,7 @@ DURATION=8
 WARMUP=2
 IDLE_CONNS=10000
 IDLE_HOLD=20
+STORM_CONNS=10000
 RAMP_START=1000
 RAMP_STEP=1.5
 RAMP_MAX=400000
@@ -109,6 +112,7 @@ while [[ $# -gt 0 ]]; do
     --warmup) WARMUP="$2"; shift 2 ;;
     --idle-conns) IDLE_CONNS="$2"; shift 2 ;;
     --idle-hold) IDLE_HOLD="$2"; shift 2 ;;
+    --storm-conns) STORM_CONNS="$2"; shift 2 ;;
     --only) ONLY="$2"; shift 2 ;;
     --kam-hs-readers) KAM_HS_READERS_OPT="$2"; shift 2 ;;
     --call-concurrent) CALL_CONCURRENT="$2"; shift 2 ;;
@@ -121,12 +125,14 @@ while [[ $# -gt 0 ]]; do
 done
 if [[ $QUICK -eq 1 ]]; then
   ROUNDS=1 DURATION=3 WARMUP=1 IDLE_CONNS=1000 IDLE_HOLD=5 RAMP_STEP=2 RAMP_STEP_S=2
+  STORM_CONNS=1000
 fi
-for v in ROUNDS WORKERS IDLE_CONNS IDLE_HOLD CALL_CONCURRENT; do
+for v in ROUNDS WORKERS IDLE_CONNS IDLE_HOLD STORM_CONNS CALL_CONCURRENT; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-compare: --${v,,} must be a positive integer" >&2; exit 2; }
 done
-[[ $ROUNDS -le 20 && $WORKERS -le 64 && $IDLE_CONNS -le 50000 && $CALL_CONCURRENT -le 10000 ]] ||
-  { echo "bench-compare: --rounds <= 20, --workers <= 64, --idle-conns <= 50000, --call-concurrent <= 10000" >&2; exit 2; }
+[[ $ROUNDS -le 20 && $WORKERS -le 64 && $IDLE_CONNS -le 50000 && $STORM_CONNS -le 50000 &&
+  $CALL_CONCURRENT -le 10000 ]] ||
+  { echo "bench-compare: --rounds <= 20, --workers <= 64, --idle-conns and --storm-conns <= 50000, --call-concurrent <= 10000" >&2; exit 2; }
 OUT="${OUT:-$BUILD/bench-compare}"
 SIPSD="$BUILD/sipsd"
 BENCH="$BUILD/bench/sipsbench"
@@ -135,7 +141,7 @@ for b in "$SIPSD" "$BENCH"; do
 done
 [[ "$(id -u)" -eq 0 ]] || { echo "bench-compare: run as root (it installs packages and raises limits)" >&2; exit 2; }
 
-ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle call_tls call_tls_reuse call_udp"
+ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle storm call_tls call_tls_reuse call_udp"
 SCENARIOS=""
 for s in $ALL_SCENARIOS; do
   if [[ -z "$ONLY" || ",$ONLY," == *",$s,"* ]]; then
@@ -227,7 +233,7 @@ if [[ $((IDLE_CONNS + 1000)) -gt $NOFILE ]]; then
   log "open-file limit is $NOFILE (hard limit; no CAP_SYS_RESOURCE?): idle scenario reduced to $((NOFILE - 1000)) connections"
   IDLE_CONNS=$((NOFILE - 1000))
 fi
-MAX_CONNS=$((IDLE_CONNS + 10000))
+MAX_CONNS=$((IDLE_CONNS > STORM_CONNS ? IDLE_CONNS + 10000 : STORM_CONNS + 10000))
 
 for s in "${SERVERS[@]}"; do
   for p in ${TCP_PORT[$s]} ${TLS_PORT[$s]} ${RSA_PORT[$s]}; do
@@ -449,8 +455,9 @@ KAM_VER="$("$KAMAILIO" -v 2>/dev/null | sed -n 's/^version: kamailio //p' | head
 SIPSD_VER="$("$SIPSD" -V 2>&1 | head -1)"
 
 BENCH_HELP="$("$BENCH" --help)"
-HAVE_IDLE=0 HAVE_RAMP=0 HAVE_CALL=0
+HAVE_IDLE=0 HAVE_RAMP=0 HAVE_CALL=0 HAVE_STORM=0
 grep -Eq '^  idle ' <<<"$BENCH_HELP" && HAVE_IDLE=1
+grep -Eq '^  storm ' <<<"$BENCH_HELP" && HAVE_STORM=1
 grep -Eq '^  ramp ' <<<"$BENCH_HELP" && HAVE_RAMP=1
 grep -Eq '^  call ' <<<"$BENCH_HELP" && HAVE_CALL=1
 
@@ -516,7 +523,7 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # Each prints the sipsbench arguments for SERVER (after the mode), or nothing to skip.
 scenario_profile() {  # handshake-heavy scenarios use Kamailio's "hs" profile; calls a proxy
-  case "$1" in hs_* | idle) echo hs ;; call_*) echo relay ;; *) echo std ;; esac
+  case "$1" in hs_* | idle | storm) echo hs ;; call_*) echo relay ;; *) echo std ;; esac
 }
 # Whether SERVER runs SCENARIO at all: sipsd runs the relay ones only with a relay cfg it
 # accepts (call_udp only with UDP in it).
@@ -571,6 +578,11 @@ scenario_args() {  # SCENARIO SERVER
       echo idle --target "$tls" --ca "$CA" --connections "$IDLE_CONNS" --conns 64 \
         --duration "$IDLE_HOLD" --check 20 --timeout 10
       ;;
+    storm)
+      # Every phone drops and reconnects at once offering its session: 3 attempts of 10 s.
+      [[ $HAVE_STORM -eq 1 ]] || return 0
+      echo storm --target "$tls" --ca "$CA" --connections "$STORM_CONNS" --timeout 10
+      ;;
     ramp)
       [[ $HAVE_RAMP -eq 1 ]] || return 0
       echo ramp --target "$tls" --ca "$CA" --conns 4 --rate-start "$RAMP_START" \
@@ -594,6 +606,7 @@ scenario_args() {  # SCENARIO SERVER
 scenario_limit() {  # wall-clock cap of one sipsbench run, seconds
   case "$1" in
     idle) echo $((120 + IDLE_HOLD + 60)) ;;
+    storm) echo $((120 + 120 + 60)) ;;
     ramp) echo 400 ;;
     # Calls: setup (<= 6 s), the run, the drain (<= 2 x 5 s) and a margin.
     call_*) echo "$(python3 -c "print(int($DURATION + $WARMUP + 45))")" ;;

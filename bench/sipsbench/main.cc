@@ -3,6 +3,7 @@
 //   sipsbench handshake  --target tls:127.0.0.1:5061 --conns 4 --resume
 //   sipsbench idle       --target tls:127.0.0.1:5061 --connections 10000 --server-pid PID
 //   sipsbench ramp       --target tls:127.0.0.1:5061 --conns 4 --rate-start 1000 --rate-step 2
+//   sipsbench storm      --target tls:127.0.0.1:5061 --connections 20000 --server-pid PID
 //   sipsbench call       --target tls:127.0.0.1:5061 --ca ca.pem --cert c.pem --key c.key
 //                        --conns 4 --callees 4 --concurrent 32 --hold 0
 // Exit status: 0 when something succeeded in the measured period, 1 when nothing did, 2 on a
@@ -18,6 +19,7 @@
 #include "bench/sipsbench/ramp_mode.h"
 #include "bench/sipsbench/report.h"
 #include "bench/sipsbench/runner.h"
+#include "bench/sipsbench/storm_mode.h"
 
 namespace {
 
@@ -78,6 +80,15 @@ int main(int argc, char** argv) {
     }
     return report(o, *r, print_idle_summary, render_idle_json, r->established > 0,
                   "no connection was established", r->first_error);
+  }
+  if (o.mode == Mode::kStorm) {
+    sipsd::Result<StormResult> r = run_storm(o, g_interrupted);
+    if (!r.ok()) {
+      fprintf(stderr, "sipsbench: %s\n", r.message().c_str());
+      return 2;
+    }
+    return report(o, *r, print_storm_summary, render_storm_json, r->reconnected > 0,
+                  "no connection was re-established", r->first_error);
   }
   if (o.mode == Mode::kRamp) {
     sipsd::Result<RampResult> r = run_ramp(o, g_interrupted);

@@ -26,6 +26,8 @@ const char* mode_name(Mode m) {
       return "ramp";
     case Mode::kCall:
       return "call";
+    case Mode::kStorm:
+      return "storm";
   }
   return "?";
 }
@@ -89,6 +91,8 @@ Modes:
                         routed by the Record-Route/Contact of its 200 (RFC 3261 12.2.1.1);
                         --concurrent calls in flight (closed loop) or --rate calls/s (open
                         loop); reports calls/s, failures by reason, setup and BYE latency
+  storm                 --connections idle TLS phones holding session tickets drop and
+                        reconnect at once; reports the time until all answer again (below)
 
 Target and TLS:
   --target PROTO:IP:PORT   tls:127.0.0.1:5061 or tcp:127.0.0.1:5060 (127.0.0.0/8 only); call
@@ -124,6 +128,19 @@ Idle mode:
                         OPTIONS with a 200 (default 20; 0: no check)
   The handshake phase ends after 120 s at the latest; a failed attempt is counted and retried
   (3 attempts per connection). --duration is the hold time once the handshakes are done.
+
+Storm mode (a network blip: every phone reconnects at once):
+  Opens --connections TLS connections spread over --procs client processes (default one per
+  10000; at most 19000 each) and --sources addresses (default one per process), each
+  answering an OPTIONS and keeping its session (ticket). Then all of them drop (RST) at the
+  same instant and reconnect offering their session, each sending an OPTIONS; reports the time
+  until every one is answered, p50/p99 per connection (from the drop), the resumption share
+  and (--server-pid) the server's CPU for the storm. Each process keeps --conns handshakes in
+  progress (default 256): the clients' own crypto shares the machine with the server, and a
+  client that started thousands at once would finish the handshakes the server answered after
+  its handshake timeout. Each connection has 3 attempts of --timeout, the setup and the storm
+  at most 120 s each; --duration does not apply.
+  --procs P             client processes (default: one per 10000 connections)
 
 Ramp mode:
   --rate-start R        req/s offered in the first step (default 1000)
@@ -218,6 +235,7 @@ enum OptId {
   kOptRate,
   kOptHold,
   kOptT1,
+  kOptProcs,
 };
 
 const struct option kLongOptions[] = {
@@ -257,6 +275,7 @@ const struct option kLongOptions[] = {
     {"rate", required_argument, nullptr, kOptRate},
     {"hold", required_argument, nullptr, kOptHold},
     {"t1", required_argument, nullptr, kOptT1},
+    {"procs", required_argument, nullptr, kOptProcs},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -303,14 +322,15 @@ Status parse_rate_step(const char* text, Options* o) {
 }
 
 Status parse_mode(std::string_view text, Mode* out) {
-  for (Mode m : {Mode::kThroughput, Mode::kHandshake, Mode::kIdle, Mode::kRamp, Mode::kCall}) {
+  for (Mode m :
+       {Mode::kThroughput, Mode::kHandshake, Mode::kIdle, Mode::kRamp, Mode::kCall, Mode::kStorm}) {
     if (text == mode_name(m)) {
       *out = m;
       return Status::Ok();
     }
   }
   return make_error("unknown mode '" + std::string(text) +
-                    "' (throughput, handshake, idle, ramp or call)");
+                    "' (throughput, handshake, idle, ramp, call or storm)");
 }
 
 Status parse_transport(std::string_view text, Transport* out) {
@@ -433,7 +453,8 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   bool have_inflight = false;
   bool have_duration = false;
   bool have_check = false;
-  std::vector<const char*> idle_only;  // options given that only idle mode takes
+  std::vector<const char*> idle_only;   // options given that only idle mode takes
+  std::vector<const char*> storm_only;  // options given that only storm mode takes
   std::vector<const char*> ramp_only;
   std::vector<const char*> call_only;
   std::string target_text;
@@ -542,6 +563,11 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
         o.sources = static_cast<int>(n);
         idle_only.push_back("--sources");
         break;
+      case kOptProcs:
+        s = parse_int("procs", optarg, 1, kMaxStormProcs, &n);
+        o.procs = static_cast<int>(n);
+        storm_only.push_back("--procs");
+        break;
       case kOptPingInterval:
         s = parse_seconds("ping-interval", optarg, 0.1, kMaxDuration, &o.ping_interval);
         idle_only.push_back("--ping-interval");
@@ -649,17 +675,39 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
     return make_error("--resume applies to handshake mode only");
   if (o.mode == Mode::kHandshake && o.inflight != 1)
     return make_error("--inflight applies to throughput and ramp modes only");
-  if (o.mode == Mode::kIdle && have_inflight)
+  const bool idle_like = o.mode == Mode::kIdle || o.mode == Mode::kStorm;
+  if (idle_like && have_inflight)
     return make_error("--inflight applies to throughput and ramp modes only");
-  if (o.mode != Mode::kIdle && !idle_only.empty())
+  if (!idle_like && !idle_only.empty())
     return make_error(strprintf("%s applies to idle mode only", idle_only.front()));
+  if (o.mode != Mode::kStorm && !storm_only.empty())
+    return make_error(strprintf("%s applies to storm mode only", storm_only.front()));
+  if (o.mode == Mode::kStorm) {
+    if (!tls) return make_error("storm mode needs a tls: target (it resumes sessions)");
+    if (o.method != "OPTIONS") return make_error("--method does not apply to storm mode");
+    if (o.procs == 0) o.procs = (o.connections + kStormConnsPerProc - 1) / kStormConnsPerProc;
+    if (o.procs > o.connections)
+      return make_error(
+          strprintf("--procs %d is more than --connections %d", o.procs, o.connections));
+    if ((o.connections + o.procs - 1) / o.procs > kStormMaxConnsPerProc)
+      return make_error(strprintf("at most %d connections per client process: raise --procs",
+                                  kStormMaxConnsPerProc));
+    if (o.sources == 0) {
+      o.sources =
+          std::max(o.procs, (o.connections + kConnectionsPerSource - 1) / kConnectionsPerSource);
+      o.sources = std::min(o.sources, kMaxSources);
+    }
+  }
   if (o.mode != Mode::kRamp && !ramp_only.empty())
     return make_error(strprintf("%s applies to ramp mode only", ramp_only.front()));
   if (o.mode == Mode::kIdle && o.method != "OPTIONS")
     return make_error("--method does not apply to idle mode (its check is an OPTIONS)");
-  if (o.mode == Mode::kIdle) {
-    if (!have_conns) o.conns = std::min(kIdleDefaultConns, o.connections);
-    if (o.workers != 1) return make_error("idle mode runs one event loop: --workers must be 1");
+  if (idle_like) {
+    if (!have_conns)
+      o.conns =
+          std::min(o.mode == Mode::kStorm ? kStormDefaultConns : kIdleDefaultConns, o.connections);
+    if (o.workers != 1)
+      return make_error("idle and storm modes run one event loop: --workers must be 1");
     if (o.conns > o.connections)
       return make_error(strprintf("--conns %d (handshakes at a time) is more than --connections %d",
                                   o.conns, o.connections));

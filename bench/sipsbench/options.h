@@ -12,7 +12,7 @@
 
 namespace sipsd::bench {
 
-enum class Mode { kThroughput, kHandshake, kIdle, kRamp, kCall };
+enum class Mode { kThroughput, kHandshake, kIdle, kRamp, kCall, kStorm };
 enum class Transport { kTls, kTcp, kUdp };  // kUdp: call mode only
 // Call mode: how the proxy reaches the callees.
 enum class CalleeMode { kListen, kConnect };
@@ -67,6 +67,8 @@ struct Options {
   int sources = 0;            // source addresses 127.0.0.2, .3, ...; 0: one per 20000 connections
   double ping_interval = 10;  // CRLFCRLF keep-alive period per connection (s)
   int check = 20;             // connections asked for an OPTIONS at the end
+  // Storm mode (also --connections, --sources, --conns: handshakes at a time while setting up)
+  int procs = 0;  // client processes the connections are spread over; 0: one per 10000
   // Ramp mode
   double rate_start = 1000;  // req/s offered in the first step
   double rate_factor = 2;    // each step offers rate x factor ...
@@ -95,13 +97,18 @@ inline constexpr int kMaxSources = 250;              // 127.0.0.2 .. 127.0.0.251
 inline constexpr int kConnectionsPerSource = 20000;  // idle: default --sources
 inline constexpr int kMaxSteps = 64;                 // ramp
 inline constexpr double kMaxRate = 10000000;         // ramp: req/s
-inline constexpr int kIdleDefaultConns = 64;         // idle: handshakes at a time
-inline constexpr int kRampDefaultInflight = 1024;    // ramp: outstanding cap per connection
-inline constexpr int kMaxCallees = 10000;            // call mode
-inline constexpr int kMaxCallsInFlight = 200000;     // call mode: --concurrent
-inline constexpr int kCallDefaultConcurrent = 16;    // call mode, closed loop
-inline constexpr int kCallDefaultCap = 10000;        // call mode, open loop: in-flight cap
-inline constexpr double kMaxHoldMs = 600000;         // call mode: --hold
+inline constexpr int kIdleDefaultConns = 64;
+inline constexpr int kMaxStormProcs = 64;
+inline constexpr int kStormDefaultConns = 256;    // storm: handshakes in progress per process
+inline constexpr int kStormConnsPerProc = 10000;  // storm: default --procs
+inline constexpr int kStormMaxConnsPerProc =
+    19000;  // under 20,000 descriptors per process         // idle: handshakes at a time
+inline constexpr int kRampDefaultInflight = 1024;  // ramp: outstanding cap per connection
+inline constexpr int kMaxCallees = 10000;          // call mode
+inline constexpr int kMaxCallsInFlight = 200000;   // call mode: --concurrent
+inline constexpr int kCallDefaultConcurrent = 16;  // call mode, closed loop
+inline constexpr int kCallDefaultCap = 10000;      // call mode, open loop: in-flight cap
+inline constexpr double kMaxHoldMs = 600000;       // call mode: --hold
 
 // Parses argv. An error names the offending argument. `*help` is set for -h/--help (then the
 // returned Options are meaningless).

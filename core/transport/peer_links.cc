@@ -99,6 +99,7 @@ void PeerLinks::on_readable(evutil_socket_t, short, void* arg) {
   auto* link = static_cast<Link*>(arg);
   PeerLinks* self = link->self;
   const int peer = link->peer;
+  OutputBatch::Scope batch(self->batch_);
   for (int n = 0; n < kMaxMessagesPerEvent; ++n) {
     ipc::Envelope env;
     UniqueFd fd;

@@ -17,6 +17,7 @@
 
 #include "core/base/event_ptr.h"
 #include "ipc/channel.h"
+#include "proto_tls/output_batch.h"
 
 namespace sipsd {
 
@@ -44,6 +45,8 @@ class PeerLinks {
   // queue is over the bound; the caller decides what to say.
   bool send(int peer, const ipc::Envelope& env);
   size_t queued_bytes() const { return queued_; }
+  // Stream output made while handling the messages of one read leaves together.
+  void set_output_batch(OutputBatch* batch) { batch_ = batch; }
 
  private:
   struct Link {
@@ -65,6 +68,7 @@ class PeerLinks {
   PeerMessageHandler& handler_;
   size_t max_queued_;
   size_t queued_ = 0;
+  OutputBatch* batch_ = nullptr;
   std::map<int, std::unique_ptr<Link>> links_;
 };
 

@@ -49,8 +49,9 @@ Transport::Transport(TransportSetup setup)
       tcp_params_(stream_params(*s_.config, s_.config->tcp)),
       tickets_(s_.shm->ticket_keys()) {
   scratch_.buf.resize(kReadScratchSize);
-  conn_ctx_ = StreamConnContext{s_.base, this, &scratch_, table_, s_.proc_index, index_};
+  conn_ctx_ = StreamConnContext{s_.base, this, &scratch_, table_, s_.proc_index, index_, &batch_};
   peers_ = std::make_unique<PeerLinks>(s_.base, s_.proc_index, *this);
+  peers_->set_output_batch(&batch_);
   reap_ev_.reset(event_new(s_.base, -1, 0, on_reap, this));
 }
 
@@ -154,7 +155,7 @@ void Transport::accept_handoff(const ipc::ConnHandoff& h, UniqueFd fd) {
 Status Transport::add_udp_socket(UniqueFd fd, int listener, bool read) {
   const SocketAddr& a = sockets_.at(static_cast<size_t>(listener));
   auto sock = std::make_unique<UdpSocket>(std::move(fd), a.ip, a.port, listener);
-  if (read && !sock->start_reading(s_.base, this))
+  if (read && !sock->start_reading(s_.base, this, &batch_))
     return make_error(strprintf("udp:%s:%u: cannot watch the socket", a.ip.c_str(), a.port));
   udp_.push_back(std::move(sock));
   return Status::Ok();

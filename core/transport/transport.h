@@ -168,6 +168,7 @@ class Transport final : public StreamConnOwner, public PeerMessageHandler, publi
   StreamConnParams tls_params_;
   StreamConnParams tcp_params_;
   ReadScratch scratch_;
+  OutputBatch batch_;  // declared before the connections, which unregister from it
   StreamConnContext conn_ctx_;
   TicketKeyStore tickets_;
   std::shared_ptr<const ServerTlsContexts> server_tls_;

@@ -16,8 +16,10 @@ UdpSocket::UdpSocket(UniqueFd fd, std::string ip, uint16_t port, int listener)
 
 UdpSocket::~UdpSocket() = default;
 
-bool UdpSocket::start_reading(struct event_base* base, DatagramHandler* handler) {
+bool UdpSocket::start_reading(struct event_base* base, DatagramHandler* handler,
+                              OutputBatch* batch) {
   handler_ = handler;
+  batch_ = batch;
   buffers_ = std::make_unique<char[]>(static_cast<size_t>(kBatch) * (kMaxDatagram + 1));
   read_ev_.reset(event_new(base, fd_.get(), EV_READ | EV_PERSIST, on_readable, this));
   return read_ev_ && event_add(read_ev_.get(), nullptr) == 0;
@@ -25,7 +27,9 @@ bool UdpSocket::start_reading(struct event_base* base, DatagramHandler* handler)
 
 void UdpSocket::on_readable(evutil_socket_t, short, void* arg) {
   BusyScope busy;
-  static_cast<UdpSocket*>(arg)->read_batch();
+  auto* self = static_cast<UdpSocket*>(arg);
+  OutputBatch::Scope batch(self->batch_);
+  self->read_batch();
 }
 
 void UdpSocket::read_batch() {

@@ -16,6 +16,7 @@
 
 #include "core/base/event_ptr.h"
 #include "core/base/unique_fd.h"
+#include "proto_tls/output_batch.h"
 
 namespace sipsd {
 
@@ -40,7 +41,9 @@ class UdpSocket {
   UdpSocket& operator=(const UdpSocket&) = delete;
 
   // Starts reading on `base`, handing each datagram to `handler`.
-  bool start_reading(struct event_base* base, DatagramHandler* handler);
+  // Stream output made for one batch of datagrams leaves together (`batch`, may be null).
+  bool start_reading(struct event_base* base, DatagramHandler* handler,
+                     OutputBatch* batch = nullptr);
   // Sends one datagram to ip:port (numeric). False with *error when it did not leave.
   bool send_to(std::string_view ip, uint16_t port, std::string_view bytes, std::string* error);
 
@@ -58,6 +61,7 @@ class UdpSocket {
   uint16_t port_;
   int listener_;
   DatagramHandler* handler_ = nullptr;
+  OutputBatch* batch_ = nullptr;
   EventPtr read_ev_;
   std::unique_ptr<char[]> buffers_;  // kBatch × (kMaxDatagram + 1), allocated when reading
 };

@@ -1,11 +1,16 @@
 // proto_tls against the real sipsd: replies, keep-alives, framing limits and timeouts, each
 // checked from the client's side of a real TLS connection.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+#include <sys/socket.h>
 
 #include <chrono>
 #include <cstring>
 #include <thread>
 
+#include "core/base/unique_fd.h"
 #include "tests/integration/sip_test_client.h"
 #include "tests/integration/sipsd_server.h"
 #include "tests/integration/test_env.h"
@@ -133,6 +138,90 @@ TEST(TlsTransport, PipelinedRequestsAreAllAnsweredInOrder) {
     ASSERT_TRUE(reply.ok()) << "reply " << i << ": " << reply.message();
     EXPECT_EQ(reply->header("CSeq").value_or(""), std::to_string(i) + " OPTIONS");
   }
+}
+
+// Counts the application-data records a client receives (TLS 1.3 inner content type, so the
+// session tickets, which are handshake records, do not count).
+void count_app_records(int write_p, int, int content_type, const void* buf, size_t len, SSL*,
+                       void* arg) {
+  if (write_p == 0 && content_type == SSL3_RT_INNER_CONTENT_TYPE && len == 1 &&
+      *static_cast<const unsigned char*>(buf) == SSL3_RT_APPLICATION_DATA)
+    ++*static_cast<int*>(arg);
+}
+
+// Reads until `text` holds `n` replies (bounded by the socket's receive timeout).
+bool read_replies(SSL* ssl, std::string* text, size_t n) {
+  auto count = [&] {
+    size_t k = 0;
+    for (size_t at = text->find("SIP/2.0 200"); at != std::string::npos;
+         at = text->find("SIP/2.0 200", at + 1))
+      ++k;
+    return k;
+  };
+  for (int reads = 0; count() < n && reads < 1000; ++reads) {
+    char buf[16384];
+    int r = SSL_read(ssl, buf, sizeof buf);
+    if (r <= 0) return false;
+    text->append(buf, static_cast<size_t>(r));
+  }
+  return count() >= n;
+}
+
+TEST(TlsTransport, RepliesToOneReadLeaveInOneRecord) {
+  // The worker's output batch: eight requests read at once are answered by one SSL_write, so
+  // the client receives one record (and the server made one write()).
+  auto srv = start_server();
+  ASSERT_TRUE(srv);
+  UniqueFd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  ASSERT_TRUE(fd);
+  struct timeval tv = {5, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  setsockopt(fd.get(), SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+  struct sockaddr_in addr = {};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(srv->tls_port());
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd.get(), reinterpret_cast<struct sockaddr*>(&addr), sizeof addr), 0);
+  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
+  ASSERT_TRUE(ctx);
+  SSL_CTX_set_min_proto_version(ctx.get(), TLS1_3_VERSION);
+  SSL_CTX_set_verify(ctx.get(), SSL_VERIFY_NONE, nullptr);
+  SslPtr ssl(SSL_new(ctx.get()));
+  ASSERT_TRUE(ssl);
+  SSL_set_fd(ssl.get(), fd.get());
+  ASSERT_EQ(SSL_connect(ssl.get()), 1);
+  int records = 0;
+  SSL_set_msg_callback(ssl.get(), count_app_records);
+  SSL_set_msg_callback_arg(ssl.get(), &records);
+
+  struct sockaddr_in local = {};
+  socklen_t len = sizeof local;
+  getsockname(fd.get(), reinterpret_cast<struct sockaddr*>(&local), &len);
+  SipHop hop;
+  hop.local_ip = "127.0.0.1";
+  hop.local_port = ntohs(local.sin_port);
+  hop.peer_ip = "127.0.0.1";
+  hop.peer_port = srv->tls_port();
+  std::string batch;
+  for (uint32_t i = 1; i <= 8; ++i) {
+    SipRequestSpec spec;
+    spec.cseq = i;
+    batch += build_sip_request(spec, hop).text;
+  }
+  ASSERT_LT(batch.size(), 16000u);  // one record out
+  ASSERT_EQ(SSL_write(ssl.get(), batch.data(), static_cast<int>(batch.size())),
+            static_cast<int>(batch.size()));
+  std::string replies;
+  ASSERT_TRUE(read_replies(ssl.get(), &replies, 8)) << replies;
+  EXPECT_EQ(records, 1);
+
+  // A lone request afterwards is answered on its own (nothing waits for a batch to fill).
+  std::string one = build_sip_request(SipRequestSpec{}, hop).text;
+  ASSERT_EQ(SSL_write(ssl.get(), one.data(), static_cast<int>(one.size())),
+            static_cast<int>(one.size()));
+  ASSERT_TRUE(read_replies(ssl.get(), &replies, 9)) << replies;
+  EXPECT_EQ(records, 2);
+  SSL_set_msg_callback(ssl.get(), nullptr);
 }
 
 TEST(TlsTransport, RequestLargerThanOneRecordIsReassembled) {

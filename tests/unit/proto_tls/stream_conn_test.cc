@@ -50,14 +50,15 @@ class StreamConnTest : public ::testing::Test {
     scratch_.buf.resize(64 * 1024 + 1024);
   }
 
-  std::unique_ptr<StreamConn> make(const StreamConnParams& params) {
+  std::unique_ptr<StreamConn> make(const StreamConnParams& params, OutputBatch* batch = nullptr) {
     ConnEndpoints ends;
     ends.id = 7;
     ends.slot = 0;
     ends.proto = Proto::kTcp;
     ends.remote_ip = "127.0.0.1";
     ends.remote_port = 40000;
-    StreamConnContext ctx{base_.get(), &owner_, &scratch_, ConnTable(slots_, 4), 1, ConnIndex()};
+    StreamConnContext ctx{base_.get(), &owner_,     &scratch_, ConnTable(slots_, 4),
+                          1,           ConnIndex(), batch};
     auto conn = std::make_unique<StreamConn>(
         ctx, UniqueFd(server_fd_), std::make_unique<TcpIo>(server_fd_), ends, params, nullptr);
     EXPECT_TRUE(conn->start().ok());
@@ -125,6 +126,71 @@ TEST_F(StreamConnTest, ReplyLargerThanTheSocketBufferIsQueuedAndFlushed) {
   EXPECT_EQ(got, owner_.reply);
   EXPECT_EQ(conn->queued_bytes(), 0u);
   EXPECT_FALSE(owner_.closed);
+}
+
+TEST_F(StreamConnTest, SendsWhileTheBatchIsOpenLeaveTogetherWhenItCloses) {
+  StreamConnParams params;
+  OutputBatch batch;
+  auto conn = make(params, &batch);
+  {
+    OutputBatch::Scope scope(&batch);
+    {
+      OutputBatch::Scope nested(&batch);  // only the outermost scope flushes
+      conn->send("one;");
+    }
+    conn->send("two;");
+    EXPECT_EQ(peer_drain(), "");
+    EXPECT_EQ(conn->queued_bytes(), 8u);
+  }
+  EXPECT_EQ(conn->queued_bytes(), 0u);
+  EXPECT_EQ(peer_drain(), "one;two;");
+  conn->send("alone");  // no batch open: written at once
+  EXPECT_EQ(peer_drain(), "alone");
+}
+
+TEST_F(StreamConnTest, RepliesToOneReadAreWrittenWhenTheReadEventEnds) {
+  StreamConnParams params;
+  OutputBatch batch;
+  owner_.reply = "ok;";
+  auto conn = make(params, &batch);
+  peer_write(kRequest + kRequest + kRequest);
+  ASSERT_TRUE(spin([&] { return owner_.messages.size() == 3; }));
+  EXPECT_FALSE(batch.open());
+  EXPECT_EQ(peer_drain(), "ok;ok;ok;");
+}
+
+TEST_F(StreamConnTest, ALargeBatchIsWrittenAsItGrows) {
+  StreamConnParams params;
+  OutputBatch batch;
+  auto conn = make(params, &batch);
+  const std::string piece(1000, 'x');
+  std::string got;
+  {
+    OutputBatch::Scope scope(&batch);
+    for (int i = 0; i < 200; ++i) conn->send(piece);
+    got = peer_drain();
+    EXPECT_FALSE(got.empty());  // written before the batch ended
+    EXPECT_FALSE(owner_.closed);
+  }
+  ASSERT_TRUE(spin([&] {
+    got += peer_drain();
+    return got.size() >= 200 * piece.size();
+  }));
+  EXPECT_EQ(got.size(), 200 * piece.size());
+  EXPECT_FALSE(owner_.closed);
+}
+
+TEST_F(StreamConnTest, ACloseInsideTheBatchStillSendsWhatWasAnswered) {
+  StreamConnParams params;
+  OutputBatch batch;
+  auto conn = make(params, &batch);
+  {
+    OutputBatch::Scope scope(&batch);
+    conn->send("SIP/2.0 400 Bad Request\r\n\r\n");
+    conn->close("test", LogLevel::kDebug);
+  }
+  EXPECT_TRUE(owner_.closed);
+  EXPECT_EQ(peer_drain(), "SIP/2.0 400 Bad Request\r\n\r\n");
 }
 
 TEST_F(StreamConnTest, OrderIsKeptWhileAWriteIsPending) {
