@@ -198,7 +198,7 @@ bool Parser::parse_core_assign(Item* out, Token name, bool* skipped) {
   const CoreParamDef* def = find_core_param(name.text);
   if (!def) {
     if (is_unsupported_core_param(name.text)) {
-      diag_.error(name.loc, strprintf("core parameter '%s' is not supported by sipsd yet",
+      diag_.error(name.loc, strprintf("OpenSIPS's core parameter '%s' is not supported by sipsd",
                                       name.text.c_str()));
     } else {
       diag_.error(name.loc, strprintf("unknown core parameter '%s'%s", name.text.c_str(),
@@ -212,7 +212,13 @@ bool Parser::parse_core_assign(Item* out, Token name, bool* skipped) {
   CoreAssign a;
   a.name = name.text;
   a.name_loc = name.loc;
-  if (def->type == CoreType::kSocket) {
+  if (def->type == CoreType::kSocket && a.name == "alias") {
+    a.is_socket = true;
+    if (!lexer_.scan_alias(&a.socket)) {
+      failed_ = true;
+      return false;
+    }
+  } else if (def->type == CoreType::kSocket) {
     if (!parse_socket(&a)) return false;
   } else {
     if (!parse_value(&a.value, false)) return false;
@@ -235,10 +241,9 @@ bool Parser::parse_socket(CoreAssign* a) {
     std::string opt = ascii_to_lower(peek().text);
     if (!one_of(opt, kSocketOptions)) break;
     Token o = take();
-    a->socket_options.push_back(SocketOption{opt, o.loc});
+    a->socket_options.push_back(SocketOption{opt, o.loc, {}});
     if (opt == "as") {
-      SocketSpec adv;
-      if (!lexer_.scan_host_port(&adv)) {
+      if (!lexer_.scan_host_port(&a->socket_options.back().value)) {
         failed_ = true;
         return false;
       }

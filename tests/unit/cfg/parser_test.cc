@@ -183,7 +183,7 @@ TEST(CfgParser, UnknownCoreParameterSuggestsAndContinues) {
             "        tcp_worker = 4\n"
             "        ^~~~~~~~~~\n"
             "p.cfg:4:1: unknown core parameter 'log_levl' (did you mean 'log_level'?)\n"
-            "p.cfg:5:1: core parameter 'timer_workers' is not supported by sipsd yet");
+            "p.cfg:5:1: OpenSIPS's core parameter 'timer_workers' is not supported by sipsd");
 }
 
 TEST(CfgParser, UnknownFunctionSuggests) {
@@ -194,8 +194,7 @@ TEST(CfgParser, UnknownFunctionSuggests) {
   EXPECT_EQ(first_error(std::string(kHead) + "route { t_relay(); }"),
             "p.cfg:3:9: unknown command <t_relay>, missing loadmodule \"tm.so\"?");
   EXPECT_EQ(first_error(std::string(kHead) + "route { save(\"location\"); }"),
-            "p.cfg:3:9: unknown command <save>, missing loadmodule? (<save> comes from "
-            "OpenSIPS module 'registrar', not supported by sipsd yet)");
+            "p.cfg:3:9: OpenSIPS's function save() (module registrar) is not supported by sipsd");
 }
 
 TEST(CfgParser, FunctionNeedsItsModuleLoadedFirst) {

@@ -47,8 +47,8 @@ class FakeEnv : public ScriptEnv {
   std::vector<std::pair<int, std::string>> replies;         // sl_send_reply
   std::vector<std::string> calls;                           // every env call, rendered
   std::vector<std::pair<LogLevel, std::string>> logs;
-  std::vector<std::string> sets;  // pv_set, rendered
-  std::vector<PvRef> refs;        // every pv_get
+  std::vector<std::string> sets;       // pv_set, rendered
+  std::vector<PvRef> refs;             // every pv_get
   std::vector<std::string> ref_names;  // their names, copied: a PvRef's name lives in the script
   AvpStore store;
   int reply_result = 1;
@@ -181,13 +181,20 @@ std::string value_of(const std::string& expr, FakeEnv env = FakeEnv()) {
 
 class LogLevelScope {
  public:
-  explicit LogLevelScope(LogLevel level) : saved_(logger().level()) {
+  // Sets log_level and xlog_level (xlog() follows the latter).
+  explicit LogLevelScope(LogLevel level)
+      : saved_(logger().level()), saved_xlog_(logger().xlog_level()) {
     logger().set_level(static_cast<int>(level));
+    logger().set_xlog_level(static_cast<int>(level));
   }
-  ~LogLevelScope() { logger().set_level(saved_); }
+  ~LogLevelScope() {
+    logger().set_level(saved_);
+    logger().set_xlog_level(saved_xlog_);
+  }
 
  private:
   int saved_;
+  int saved_xlog_;
 };
 
 // ---- conditions (today's behaviour) ---------------------------------------------------------
@@ -1039,8 +1046,7 @@ TEST(Script, UnknownAndMisspelledNames) {
   EXPECT_EQ(compile_error("route { if ($T_reply_cod == 408) exit; }"),
             "s.cfg:5:13: unknown script variable '$T_reply_cod' (did you mean '$T_reply_code'?)");
   EXPECT_EQ(compile_error("route { save(\"location\"); }"),
-            "s.cfg:5:9: unknown command <save>, missing loadmodule? (<save> comes from OpenSIPS "
-            "module 'registrar', not supported by sipsd yet)");
+            "s.cfg:5:9: OpenSIPS's function save() (module registrar) is not supported by sipsd");
   EXPECT_EQ(compile_error("route { route(nop); }\nroute[nope] { }"),
             "s.cfg:5:15: route 'nop' is not defined (did you mean 'nope'?)");
 }
