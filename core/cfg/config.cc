@@ -86,6 +86,14 @@ class Loader {
         break;
       case cfg::CoreType::kBool:
         cfg_.core.*(def->bool_field) = a.value.num != 0;
+        if (a.value.num != 0 &&
+            (def->bool_field == &CoreParams::check_via || def->bool_field == &CoreParams::dns_via ||
+             def->bool_field == &CoreParams::rev_dns_via)) {
+          diag_.error(a.value.loc,
+                      strprintf("OpenSIPS's '%s = yes' (DNS checks of the Via) is not supported "
+                                "by sipsd: only 'no', the default",
+                                a.name.c_str()));
+        }
         break;
       case cfg::CoreType::kString:
         cfg_.core.*(def->str_field) =

@@ -148,6 +148,10 @@ struct CoreParams {
   std::string dns_servers;            // "ip[:port],..."; "" = /etc/resolv.conf (sipsd only)
   int dns_max_pending = 1024;         // resolutions waiting for DNS per process (sipsd only)
   int max_while_loops = 10000;        // iterations of one while loop before it is cut short
+  // check_via, dns, rev_dns: OpenSIPS's DNS checks of the top Via (default off); only "no".
+  bool check_via = false;
+  bool dns_via = false;
+  bool rev_dns_via = false;
 };
 
 struct Config {

@@ -117,6 +117,10 @@ const CoreParamDef kCoreParams[] = {
      .check_text = &check_dns_servers},
     {.name = "dns_max_pending", .type = CoreType::kInt, .min = 1, .max = 1000000,
      .int_field = &CoreParams::dns_max_pending},
+    // OpenSIPS's Via checks through DNS, off by default; sipsd does none of them, so only "no".
+    {.name = "check_via", .type = CoreType::kBool, .bool_field = &CoreParams::check_via},
+    {.name = "dns", .type = CoreType::kBool, .bool_field = &CoreParams::dns_via},
+    {.name = "rev_dns", .type = CoreType::kBool, .bool_field = &CoreParams::rev_dns_via},
     {.name = "max_while_loops", .type = CoreType::kInt, .min = 1, .max = 100000000,
      .int_field = &CoreParams::max_while_loops},
 };
@@ -130,10 +134,10 @@ constexpr std::string_view kUnsupportedCore[] = {
     "tcp_no_new_conn_bflag", "tcp_no_new_conn_rplflag", "tcp_parallel_read_on_workers",
     "tcp_listen_backlog", "tcp_async", "tcp_async_max_postponed_chunks",
     "tcp_async_local_connect_timeout", "tcp_async_local_write_timeout", "open_files_limit",
-    "chroot", "workdir", "wdir", "fork", "uid", "gid", "dns", "rev_dns",
+    "chroot", "workdir", "wdir", "fork", "uid", "gid",
     "dns_servers_no", "dns_use_search_list", "disable_dns_blacklist",
     "dst_blacklist", "server_header", "server_signature", "user_agent_header", "maxbuffer",
-    "mhomed", "disable_tcp", "disable_tls", "check_via", "memlog", "mem_log", "memdump",
+    "mhomed", "disable_tcp", "disable_tls", "memlog", "mem_log", "memdump",
     "mem_dump", "shm_hash_split_percentage", "shm_secondary_hash_size", "mem_warming",
     "mem_warming_percentage", "mem_warming_pattern_file", "shm_memlog_size",
     "sip_warning", "db_version_table", "db_default_url", "db_max_async_connections",

@@ -58,6 +58,9 @@ constexpr Doc kCoreParamDocs[] = {
     {"disable_dns_failover", "Do not fail over to the next DNS address after 503/408."},
     {"dns_servers", "DNS servers \"ip[:port],...\" instead of /etc/resolv.conf (sipsd only)."},
     {"dns_max_pending", "Resolutions waiting for DNS per process (sipsd only)."},
+    {"check_via", "Only \"no\" (OpenSIPS's default): sipsd does not check the Via host by DNS."},
+    {"dns", "Only \"no\" (OpenSIPS's default): no DNS lookup of the Via host."},
+    {"rev_dns", "Only \"no\" (OpenSIPS's default): no reverse DNS lookup of the source."},
     {"max_while_loops", "Iterations one while loop may run before it is cut short."},
 };
 

@@ -660,5 +660,13 @@ TEST(Config, AccToTheLogOnly) {
             }));
 }
 
+TEST(Config, ViaDnsChecksOnlyOff) {
+  Config cfg = load_ok(std::string(kTcp) + "check_via=no\ndns=no\nrev_dns=off\n");
+  EXPECT_FALSE(cfg.core.check_via);
+  EXPECT_EQ(first_error(std::string(kTcp) + "rev_dns=yes\n"),
+            "c.cfg:3:9: OpenSIPS's 'rev_dns = yes' (DNS checks of the Via) is not supported by "
+            "sipsd: only 'no', the default");
+}
+
 }  // namespace
 }  // namespace sipsd
