@@ -220,6 +220,16 @@ bool Parser::parse_core_assign(Item* out, Token name, bool* skipped) {
     }
   } else if (def->type == CoreType::kSocket) {
     if (!parse_socket(&a)) return false;
+  } else if (a.name == "advertised_address") {
+    // An address or host name, quoted or not, as OpenSIPS writes it: advertised_address = 1.2.3.4
+    SocketSpec host;
+    if (!lexer_.scan_host_port(&host)) {
+      failed_ = true;
+      return false;
+    }
+    a.value.kind = Value::Kind::kString;
+    a.value.str = host.host;
+    a.value.loc = host.host_loc;
   } else {
     if (!parse_value(&a.value, false)) return false;
     if (peek().kind == Tok::kId && peek().text == "use_auto_scaling_profile") {

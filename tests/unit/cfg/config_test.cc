@@ -668,5 +668,16 @@ TEST(Config, ViaDnsChecksOnlyOff) {
             "sipsd: only 'no', the default");
 }
 
+TEST(Config, AdvertisedAddressQuotedOrNot) {
+  Config ip = load_ok(std::string(kTcp) + "advertised_address = 203.0.113.9\n");
+  EXPECT_EQ(ip.core.advertised_address, "203.0.113.9");
+  ASSERT_EQ(ip.listeners.size(), 1u);
+  EXPECT_EQ(ip.listeners[0].adv_host, "203.0.113.9");
+  Config name = load_ok(std::string(kTcp) + "advertised_address = \"sip.example.com\"\n");
+  EXPECT_EQ(name.core.advertised_address, "sip.example.com");
+  Config bare = load_ok(std::string(kTcp) + "advertised_address=edge.example.com\n");
+  EXPECT_EQ(bare.listeners[0].adv_host, "edge.example.com");
+}
+
 }  // namespace
 }  // namespace sipsd
