@@ -38,6 +38,21 @@ void log_lines(sipsd::LogLevel level, const std::string& text) {
   }
 }
 
+// The cfg's logging parameters (validated by the cfg loader) as the logger's outputs.
+sipsd::LogOutputs log_outputs(const sipsd::CoreParams& core) {
+  sipsd::LogOutputs out;
+  out.stderr_enabled = core.stderror_enabled;
+  out.stderr_level_filter = core.stderror_level_filter;
+  sipsd::parse_log_format(core.stderror_log_format, &out.stderr_format);
+  out.syslog_enabled = core.syslog_enabled;
+  out.syslog_level_filter = core.syslog_level_filter;
+  sipsd::parse_log_format(core.syslog_log_format, &out.syslog_format);
+  sipsd::parse_syslog_facility(core.syslog_facility, &out.syslog_facility);
+  out.syslog_name = core.syslog_name;
+  out.prefix = core.log_prefix;
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -83,7 +98,9 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const std::string& w : cfg->warnings) LOG_WARN("core", "%s", w.c_str());
+  for (const std::string& n : cfg->notices) LOG_NOTICE("core", "%s", n.c_str());
   sipsd::logger().set_level(cfg->core.log_level);
+  sipsd::logger().set_xlog_level(cfg->core.xlog_level);
 
   if (check_only) {
     std::vector<std::string> warnings;
@@ -97,9 +114,6 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  if (!cfg->core.stderror_enabled) {
-    LOG_WARN("core", "stderror_enabled=no and sipsd has no syslog output yet: logging is off");
-    sipsd::logger().set_stderr(false);
-  }
+  sipsd::logger().configure(log_outputs(cfg->core));
   return sipsd::run_supervisor(*cfg, opts);
 }

@@ -239,6 +239,15 @@ bool parse_tls_method(std::string_view value, int* min_version, int* max_version
   return true;
 }
 
+std::string join_lines(const std::vector<std::string>& lines) {
+  std::string out;
+  for (const std::string& l : lines) {
+    if (!out.empty()) out += '\n';
+    out += l;
+  }
+  return out;
+}
+
 Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
                                                        std::vector<std::string>* warnings) {
   std::vector<TlsDomainConfig> domains;
@@ -256,8 +265,9 @@ Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
     return p;
   };
 
-  for (const ModParam& p : cfg.tls_mgm_params) {
-    if (is_tls_mgm_global_param(p.name)) continue;
+  // One parameter; an error skips it and the others are still checked (every problem of the
+  // cfg in one run).
+  auto apply = [&](const ModParam& p) -> Status {
     if (p.name == "server_domain" || p.name == "client_domain") {
       TlsDomainKind kind =
           p.name == "server_domain" ? TlsDomainKind::kServer : TlsDomainKind::kClient;
@@ -291,7 +301,7 @@ Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
       d.ca_dir.path = kDefaultCaDir;
       d.ca_dir.pos = p.pos;
       domains.push_back(std::move(d));
-      continue;
+      return Status::Ok();
     }
     Result<ParamValue> pv = split_domain_value(p);
     if (!pv.ok()) return pv.error();
@@ -367,18 +377,26 @@ Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
       return make_error(about(p, *d) + "is not a tls_mgm parameter");
     }
     d->set_at.emplace_back(p.name, p.pos);
+    return Status::Ok();
+  };
+  std::vector<std::string> errors;
+  for (const ModParam& p : cfg.tls_mgm_params) {
+    if (is_tls_mgm_global_param(p.name)) continue;
+    Status st = apply(p);
+    if (!st.ok()) errors.push_back(st.message());
   }
 
   for (const TlsDomainConfig& d : domains) {
     if (d.kind != TlsDomainKind::kClient || d.certificate.set() == d.private_key.set()) continue;
     const char* set = d.certificate.set() ? "certificate" : "private_key";
     const char* missing = d.certificate.set() ? "private_key" : "certificate";
-    return make_error(where(d.pos_of(set)) + "domain '" + d.name + "': parameter '" + set +
-                      "' is set but '" + missing +
-                      "' is not: a client domain needs both or neither");
+    errors.push_back(where(d.pos_of(set)) + "domain '" + d.name + "': parameter '" + set +
+                     "' is set but '" + missing +
+                     "' is not: a client domain needs both or neither");
   }
   Status unique = check_duplicate_matches(domains);
-  if (!unique.ok()) return make_error(unique.message());
+  if (!unique.ok()) errors.push_back(unique.message());
+  if (!errors.empty()) return make_error(join_lines(errors));
   return domains;
 }
 

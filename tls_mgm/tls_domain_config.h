@@ -83,6 +83,9 @@ bool is_tls_mgm_global_param(std::string_view name);
 // server and client domains in declaration order. Errors read
 // "file:line:col: tls_mgm: domain 'x': parameter 'y' ...". Warnings (e.g. TLS below 1.2
 // explicitly allowed) are appended to *warnings with their position.
+// Lines joined with '\n' (one error message listing several problems).
+std::string join_lines(const std::vector<std::string>& lines);
+
 Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
                                                        std::vector<std::string>* warnings);
 

@@ -422,14 +422,19 @@ Result<tls::TlsDomain> load_domain(const TlsDomainConfig& d, std::vector<std::st
 Result<tls::TlsSnapshot> load_tls_snapshot(const std::vector<TlsDomainConfig>& domains,
                                            std::vector<std::string>* warnings) {
   tls::TlsSnapshot snap;
+  std::vector<std::string> errors;  // one per domain that fails: all of them in one run
   for (const TlsDomainConfig& d : domains) {
     Result<tls::TlsDomain> loaded = load_domain(d, warnings);
-    if (!loaded.ok()) return loaded.error();
+    if (!loaded.ok()) {
+      errors.push_back(loaded.message());
+      continue;
+    }
     if (d.kind == TlsDomainKind::kServer)
       *snap.add_server_domains() = std::move(loaded).value();
     else
       *snap.add_client_domains() = std::move(loaded).value();
   }
+  if (!errors.empty()) return make_error(join_lines(errors));
   // The workers build these matchers from the snapshot; a snapshot they would refuse is refused
   // here, where the error can be reported.
   auto rules = [](const auto& list) {

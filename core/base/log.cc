@@ -53,52 +53,206 @@ bool parse_xlog_level(std::string_view name, LogLevel* out) {
   return false;
 }
 
+bool parse_log_format(std::string_view name, LogFormat* out) {
+  if (name == "plain_text") {
+    *out = LogFormat::kPlain;
+  } else if (name == "json") {
+    *out = LogFormat::kJson;
+  } else if (name == "json_cee") {
+    *out = LogFormat::kJsonCee;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 namespace {
 
 constexpr size_t kMaxLine = 4096;
 
-// Formats "Nov 26 23:49:45 [1234] LEVEL:module: " into buf; returns its length.
-size_t format_prefix(char* buf, size_t cap, LogLevel level, const char* module) {
+// A bounded line buffer: appends stop at the capacity (the line is cut, never overrun).
+class LineBuf {
+ public:
+  void add(std::string_view s) {
+    size_t m = std::min(s.size(), sizeof buf_ - 1 - len_);
+    memcpy(buf_ + len_, s.data(), m);
+    len_ += m;
+  }
+  void add_json(std::string_view s) {  // a JSON string body: escape quotes, '\\', controls
+    for (char c : s) {
+      if (c == '"' || c == '\\') {
+        char esc[2] = {'\\', c};
+        add({esc, 2});
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        char esc[8];
+        int n = c == '\n'   ? snprintf(esc, sizeof esc, "\\n")
+                : c == '\r' ? snprintf(esc, sizeof esc, "\\r")
+                : c == '\t' ? snprintf(esc, sizeof esc, "\\t")
+                            : snprintf(esc, sizeof esc, "\\u%04x", c);
+        add({esc, static_cast<size_t>(n)});
+      } else {
+        add({&c, 1});
+      }
+    }
+  }
+  void addf(const char* fmt, ...) __attribute__((format(printf, 2, 3))) {
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf_ + len_, sizeof buf_ - len_, fmt, ap);
+    va_end(ap);
+    if (n > 0) len_ = std::min(len_ + static_cast<size_t>(n), sizeof buf_ - 1);
+  }
+  std::string_view view() const { return {buf_, len_}; }
+  // Ends the line with exactly one '\n' (stderr: one write(2) per line).
+  std::string_view line() {
+    while (len_ > 0 && buf_[len_ - 1] == '\n') --len_;
+    buf_[len_] = '\n';
+    return {buf_, len_ + 1};
+  }
+
+ private:
+  char buf_[kMaxLine];
+  size_t len_ = 0;
+};
+
+std::string_view trim_newlines(std::string_view s) {
+  while (!s.empty() && s.back() == '\n') s.remove_suffix(1);
+  return s;
+}
+
+// "Dec 02 23:49:45": OpenSIPS's time stamp for stderr lines and the JSON "time" field.
+std::string_view time_text(char (&buf)[32]) {
   time_t now = time(nullptr);
   struct tm tm;
   localtime_r(&now, &tm);
-  size_t n = strftime(buf, cap, "%b %d %H:%M:%S", &tm);
-  int m = snprintf(buf + n, cap - n, " [%d] %s:%s: ", static_cast<int>(getpid()),
-                   log_level_name(level), module);
-  return n + (m > 0 ? static_cast<size_t>(m) : 0);
+  return {buf, strftime(buf, sizeof buf, "%b %d %H:%M:%S", &tm)};
 }
 
-// Writes the line buf[0, len) whose message starts at buf[prefix]. Trailing newlines go; a
-// control byte (or ill-formed UTF-8) left in the message is escaped (printable.h), so a line
-// is always exactly one line whatever was interpolated into it.
-void emit(char* buf, size_t prefix, size_t len) {
-  if (len >= kMaxLine) len = kMaxLine - 1;
-  while (len > prefix && buf[len - 1] == '\n') --len;
-  std::string_view message(buf + prefix, len - prefix);
-  if (needs_control_escape(message)) {
-    std::string escaped = escape_controls(message);
-    size_t m = std::min(escaped.size(), kMaxLine - 1 - prefix);
-    while (m > 0 && m < escaped.size() && (escaped[m] & 0xC0) == 0x80) --m;  // whole characters
-    memcpy(buf + prefix, escaped.data(), m);
-    len = prefix + m;
+// "<prefix>LEVEL:module: message" (no module: "<prefix>LEVEL:message", xlog's lines).
+void format_plain_body(LineBuf& b, std::string_view prefix, LogLevel level, const char* module,
+                       std::string_view message) {
+  b.add(prefix);
+  b.add(log_level_name(level));
+  b.add(":");
+  if (module) {
+    b.add(module);
+    b.add(": ");
   }
-  buf[len++] = '\n';
+  // A control byte (or ill-formed UTF-8) a peer put into the message is escaped
+  // (printable.h), so a line is always exactly one line whatever was interpolated into it.
+  std::string_view body = trim_newlines(message);
+  if (needs_control_escape(body)) {
+    b.add(escape_controls(body));
+  } else {
+    b.add(body);
+  }
+}
+
+// OpenSIPS's JSON records: {"time", "pid", "level", "module", "prefix", "message"}, or with
+// json_cee the CEE field names ({"time", "proc": {"id"}, "pri", "subsys", "msg", "pname",
+// "hostname"}); on syslog json_cee starts with the "@cee: " cookie.
+void format_json(LineBuf& b, LogFormat format, bool cee_cookie, const LogOutputs& out,
+                 LogLevel level, const char* module, std::string_view message) {
+  char tbuf[32];
+  std::string_view t = time_text(tbuf);
+  std::string_view prefix = out.prefix;
+  if (prefix.ends_with(':')) prefix.remove_suffix(1);  // OpenSIPS drops the prefix's last ':'
+  const int pid = static_cast<int>(getpid());
+  message = trim_newlines(message);
+  if (format == LogFormat::kJson) {
+    b.add("{\"time\": \"");
+    b.add(t);
+    b.addf("\", \"pid\": %d, \"level\": \"%s", pid, log_level_name(level));
+    if (module) {
+      b.add("\", \"module\": \"");
+      b.add_json(module);
+    }
+    if (!prefix.empty()) {
+      b.add("\", \"prefix\": \"");
+      b.add_json(prefix);
+    }
+    b.add("\", \"message\": \"");
+    b.add_json(message);
+    b.add("\"}");
+    return;
+  }
+  if (cee_cookie) b.add("@cee: ");
+  b.add("{\"time\": \"");
+  b.add(t);
+  b.addf("\", \"proc\": {\"id\": \"%d\"}, \"pri\": \"%s", pid, log_level_name(level));
+  if (module) {
+    b.add("\", \"subsys\": \"");
+    b.add_json(module);
+  }
+  if (!prefix.empty()) {
+    b.add("\", \"native\": {\"log_prefix\": \"");
+    b.add_json(prefix);
+    b.add("\"}, \"msg\": \"");
+  } else {
+    b.add("\", \"msg\": \"");
+  }
+  b.add_json(message);
+  b.add("\", \"pname\": \"");
+  b.add_json(out.syslog_name);
+  char host[256] = "";
+  gethostname(host, sizeof host - 1);
+  b.add("\", \"hostname\": \"");
+  b.add_json(host);
+  b.add("\"}");
+}
+
+bool passes(int filter, LogLevel level) {
+  return filter == 0 || static_cast<int>(level) <= filter;
+}
+
+void write_stderr(std::string_view line) {
   // One write per line: lines of different processes never interleave.
   ssize_t rc;
   do {
-    rc = ::write(STDERR_FILENO, buf, len);
+    rc = ::write(STDERR_FILENO, line.data(), line.size());
   } while (rc < 0 && errno == EINTR);
 }
 
 }  // namespace
 
+void Logger::configure(LogOutputs outputs) {
+  out_ = std::move(outputs);
+  if (out_.syslog_enabled) {
+    std::string path = out_.syslog_path.empty() ? SyslogSink::default_path() : out_.syslog_path;
+    syslog_.open(std::move(path), out_.syslog_name, out_.syslog_facility);
+  }
+}
+
+void Logger::dispatch(LogLevel level, const char* module, std::string_view message, int facility) {
+  if (out_.stderr_enabled && passes(out_.stderr_level_filter, level)) {
+    LineBuf b;
+    if (out_.stderr_format == LogFormat::kPlain) {
+      char tbuf[32];
+      b.add(time_text(tbuf));
+      b.addf(" [%d] ", static_cast<int>(getpid()));
+      format_plain_body(b, out_.prefix, level, module, message);
+    } else {
+      format_json(b, out_.stderr_format, false, out_, level, module, message);
+    }
+    write_stderr(b.line());
+  }
+  if (out_.syslog_enabled && passes(out_.syslog_level_filter, level)) {
+    LineBuf b;
+    if (out_.syslog_format == LogFormat::kPlain) {
+      format_plain_body(b, out_.prefix, level, module, message);
+    } else {
+      format_json(b, out_.syslog_format, true, out_, level, module, message);
+    }
+    syslog_.send(static_cast<int>(level), b.view(), facility);
+  }
+}
+
 void Logger::vwrite(LogLevel level, const char* module, const char* fmt, va_list ap) {
-  if (!to_stderr_) return;
+  if (!out_.stderr_enabled && !out_.syslog_enabled) return;
   char buf[kMaxLine];
-  size_t n = format_prefix(buf, sizeof buf, level, module);
-  int m = vsnprintf(buf + n, sizeof buf - n, fmt, ap);
-  size_t len = n + (m > 0 ? static_cast<size_t>(m) : 0);
-  emit(buf, n, len);
+  int m = vsnprintf(buf, sizeof buf, fmt, ap);
+  size_t n = m > 0 ? std::min(static_cast<size_t>(m), sizeof buf - 1) : 0;
+  dispatch(level, module, std::string_view(buf, n));
 }
 
 void Logger::write(LogLevel level, const char* module, const char* fmt, ...) {
@@ -108,13 +262,8 @@ void Logger::write(LogLevel level, const char* module, const char* fmt, ...) {
   va_end(ap);
 }
 
-void Logger::write_text(LogLevel level, const char* module, std::string_view text) {
-  if (!to_stderr_) return;
-  char buf[kMaxLine];
-  size_t n = format_prefix(buf, sizeof buf, level, module);
-  size_t m = std::min(text.size(), sizeof buf - n - 1);
-  memcpy(buf + n, text.data(), m);
-  emit(buf, n, n + m);
+void Logger::write_text(LogLevel level, const char* module, std::string_view text, int facility) {
+  dispatch(level, module, text, facility);
 }
 
 Logger& logger() {

@@ -28,6 +28,7 @@ struct Value {
 struct SocketOption {
   std::string name;  // lowercase
   Loc loc;
+  SocketSpec value;  // `as`: the advertised host[:port]
 };
 
 // name = value (core parameters; `listen` and `socket` carry a socket definition).

@@ -10,9 +10,11 @@
 #include <type_traits>
 
 #include "core/base/ascii.h"
+#include "core/base/syslog_sink.h"
 #include "core/cfg/ast.h"
 #include "core/cfg/did_you_mean.h"
 #include "core/cfg/lexer.h"
+#include "core/cfg/opensips_names.h"
 #include "core/cfg/parser.h"
 #include "core/cfg/schema.h"
 #include "core/cfg/script.h"
@@ -44,6 +46,12 @@ class Loader {
 
   void finish() {
     check_listeners();
+    for (ListenSpec& ls : cfg_.listeners) {
+      if (ls.adv_host.empty() && !cfg_.core.advertised_address.empty())
+        ls.adv_host = cfg_.core.advertised_address;
+      if (ls.adv_port == 0 && cfg_.core.advertised_port != 0)
+        ls.adv_port = static_cast<uint16_t>(cfg_.core.advertised_port);
+    }
     cfg_.mi_fifo.enabled = cfg_.has_module("mi_fifo");
     if (cfg_.has_module("proto_tls") && !cfg_.has_module("tls_mgm")) {
       diag_.error(module_loc("proto_tls"),
@@ -78,6 +86,14 @@ class Loader {
         break;
       case cfg::CoreType::kBool:
         cfg_.core.*(def->bool_field) = a.value.num != 0;
+        if (a.value.num != 0 &&
+            (def->bool_field == &CoreParams::check_via || def->bool_field == &CoreParams::dns_via ||
+             def->bool_field == &CoreParams::rev_dns_via)) {
+          diag_.error(a.value.loc,
+                      strprintf("OpenSIPS's '%s = yes' (DNS checks of the Via) is not supported "
+                                "by sipsd: only 'no', the default",
+                                a.name.c_str()));
+        }
         break;
       case cfg::CoreType::kString:
         cfg_.core.*(def->str_field) =
@@ -88,7 +104,22 @@ class Loader {
     }
   }
 
+  void apply_alias(const cfg::CoreAssign& a) {
+    const cfg::SocketSpec& s = a.socket;
+    AliasSpec al;
+    const std::string proto = ascii_to_lower(s.proto);
+    al.any_proto = proto.empty();
+    al.proto = proto == "tls" ? Proto::kTls : proto == "tcp" ? Proto::kTcp : Proto::kUdp;
+    al.host = s.host;
+    al.port = static_cast<uint16_t>(s.has_port ? s.port : 0);
+    cfg_.aliases.push_back(std::move(al));
+  }
+
   void apply_socket(const cfg::CoreAssign& a) {
+    if (a.name == "alias") {
+      apply_alias(a);
+      return;
+    }
     const cfg::SocketSpec& s = a.socket;
     const std::string proto = ascii_to_lower(s.proto);
     ListenSpec ls;
@@ -111,7 +142,10 @@ class Loader {
     }
     bool ok = true;
     for (const cfg::SocketOption& o : a.socket_options) {
-      if (o.name == "use_workers") {
+      if (o.name == "as") {
+        ls.adv_host = o.value.host;
+        ls.adv_port = static_cast<uint16_t>(o.value.has_port ? o.value.port : 0);
+      } else if (o.name == "use_workers") {
         diag_.warning(o.loc,
                       "socket option 'use_workers' is ignored (tcp/tls listeners are served by "
                       "the tcp_workers pool, udp listeners by the udp_workers pool)");
@@ -142,10 +176,21 @@ class Loader {
       diag_.error(m.loc, "loadmodule: empty module name");
       return;
     }
+    if (name == "tls_wolfssl") {  // another TLS library for tls_mgm; sipsd always uses OpenSSL
+      diag_.notice(m.loc,
+                   "tls_wolfssl: sipsd uses OpenSSL for TLS (tls_openssl); the module is "
+                   "accepted and has no effect");
+      name = "tls_openssl";
+    }
     const cfg::ModuleDef* def = cfg::find_module(name);
     if (!def || (!def->ready && !options_.allow_unimplemented)) {
-      if (def || cfg::is_unsupported_module(name)) {
+      // Its modparams are not reported again: one error per module.
+      unsupported_modules_.push_back(name);
+      if (def) {
         diag_.error(m.loc, strprintf("module '%s' is not supported yet", name.c_str()));
+      } else if (cfg::is_unsupported_module(name)) {
+        diag_.error(m.loc,
+                    strprintf("OpenSIPS's module '%s' is not supported by sipsd", name.c_str()));
       } else {
         diag_.error(m.loc, strprintf("unknown module '%s'%s", name.c_str(),
                                      did_you_mean_suffix(name, cfg::module_names()).c_str()));
@@ -164,6 +209,7 @@ class Loader {
     std::vector<const cfg::ModuleDef*> matched;
     if (!match_modules(m, &matched)) return;
     if (matched.empty()) {
+      if (names_unsupported_module(m)) return;  // the loadmodule line already said so
       diag_.error(m.module_loc,
                   strprintf("modparam: module '%s' is not loaded (loadmodule \"%s.so\" must "
                             "come first)",
@@ -183,6 +229,15 @@ class Loader {
       set_mod_param(*mod, *p, m);
     }
     if (found) return;
+    for (const cfg::ModuleDef* mod : matched) {
+      if (cfg::opensips::is_mod_param(mod->name, m.param)) {
+        diag_.error(
+            m.param_loc,
+            strprintf("OpenSIPS's parameter '%s' (module %.*s) is not supported by sipsd",
+                      m.param.c_str(), static_cast<int>(mod->name.size()), mod->name.data()));
+        return;
+      }
+    }
     std::vector<std::string_view> names;
     std::string mods;
     for (const cfg::ModuleDef* mod : matched) {
@@ -193,6 +248,21 @@ class Loader {
     diag_.error(m.param_loc, strprintf("parameter '%s' not found in module%s %s%s", m.param.c_str(),
                                        matched.size() > 1 ? "s" : "", mods.c_str(),
                                        did_you_mean_suffix(m.param, names).c_str()));
+  }
+
+  // A modparam whose module name (or regex) names a module that loadmodule refused as
+  // unsupported.
+  bool names_unsupported_module(const cfg::ModParam& m) {
+    if (unsupported_modules_.empty() || !cfg::regex_problem(m.module).empty()) return false;
+    regex_t re;
+    if (regcomp(&re, ("^(" + m.module + ")$").c_str(), REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0)
+      return false;
+    bool hit = false;
+    for (const std::string& name : unsupported_modules_) {
+      if (regexec(&re, name.c_str(), 0, nullptr, 0) == 0) hit = true;
+    }
+    regfree(&re);
+    return hit;
   }
 
   // The module name is a case-insensitive, anchored POSIX extended regex over loaded modules.
@@ -255,6 +325,10 @@ class Loader {
     }
     if (mod.name == "mi_fifo") {
       set_mi_fifo_param(p, m);
+      return;
+    }
+    if (mod.name == "acc") {
+      set_acc_param(p, m);
       return;
     }
     if (mod.name == "tm" || mod.name == "rr") {
@@ -355,6 +429,29 @@ class Loader {
     if (name == "retry_after") r.retry_after = i;
   }
 
+  void set_acc_param(const cfg::ModParamDef& p, const cfg::ModParam& m) {
+    if (p.name == "log_level") {
+      if (m.value.num == 0) {
+        diag_.error(m.value.loc, "modparam: acc log_level 0 is not a level (-3..4 except 0)");
+        return;
+      }
+      cfg_.acc.log_level = static_cast<int>(m.value.num);
+    } else if (p.name == "log_facility") {
+      int facility = 0;
+      if (!parse_syslog_facility(m.value.str, &facility)) {
+        diag_.error(m.value.loc, strprintf("modparam: acc log_facility: unknown syslog facility "
+                                           "'%s'",
+                                           m.value.str.c_str()));
+        return;
+      }
+      cfg_.acc.log_facility = m.value.str;
+    } else if (m.value.num != 0) {  // early_media, report_cancels, detect_direction
+      diag_.error(m.value.loc, strprintf("modparam: acc '%s' = %lld is not supported by sipsd "
+                                         "(only 0, OpenSIPS's default)",
+                                         m.param.c_str(), static_cast<long long>(m.value.num)));
+    }
+  }
+
   void set_mi_fifo_param(const cfg::ModParamDef& p, const cfg::ModParam& m) {
     MiFifoParams& f = cfg_.mi_fifo;
     const std::string who = "modparam: parameter '" + m.param + "' of module 'mi_fifo'";
@@ -451,8 +548,9 @@ class Loader {
   CfgDiag& diag_;
   CfgScriptBuilder& builder_;
   const LoadOptions& options_;
-  std::vector<Loc> module_locs_;    // parallel to cfg_.modules
-  std::vector<Loc> listener_locs_;  // parallel to cfg_.listeners
+  std::vector<Loc> module_locs_;                  // parallel to cfg_.modules
+  std::vector<std::string> unsupported_modules_;  // loadmodule lines refused
+  std::vector<Loc> listener_locs_;                // parallel to cfg_.listeners
 };
 
 Result<Config> load_source(const cfg::CfgSource& src, const LoadOptions& options) {
@@ -474,6 +572,7 @@ Result<Config> load_source(const cfg::CfgSource& src, const LoadOptions& options
   if (diag.error_count() > 0) return make_error(diag.error_text());
   if (!cfg.script) return make_error(src.main_file() + ": internal error: no script compiled");
   cfg.warnings = diag.warnings();
+  cfg.notices = diag.notices();
   return cfg;
 }
 

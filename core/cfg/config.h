@@ -25,7 +25,19 @@ struct ListenSpec {
   std::string host;         // as written, IPv6 without brackets; "*" = any
   uint16_t port = 0;        // resolved: the proto's default port (tls_port/tcp_port) when omitted
   bool port_given = false;  // the cfg wrote a port; port 0 then means "ephemeral" (tests)
+  // `as host[:port]` (else advertised_address / advertised_port): what Via and Record-Route
+  // say instead of the bound address. "" / 0 = the bound one.
+  std::string adv_host;
+  uint16_t adv_port = 0;
   CfgPos pos;
+};
+
+// alias = [proto:]host[:port]: another name of this server (is_myself, loose_route).
+struct AliasSpec {
+  bool any_proto = true;
+  Proto proto = Proto::kUdp;
+  std::string host;
+  uint16_t port = 0;  // 0 = any port
 };
 
 // proto_tls / proto_tcp modparams (OpenSIPS names and defaults).
@@ -101,6 +113,12 @@ struct RegistrarParams {
   int retry_after = 0;
 };
 
+// acc modparams (OpenSIPS names and defaults; only accounting to the log is carried out).
+struct AccParams {
+  int log_level = 2;                        // L_NOTICE
+  std::string log_facility = "LOG_DAEMON";  // syslog facility of the ACC lines
+};
+
 struct MiFifoParams {
   bool enabled = false;  // loadmodule "mi_fifo.so" seen
   std::string fifo_name = "/tmp/opensips_fifo";
@@ -115,6 +133,17 @@ struct MiFifoParams {
 struct CoreParams {
   int log_level = 2;
   bool stderror_enabled = true;
+  // Logging outputs (OpenSIPS 3.4+ names; core/base/log.h LogOutputs).
+  int stderror_level_filter = 0;                   // 0 = no filter
+  std::string stderror_log_format = "plain_text";  // plain_text | json | json_cee
+  bool syslog_enabled = false;
+  int syslog_level_filter = 0;
+  std::string syslog_log_format = "plain_text";
+  std::string syslog_facility = "LOG_DAEMON";
+  std::string syslog_name = "sipsd";  // the syslog tag (OpenSIPS: argv[0])
+  std::string log_prefix;
+  bool log_stdout = false;  // accepted; sipsd never closes stdout
+  int xlog_level = 2;       // xlog()'s own threshold
   int tcp_workers = 8;
   int udp_workers = 8;  // processes reading each UDP listener (OpenSIPS's udp_workers)
   int tcp_max_connections = 2048;
@@ -134,6 +163,8 @@ struct CoreParams {
   // Milliseconds a TCP worker's loop may go without a heartbeat before the supervisor stops
   // handing it new connections (until it beats again); 0 = never (OpenSIPS has no such check).
   int tcp_worker_stall_timeout = 2000;
+  std::string advertised_address;  // for sockets without `as` ("" = none)
+  int advertised_port = 0;
   std::string user;  // drop privileges to this user after binding ("" = don't)
   std::string group;
   // DNS (core/dns/resolver.h).
@@ -145,12 +176,17 @@ struct CoreParams {
   std::string dns_servers;            // "ip[:port],..."; "" = /etc/resolv.conf (sipsd only)
   int dns_max_pending = 1024;         // resolutions waiting for DNS per process (sipsd only)
   int max_while_loops = 10000;        // iterations of one while loop before it is cut short
+  // check_via, dns, rev_dns: OpenSIPS's DNS checks of the top Via (default off); only "no".
+  bool check_via = false;
+  bool dns_via = false;
+  bool rev_dns_via = false;
 };
 
 struct Config {
   std::string path;  // the file given to -f
   CoreParams core;
   std::vector<ListenSpec> listeners;
+  std::vector<AliasSpec> aliases;
   std::vector<std::string> modules;  // loaded modules, without ".so", in load order
   StreamProtoParams tls{.port = 5061};
   StreamProtoParams tcp{.port = 5060};
@@ -159,6 +195,7 @@ struct Config {
   RrParams rr;
   UsrlocParams usrloc;
   RegistrarParams registrar;
+  AccParams acc;
   // modparam("tls_mgm", ...) lines in cfg order; tls_mgm interprets "[domain]value".
   std::vector<ModParam> tls_mgm_params;
   // modparam("auth" | "auth_db" | "db_sqlite", ...) lines in cfg order; core/auth reads them.
@@ -167,6 +204,7 @@ struct Config {
   // Warnings found while loading (deprecated names, ignored parameters), each prefixed with
   // its position. The caller logs them.
   std::vector<std::string> warnings;
+  std::vector<std::string> notices;  // the same, for information (logged at NOTICE)
   // The compiled route script (never null after a successful load).
   std::shared_ptr<const Script> script;
 

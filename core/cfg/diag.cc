@@ -25,6 +25,10 @@ void CfgDiag::warning(Loc loc, std::string_view message) {
   warnings_.push_back(std::move(text));
 }
 
+void CfgDiag::notice(Loc loc, std::string_view message) {
+  notices_.push_back(where(loc) + ": " + std::string(message));
+}
+
 std::string CfgDiag::error_text() const {
   if (!too_many()) return errors_;
   return errors_ +

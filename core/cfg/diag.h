@@ -19,6 +19,8 @@ class CfgDiag {
 
   void error(Loc loc, std::string_view message);
   void warning(Loc loc, std::string_view message);
+  // Information the admin should see once (logged at NOTICE), not a problem.
+  void notice(Loc loc, std::string_view message);
 
   int error_count() const { return error_count_; }
   // True once kMaxErrors errors have been reported: stop looking for more.
@@ -26,6 +28,7 @@ class CfgDiag {
   // All errors, one per line (the first followed by its excerpt).
   std::string error_text() const;
   const std::vector<std::string>& warnings() const { return warnings_; }
+  const std::vector<std::string>& notices() const { return notices_; }
   const CfgSource& source() const { return src_; }
   std::string where(Loc loc) const { return src_.pos(loc).str(); }
 
@@ -34,6 +37,7 @@ class CfgDiag {
   std::string errors_;
   int error_count_ = 0;
   std::vector<std::string> warnings_;
+  std::vector<std::string> notices_;
 };
 
 }  // namespace sipsd::cfg

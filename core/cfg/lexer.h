@@ -23,6 +23,9 @@ class Lexer {
   bool scan_socket(SocketSpec* out);
   // Scans "host[:port]" (the argument of the `as` socket option).
   bool scan_host_port(SocketSpec* out);
+  // Scans "[proto:]host[:port]" (alias=): proto is left empty when the text does not start
+  // with "udp:", "tcp:" or "tls:" (any case).
+  bool scan_alias(SocketSpec* out);
 
  private:
   bool at_end() const { return pos_ >= text_.size(); }

@@ -198,7 +198,7 @@ bool Parser::parse_core_assign(Item* out, Token name, bool* skipped) {
   const CoreParamDef* def = find_core_param(name.text);
   if (!def) {
     if (is_unsupported_core_param(name.text)) {
-      diag_.error(name.loc, strprintf("core parameter '%s' is not supported by sipsd yet",
+      diag_.error(name.loc, strprintf("OpenSIPS's core parameter '%s' is not supported by sipsd",
                                       name.text.c_str()));
     } else {
       diag_.error(name.loc, strprintf("unknown core parameter '%s'%s", name.text.c_str(),
@@ -212,8 +212,24 @@ bool Parser::parse_core_assign(Item* out, Token name, bool* skipped) {
   CoreAssign a;
   a.name = name.text;
   a.name_loc = name.loc;
-  if (def->type == CoreType::kSocket) {
+  if (def->type == CoreType::kSocket && a.name == "alias") {
+    a.is_socket = true;
+    if (!lexer_.scan_alias(&a.socket)) {
+      failed_ = true;
+      return false;
+    }
+  } else if (def->type == CoreType::kSocket) {
     if (!parse_socket(&a)) return false;
+  } else if (a.name == "advertised_address") {
+    // An address or host name, quoted or not, as OpenSIPS writes it: advertised_address = 1.2.3.4
+    SocketSpec host;
+    if (!lexer_.scan_host_port(&host)) {
+      failed_ = true;
+      return false;
+    }
+    a.value.kind = Value::Kind::kString;
+    a.value.str = host.host;
+    a.value.loc = host.host_loc;
   } else {
     if (!parse_value(&a.value, false)) return false;
     if (peek().kind == Tok::kId && peek().text == "use_auto_scaling_profile") {
@@ -235,10 +251,9 @@ bool Parser::parse_socket(CoreAssign* a) {
     std::string opt = ascii_to_lower(peek().text);
     if (!one_of(opt, kSocketOptions)) break;
     Token o = take();
-    a->socket_options.push_back(SocketOption{opt, o.loc});
+    a->socket_options.push_back(SocketOption{opt, o.loc, {}});
     if (opt == "as") {
-      SocketSpec adv;
-      if (!lexer_.scan_host_port(&adv)) {
+      if (!lexer_.scan_host_port(&a->socket_options.back().value)) {
         failed_ = true;
         return false;
       }

@@ -46,6 +46,12 @@ enum class PvId : uint8_t {
   kHdr,          // $hdr(Name)[i]  header body; PvRef::name is Name, PvRef::index is i
   kTReplyCode,   // $T_reply_code  (int) 0 when there is no reply
   kTBranchIdx,   // $T_branch_idx  (int)
+  // OpenSIPS core variables added for cfg compatibility (issue 12).
+  kBody,           // $rb    message body; NULL when there is none
+  kContentLength,  // $cl    Content-Length (int)
+  kTimestamp,      // $Ts    current Unix time (int)
+  kPid,            // $pp    this process's pid (int)
+  kTime,           // $time(fmt)  current local time through strftime(fmt); PvRef::name is fmt
 
   // auth (the credentials www_authorize/proxy_authorize accepted)
   kAuthUser,      // $au  user part of the digest username

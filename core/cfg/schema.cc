@@ -6,6 +6,8 @@
 
 #include "core/base/log.h"
 #include "core/base/sockaddr_text.h"
+#include "core/base/syslog_sink.h"
+#include "core/cfg/opensips_names.h"
 
 namespace sipsd::cfg {
 
@@ -19,6 +21,25 @@ std::string check_dns_servers(std::string_view text) {
   return list.ok() ? std::string() : "dns_servers: " + list.message();
 }
 
+std::string check_log_format(std::string_view text) {
+  LogFormat f;
+  return parse_log_format(text, &f)
+             ? std::string()
+             : "unknown log format '" + std::string(text) + "' (plain_text, json or json_cee)";
+}
+
+std::string check_syslog_facility(std::string_view text) {
+  int f;
+  return parse_syslog_facility(text, &f)
+             ? std::string()
+             : "unknown syslog facility '" + std::string(text) +
+                   "' (LOG_DAEMON, LOG_USER, LOG_LOCAL0..LOG_LOCAL7, ...)";
+}
+
+std::string check_any_text(std::string_view) {
+  return {};
+}
+
 // clang-format off
 const CoreParamDef kCoreParams[] = {
     {.name = "log_level", .type = CoreType::kInt, .min = -3, .max = 4,
@@ -27,6 +48,27 @@ const CoreParamDef kCoreParams[] = {
      .bool_field = &CoreParams::stderror_enabled},
     {.name = "log_stderror", .type = CoreType::kBool,
      .bool_field = &CoreParams::stderror_enabled, .use_instead = "stderror_enabled"},
+    {.name = "stderror_level_filter", .type = CoreType::kInt, .min = -3, .max = 4,
+     .int_field = &CoreParams::stderror_level_filter},
+    {.name = "stderror_log_format", .type = CoreType::kString,
+     .str_field = &CoreParams::stderror_log_format, .check_text = &check_log_format},
+    {.name = "syslog_enabled", .type = CoreType::kBool, .bool_field = &CoreParams::syslog_enabled},
+    {.name = "syslog_level_filter", .type = CoreType::kInt, .min = -3, .max = 4,
+     .int_field = &CoreParams::syslog_level_filter},
+    {.name = "syslog_log_format", .type = CoreType::kString,
+     .str_field = &CoreParams::syslog_log_format, .check_text = &check_log_format},
+    {.name = "syslog_facility", .type = CoreType::kString,
+     .str_field = &CoreParams::syslog_facility, .check_text = &check_syslog_facility},
+    {.name = "log_facility", .type = CoreType::kString, .str_field = &CoreParams::syslog_facility,
+     .use_instead = "syslog_facility", .check_text = &check_syslog_facility},
+    {.name = "syslog_name", .type = CoreType::kString, .str_field = &CoreParams::syslog_name},
+    {.name = "log_name", .type = CoreType::kString, .str_field = &CoreParams::syslog_name,
+     .use_instead = "syslog_name"},
+    {.name = "log_prefix", .type = CoreType::kString, .str_field = &CoreParams::log_prefix,
+     .check_text = &check_any_text},
+    {.name = "log_stdout", .type = CoreType::kBool, .bool_field = &CoreParams::log_stdout},
+    {.name = "xlog_level", .type = CoreType::kInt, .min = -3, .max = 4,
+     .int_field = &CoreParams::xlog_level},
     {.name = "tcp_workers", .type = CoreType::kInt, .min = 1, .max = 256,
      .int_field = &CoreParams::tcp_workers},
     {.name = "tcp_children", .type = CoreType::kInt, .min = 1, .max = 256,
@@ -37,6 +79,11 @@ const CoreParamDef kCoreParams[] = {
      .int_field = &CoreParams::udp_workers, .use_instead = "udp_workers"},
     {.name = "socket", .type = CoreType::kSocket},
     {.name = "listen", .type = CoreType::kSocket, .use_instead = "socket"},
+    {.name = "alias", .type = CoreType::kSocket},
+    {.name = "advertised_address", .type = CoreType::kString,
+     .str_field = &CoreParams::advertised_address},
+    {.name = "advertised_port", .type = CoreType::kInt, .min = 1, .max = 65535,
+     .int_field = &CoreParams::advertised_port},
     {.name = "tcp_max_connections", .type = CoreType::kInt, .min = 1, .max = kIntMax,
      .int_field = &CoreParams::tcp_max_connections},
     {.name = "tcp_connection_lifetime", .type = CoreType::kInt, .min = 1, .max = kIntMax,
@@ -72,25 +119,27 @@ const CoreParamDef kCoreParams[] = {
      .check_text = &check_dns_servers},
     {.name = "dns_max_pending", .type = CoreType::kInt, .min = 1, .max = 1000000,
      .int_field = &CoreParams::dns_max_pending},
+    // OpenSIPS's Via checks through DNS, off by default; sipsd does none of them, so only "no".
+    {.name = "check_via", .type = CoreType::kBool, .bool_field = &CoreParams::check_via},
+    {.name = "dns", .type = CoreType::kBool, .bool_field = &CoreParams::dns_via},
+    {.name = "rev_dns", .type = CoreType::kBool, .bool_field = &CoreParams::rev_dns_via},
     {.name = "max_while_loops", .type = CoreType::kInt, .min = 1, .max = 100000000,
      .int_field = &CoreParams::max_while_loops},
 };
 
 // OpenSIPS 3.x (and a few 2.x) core keywords sipsd does not implement.
 constexpr std::string_view kUnsupportedCore[] = {
-    "syslog_enabled", "syslog_facility", "syslog_name", "log_facility", "log_name",
-    "log_prefix", "stderror_log_format", "syslog_log_format", "stderror_level_filter",
-    "syslog_level_filter", "xlog_level", "xlog_buf_size", "xlog_force_color",
+    "xlog_buf_size", "xlog_force_color",
     "xlog_print_level", "debug_mode", "debug", "timer_workers",
-    "port", "alias", "auto_aliases", "advertised_address", "advertised_port",
+    "port", "auto_aliases",
     "tcp_connect_timeout", "tcp_threshold", "tcpthreshold",
     "tcp_no_new_conn_bflag", "tcp_no_new_conn_rplflag", "tcp_parallel_read_on_workers",
     "tcp_listen_backlog", "tcp_async", "tcp_async_max_postponed_chunks",
     "tcp_async_local_connect_timeout", "tcp_async_local_write_timeout", "open_files_limit",
-    "chroot", "workdir", "wdir", "fork", "uid", "gid", "dns", "rev_dns",
+    "chroot", "workdir", "wdir", "fork", "uid", "gid",
     "dns_servers_no", "dns_use_search_list", "disable_dns_blacklist",
     "dst_blacklist", "server_header", "server_signature", "user_agent_header", "maxbuffer",
-    "mhomed", "disable_tcp", "disable_tls", "check_via", "memlog", "mem_log", "memdump",
+    "mhomed", "disable_tcp", "disable_tls", "memlog", "mem_log", "memdump",
     "mem_dump", "shm_hash_split_percentage", "shm_secondary_hash_size", "mem_warming",
     "mem_warming_percentage", "mem_warming_pattern_file", "shm_memlog_size",
     "sip_warning", "db_version_table", "db_default_url", "db_max_async_connections",
@@ -199,6 +248,22 @@ const FuncDef kCoreFuncs[] = {
     {.name = "is_myself", .id = FuncId::kIsMyself, .min_args = 1, .max_args = 2,
      .args = {kStrArg("host"),
               ArgSpec{.kind = ArgKind::kInt, .what = "port", .min = 0, .max = 65535}}, .ready = true},
+    // R-URI and branch flags (OpenSIPS core; branch flags of the R-URI branch).
+    {.name = "setbflag", .id = FuncId::kSetbflag, .min_args = 1, .max_args = 1,
+     .args = {kFlagArg}, .ready = true},
+    {.name = "resetbflag", .id = FuncId::kResetbflag, .min_args = 1, .max_args = 1,
+     .args = {kFlagArg}, .ready = true},
+    {.name = "isbflagset", .id = FuncId::kIsbflagset, .min_args = 1, .max_args = 1,
+     .args = {kFlagArg}, .ready = true},
+    {.name = "strip", .id = FuncId::kStrip, .min_args = 1, .max_args = 1,
+     .args = {ArgSpec{.kind = ArgKind::kInt, .what = "length", .min = 0, .max = 1024}},
+     .routes = kReq | kFail | kBranch, .ready = true},
+    {.name = "prefix", .id = FuncId::kPrefix, .min_args = 1, .max_args = 1,
+     .args = {kStrArg("prefix")}, .routes = kReq | kFail | kBranch, .ready = true},
+    {.name = "rewriteuser", .id = FuncId::kRewriteuser, .min_args = 1, .max_args = 1,
+     .args = {kStrArg("user")}, .routes = kReq | kFail | kBranch, .ready = true},
+    {.name = "rewritehostport", .id = FuncId::kRewritehostport, .min_args = 1, .max_args = 1,
+     .args = {kStrArg("host[:port]")}, .routes = kReq | kFail | kBranch, .ready = true},
 };
 const FuncDef kSlFuncs[] = {
     {.name = "sl_send_reply", .id = FuncId::kSlSendReply, .min_args = 2, .max_args = 2,
@@ -222,6 +287,8 @@ const FuncDef kSipmsgopsFuncs[] = {
     {.name = "is_present_hf", .id = FuncId::kIsPresentHf, .min_args = 1, .max_args = 1,
      .args = {kStrArg("header name")}, .routes = kMsgOps, .ready = true},
     {.name = "has_totag", .id = FuncId::kHasTotag, .routes = kMsgOps, .ready = true},
+    {.name = "has_body", .id = FuncId::kHasBody, .min_args = 0, .max_args = 1,
+     .args = {kStrArg("content type")}, .routes = kMsgOps, .ready = true},
 };
 const ModParamDef kTmParams[] = {
     {.name = "fr_timeout", .type = ParamType::kInt, .min = 1, .max = 86400},
@@ -236,6 +303,8 @@ const ModParamDef kTmParams[] = {
     {.name = "max_branches", .type = ParamType::kInt, .min = 1, .max = 64},
     {.name = "delete_timer", .type = ParamType::kInt, .min = 0, .max = 3600,
      .no_effect = "transactions are freed as soon as their linger ends"},
+    {.name = "onreply_avp_mode", .type = ParamType::kInt, .min = 0, .max = 1,
+     .no_effect = "$avp variables of the transaction are always visible in onreply routes"},
     {.name = "syn_branch", .type = ParamType::kInt, .min = 0, .max = 1,
      .no_effect = "sipsd's branches always name the worker and the transaction"},
 };
@@ -299,6 +368,22 @@ const FuncDef kRrFuncs[] = {
     {.name = "is_direction", .id = FuncId::kIsDirection, .min_args = 1, .max_args = 1,
      .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "downstream|upstream"}},
      .routes = kReq, .ready = true},
+};
+// acc: accounting to the log only (do_accounting("log", ...)); db/aaa/evi need modules sipsd
+// lacks. The three flags OpenSIPS defaults to 0 are accepted at 0 only (config.cc).
+const ModParamDef kAccParams[] = {
+    {.name = "log_level", .type = ParamType::kInt, .min = -3, .max = 4},
+    {.name = "log_facility", .type = ParamType::kStr},
+    {.name = "early_media", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "report_cancels", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "detect_direction", .type = ParamType::kInt, .min = 0, .max = 1},
+};
+const FuncDef kAccFuncs[] = {
+    {.name = "do_accounting", .id = FuncId::kDoAccounting, .min_args = 1, .max_args = 3,
+     .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "log"},
+              ArgSpec{.kind = ArgKind::kStatic, .what = "accounting flags"},
+              kStrArg("table")},
+     .routes = kReq | kFail | kBranch, .ready = true},
 };
 const FuncDef kTlsMgmFuncs[] = {
     {.name = "is_peer_verified", .id = FuncId::kIsPeerVerified, .routes = kReq,
@@ -414,6 +499,7 @@ const ModuleDef kModules[] = {
     {"auth", kAuthParams, kAuthFuncs},
     {"auth_db", kAuthDbParams, kAuthDbFuncs},
     {"db_sqlite", kDbSqliteParams, {}},
+    {"acc", kAccParams, kAccFuncs},
 };
 
 constexpr std::string_view kUnsupportedModules[] = {
@@ -422,7 +508,7 @@ constexpr std::string_view kUnsupportedModules[] = {
     "proto_sctp", "proto_bin", "proto_bins", "proto_hep", "proto_smpp", "proto_msrp",
     "tls_wolfssl", "dialog", "db_mysql", "db_postgres", "db_text",
     "dispatcher", "load_balancer", "drouting", "nathelper", "rtpproxy",
-    "rtpengine", "acc", "uac", "uac_auth", "permissions", "pike", "siptrace", "tracer",
+    "rtpengine", "uac", "uac_auth", "permissions", "pike", "siptrace", "tracer",
     "statistics", "cfgutils", "avpops", "exec", "json", "sqlops", "topology_hiding",
     "event_route", "event_routing", "b2b_entities", "b2b_logic", "presence", "pua",
     "alias_db", "domain", "uri", "enum", "dialplan", "ratelimit", "cachedb_local",
@@ -445,9 +531,6 @@ constexpr UnsupportedFunc kUnsupportedFuncs[] = {
     {"append_to_reply", "sipmsgops"},
     {"force_send_socket", "core"},
     {"set_advertised_address", "core"},
-    {"setbflag", "core"},
-    {"resetbflag", "core"},
-    {"isbflagset", "core"},
     {"append_branch", "core"},
     {"log", "core"},
     {"xdbg", "core"},
@@ -496,6 +579,11 @@ constexpr PvDef kPvs[] = {
     {.name = "rc", .id = PvId::kRc, .numeric = true},
     {.name = "retcode", .id = PvId::kRc, .numeric = true},
     {.name = "param", .id = PvId::kParam, .arg = PvArg::kName},
+    {.name = "rb", .id = PvId::kBody},
+    {.name = "cl", .id = PvId::kContentLength, .numeric = true},
+    {.name = "Ts", .id = PvId::kTimestamp, .numeric = true},
+    {.name = "pp", .id = PvId::kPid, .numeric = true},
+    {.name = "time", .id = PvId::kTime, .arg = PvArg::kName},
     SIPSD_TLS_PV("tls_version", kTlsVersion),
     SIPSD_TLS_PV("tls_description", kTlsDescription),
     SIPSD_TLS_PV("tls_cipher_info", kTlsCipherInfo),
@@ -595,6 +683,18 @@ const CoreParamDef* find_core_param(std::string_view name) {
   return nullptr;
 }
 
+std::span<const CoreParamDef> core_param_defs() {
+  return kCoreParams;
+}
+
+std::span<const ModuleDef> module_defs() {
+  return kModules;
+}
+
+std::span<const FuncDef> core_func_defs() {
+  return kCoreFuncs;
+}
+
 const std::vector<std::string_view>& core_param_names() {
   static const std::vector<std::string_view> names = [] {
     std::vector<std::string_view> v;
@@ -607,7 +707,7 @@ const std::vector<std::string_view>& core_param_names() {
 }
 
 bool is_unsupported_core_param(std::string_view name) {
-  return contains(kUnsupportedCore, name);
+  return contains(kUnsupportedCore, name) || opensips::is_core_param(name);
 }
 
 std::string check_core_value(const CoreParamDef& def, const Value& value) {
@@ -617,8 +717,10 @@ std::string check_core_value(const CoreParamDef& def, const Value& value) {
       if (value.kind != Value::Kind::kNumber) {
         return strprintf("number expected for '%s', got %s", name.c_str(), value_word(value));
       }
-      if (def.int_field == &CoreParams::log_level && value.num == 0) {
-        return "log_level = 0 is not a valid level (allowed: -3..4 except 0: -3 ALERT, "
+      if ((def.int_field == &CoreParams::log_level || def.int_field == &CoreParams::xlog_level) &&
+          value.num == 0) {
+        return name +
+               " = 0 is not a valid level (allowed: -3..4 except 0: -3 ALERT, "
                "-2 CRIT, -1 ERR, 1 WARN, 2 NOTICE, 3 INFO, 4 DBG)";
       }
       if (value.num < def.min || value.num > def.max) {
@@ -667,7 +769,7 @@ const std::vector<std::string_view>& module_names() {
 }
 
 bool is_unsupported_module(std::string_view name) {
-  return contains(kUnsupportedModules, name);
+  return contains(kUnsupportedModules, name) || opensips::is_module(name);
 }
 
 const ModParamDef* find_mod_param(const ModuleDef& module, std::string_view name) {
@@ -772,7 +874,7 @@ std::string_view unsupported_function_module(std::string_view name) {
   for (const auto& f : kUnsupportedFuncs) {
     if (f.name == name) return f.module;
   }
-  return {};
+  return opensips::function_module(name);
 }
 
 std::string_view route_type_keyword(RouteType t) {

@@ -37,6 +37,8 @@ struct CoreParamDef {
 };
 
 const CoreParamDef* find_core_param(std::string_view name);
+// Every row, in table order (the README reference is generated from these).
+std::span<const CoreParamDef> core_param_defs();
 // Supported names, for did-you-mean.
 const std::vector<std::string_view>& core_param_names();
 // An OpenSIPS core parameter sipsd does not implement (udp_workers, alias, ...).
@@ -114,6 +116,8 @@ struct ModuleDef {
 
 // Built-in modules (loadmodule may name them); null for anything else.
 const ModuleDef* find_module(std::string_view name);
+std::span<const ModuleDef> module_defs();
+std::span<const FuncDef> core_func_defs();
 const std::vector<std::string_view>& module_names();
 // An OpenSIPS module sipsd does not know at all yet (mi_http, registrar, ...); the ones it
 // knows but does not carry out yet are ModuleDefs with ready = false (tm, rr, ...).

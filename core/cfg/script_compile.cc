@@ -13,6 +13,7 @@
 #include "core/base/ascii.h"
 #include "core/cfg/ast.h"
 #include "core/cfg/did_you_mean.h"
+#include "core/cfg/opensips_names.h"
 #include "core/cfg/pv_spec.h"
 #include "core/cfg/schema.h"
 #include "core/cfg/script.h"
@@ -129,6 +130,14 @@ struct CfgScriptBuilder::State {
       return nullptr;
     }
     const cfg::PvDef* def = cfg::find_pv_def(spec.name);
+    if (!def) {
+      std::string_view mod = cfg::opensips::variable_module(spec.name);
+      if (!mod.empty()) {
+        error(loc, strprintf("OpenSIPS's variable $%s (module %.*s) is not supported by sipsd%s",
+                             spec.name.c_str(), static_cast<int>(mod.size()), mod.data(), where));
+        return nullptr;
+      }
+    }
     if (!def || (def->arg == cfg::PvArg::kNone && spec.has_arg)) {
       std::string suffix = def ? "" : did_you_mean_suffix("$" + spec.name, cfg::pv_names());
       error(loc,
@@ -508,18 +517,15 @@ struct CfgScriptBuilder::State {
     const bool hidden =
         fi.def && !allow_unimplemented && (!fi.def->ready || (fi.module && !fi.module->ready));
     if (!fi.def || (hidden && (!fi.module || !fi.module->ready))) {
-      std::string msg = strprintf("unknown command <%s>, missing loadmodule?", name.c_str());
       std::string_view mod =
           fi.def ? cfg::func_module(fi.def->id) : cfg::unsupported_function_module(name);
-      if (mod == "core") {
-        msg += " (<" + name + "> is an OpenSIPS core function sipsd does not support yet)";
-      } else if (!mod.empty()) {
-        msg += " (<" + name + "> comes from OpenSIPS module '" + std::string(mod) +
-               "', not supported by sipsd yet)";
+      if (!mod.empty()) {
+        error(c.loc, strprintf("OpenSIPS's function %s() (module %.*s) is not supported by sipsd",
+                               name.c_str(), static_cast<int>(mod.size()), mod.data()));
       } else {
-        msg += did_you_mean_suffix(name, cfg::function_names());
+        error(c.loc, strprintf("unknown command <%s>, missing loadmodule?%s", name.c_str(),
+                               did_you_mean_suffix(name, cfg::function_names()).c_str()));
       }
-      error(c.loc, msg);
       return nullptr;
     }
     if (fi.module && !module_loaded(fi.module->name)) {
@@ -687,6 +693,12 @@ struct CfgScriptBuilder::State {
                                    choices.c_str()));
             return false;
           }
+        }
+        if (def.id == FuncId::kDoAccounting && i == 0 && !ascii_iequals(a.text, "log")) {
+          error(a.loc, strprintf("OpenSIPS's accounting to \"%s\" (module acc) is not supported "
+                                 "by sipsd (only \"log\")",
+                                 a.text.c_str()));
+          return false;
         }
         set_const_str(a.text);
         return true;

@@ -596,7 +596,7 @@ class Runner {
     int r = 1;
     switch (c.id) {
       case FuncId::kXlog:
-        if (logger().enabled(c.level)) {  // below the level: nothing to render
+        if (logger().xlog_enabled(c.level)) {  // below xlog_level: nothing to render
           const CallArg& a = c.args[0];
           if (a.mode == CallArg::Mode::kConst) {
             env_.xlog(c.level, a.value.str());

@@ -44,6 +44,16 @@ enum class FuncId : uint8_t {
   kForceRport,  // force_rport()
   kForward,     // forward([dest])      args: [string "[proto:]host[:port]" or a SIP URI]
   kIsMyself,    // is_myself(host[, port])  args: string host (or a whole SIP URI), [int port]
+  // core, R-URI and branch flags (issue 12)
+  kSetbflag,         // setbflag(flag)      args: int flag bit (branch flags of the R-URI branch)
+  kResetbflag,       // resetbflag(flag)    args: int flag bit
+  kIsbflagset,       // isbflagset(flag)    args: int flag bit
+  kStrip,            // strip(n)            args: int: drop n characters of the R-URI user
+  kPrefix,           // prefix(s)           args: string: prepend s to the R-URI user
+  kRewriteuser,      // rewriteuser(s)      args: string: the R-URI user becomes s
+  kRewritehostport,  // rewritehostport(s)  args: string "host[:port]"
+  kHasBody,          // has_body([type])    args: [string content type] (sipmsgops)
+  kDoAccounting,     // do_accounting("log"[, "missed|failed"[, table]])  (acc, log only)
   // sl
   kSlSendReply,   // sl_send_reply(code, reason)  args: int 100..699, string
   kSlReplyError,  // sl_reply_error()

@@ -73,6 +73,22 @@ bool Lexer::scan_socket(SocketSpec* out) {
   return scan_host(out, true);
 }
 
+bool Lexer::scan_alias(SocketSpec* out) {
+  if (!skip_space()) return false;
+  for (std::string_view proto : {"udp", "tcp", "tls"}) {
+    if (pos_ + 4 <= text_.size() && text_[pos_ + 3] == ':' &&
+        std::equal(proto.begin(), proto.end(), text_.begin() + static_cast<ptrdiff_t>(pos_),
+                   [](char p, char t) { return (t | 0x20) == p; })) {
+      out->proto_loc = loc_here();
+      out->proto_loc.len = 3;
+      out->proto.assign(text_.substr(pos_, 3));
+      for (int i = 0; i < 4; ++i) advance();
+      break;
+    }
+  }
+  return scan_host(out, true);
+}
+
 bool Lexer::scan_host_port(SocketSpec* out) {
   if (!skip_space()) return false;
   return scan_host(out, true);

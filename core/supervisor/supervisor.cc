@@ -346,11 +346,13 @@ void Supervisor::become_worker(int i, ipc::Channel channel,
     setup.auth_params = auth_->params();
   }
   std::vector<int> keep = {channel.fd()};
+  if (logger().syslog_fd() >= 0) keep.push_back(logger().syslog_fd());
   setup.channel = std::move(channel);
   for (auto& [peer, ch] : peers) keep.push_back(ch.fd());
   setup.peers = std::move(peers);
   for (const auto& l : listeners_) {
-    setup.listeners.push_back(ListenerAddr{l->bound.spec.proto, l->bound.ip, l->bound.port});
+    setup.listeners.push_back(ListenerAddr{l->bound.spec.proto, l->bound.ip, l->bound.port,
+                                           l->bound.spec.adv_host, l->bound.spec.adv_port});
     if (l->bound.udp_fds.empty()) continue;
     // A UDP worker reads its own socket of the group; any other worker sends from one of them
     // (the source address is the listener's either way) and never reads it.

@@ -59,6 +59,8 @@ struct RequestCtx {
   bool ruri_changed = false;
   std::string du;
   uint32_t flags = 0;
+  uint32_t bflags = 0;  // setbflag() & co: the R-URI branch's flags
+  uint8_t acc = 0;      // do_accounting(): tm::kAcc* bits
   RecordRouteSpec rr;
   int forced_socket = -1;  // force_send_socket, or the socket loose_route's r2 Route names
   bool force_rport = false;

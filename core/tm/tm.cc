@@ -191,6 +191,7 @@ Transaction* Tm::create(RequestCtx& ctx) {
   char tag[sip::LocalTagGenerator::kLength];
   tx.to_tag.assign(tags_.make(*ctx.msg, tag));
   tx.flags = ctx.flags;
+  tx.acc = ctx.acc;
   tx.rr = ctx.rr;
   tx.on_failure = ctx.on_failure;
   tx.on_reply = ctx.on_reply;
@@ -378,6 +379,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
     tx.in_failure = false;
   } else {
     tx.flags = ctx.flags;
+    tx.acc = ctx.acc;
     tx.rr = ctx.rr;
     tx.on_failure = ctx.on_failure;
     tx.on_reply = ctx.on_reply;
@@ -564,7 +566,7 @@ std::string Tm::via_value(int socket, std::string_view branch) const {
   v += proto_name(s.proto);
   for (size_t i = 8; i < v.size(); ++i) v[i] = static_cast<char>(v[i] - 'a' + 'A');
   v += ' ';
-  v += ip_port_text(s.ip, s.port);
+  v += ip_port_text(s.shown_ip(), s.shown_port());
   v += ";branch=";
   v.append(branch);
   return v;
@@ -973,7 +975,11 @@ void Tm::relay_reply(Transaction& tx, sip::Message& reply, sip::MessageEditor& e
     LOG_ERR("tm", "%s: reply %d cannot be relayed", tx.up.label.c_str(), code);
     return;
   }
-  (void)reply;
+  if (code >= 200 && tx.reply_code < 200 && s_.host != nullptr) {
+    const sip::NameAddr* to = reply.to();
+    s_.host->on_final_reply(tx, code, reply.reason(),
+                            to != nullptr && to->has_tag ? to->tag : std::string_view());
+  }
   stat_add(Stat::kTmRelayedReplies);
   stat_add(Stat::kFwdReplies);
   send_upstream(tx, std::move(bytes), code, false);
@@ -1012,6 +1018,8 @@ void Tm::reply_local(Transaction& tx, int code, std::string_view reason) {
     return;
   }
   stat_add(Stat::kTmLocalReplies);
+  if (code >= 200 && tx.reply_code < 200 && s_.host != nullptr)
+    s_.host->on_final_reply(tx, code, reason, tx.to_tag);
   send_upstream(tx, std::move(bytes), code, true);
 }
 
@@ -1214,8 +1222,9 @@ std::vector<std::string> Tm::record_route_values(const RecordRouteSpec& rr, cons
   auto one = [&](int socket, bool r2) {
     const SocketAddr& s = sockets[static_cast<size_t>(socket)];
     std::string v = "<sip:";
-    v += s.ip.find(':') != std::string::npos ? "[" + s.ip + "]" : s.ip;
-    if (s.port != 5060) v += ":" + std::to_string(s.port);  // OpenSIPS leaves 5060 out
+    const std::string& ip = s.shown_ip();
+    v += ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+    if (s.shown_port() != 5060) v += ":" + std::to_string(s.shown_port());  // OpenSIPS: no 5060
     if (s.proto != Proto::kUdp) {
       v += ";transport=";
       v += proto_name(s.proto);

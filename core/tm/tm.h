@@ -77,7 +77,17 @@ class TmHost {
   // the script dropped the branch.
   virtual bool run_branch_route(Transaction& tx, Branch& branch, RouteRef route,
                                 sip::MessageEditor& edits) = 0;
+  // The first final reply of tx is about to go upstream (relayed or local): accounting.
+  virtual void on_final_reply(const Transaction& tx, int code, std::string_view reason,
+                              std::string_view to_tag) {
+    (void)tx, (void)code, (void)reason, (void)to_tag;
+  }
 };
+
+// do_accounting() bits (RequestCtx::acc, Transaction::acc).
+inline constexpr uint8_t kAccLog = 1;     // "log": account the transaction to the log
+inline constexpr uint8_t kAccMissed = 2;  // "missed": a failed INVITE is also a missed call
+inline constexpr uint8_t kAccFailed = 4;  // "failed": account negative replies too
 
 struct TmSetup {
   struct event_base* base = nullptr;

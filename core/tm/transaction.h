@@ -92,6 +92,7 @@ struct Transaction {
   // What the script set for it.
   RecordRouteSpec rr;
   uint32_t flags = 0;
+  uint8_t acc = 0;  // do_accounting() of the request: kAcc* bits (tm/tm.h)
   RouteRef on_failure, on_reply, on_branch;
   AvpStore avps;
   int forced_socket = -1;

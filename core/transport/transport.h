@@ -43,6 +43,11 @@ struct SocketAddr {
   Proto proto = Proto::kTcp;
   std::string ip;
   uint16_t port = 0;
+  // What Via and Record-Route advertise (socket `as`, advertised_address/_port); ""/0 = ip/port.
+  std::string adv_ip;
+  uint16_t adv_port = 0;
+  const std::string& shown_ip() const { return adv_ip.empty() ? ip : adv_ip; }
+  uint16_t shown_port() const { return adv_port != 0 ? adv_port : port; }
 };
 
 // Where a received message came from.

@@ -33,18 +33,34 @@ Addr to_addr(std::string_view ip) {
 
 }  // namespace
 
+namespace {
+
+bool same_host(const Addr& want, std::string_view host, std::string_view have_text) {
+  if (want.family != 0) {
+    const Addr have = to_addr(have_text);
+    return have.family == want.family &&
+           memcmp(have.bytes, want.bytes, want.family == AF_INET ? 4 : 16) == 0;
+  }
+  return ascii_iequals(host, have_text);
+}
+
+}  // namespace
+
 int Myself::socket_of(std::string_view host, uint16_t port) const {
   const Addr want = to_addr(host);
   for (size_t i = 0; i < sockets_->size(); ++i) {
     const SocketAddr& s = (*sockets_)[i];
-    if (port != 0 && s.port != port) continue;
-    if (want.family != 0) {
-      const Addr have = to_addr(s.ip);
-      if (have.family == want.family &&
-          memcmp(have.bytes, want.bytes, want.family == AF_INET ? 4 : 16) == 0)
-        return static_cast<int>(i);
-    } else if (ascii_iequals(host, s.ip)) {
+    if ((port == 0 || s.port == port) && same_host(want, host, s.ip)) return static_cast<int>(i);
+    if (!s.adv_ip.empty() && (port == 0 || s.shown_port() == port) &&
+        same_host(want, host, s.adv_ip))
       return static_cast<int>(i);
+  }
+  if (aliases_ == nullptr) return -1;
+  for (const AliasSpec& a : *aliases_) {
+    if ((port != 0 && a.port != 0 && a.port != port) || !same_host(want, host, a.host)) continue;
+    // The alias names this server: answer a listener of its protocol (any when it has none).
+    for (size_t i = 0; i < sockets_->size(); ++i) {
+      if (a.any_proto || (*sockets_)[i].proto == a.proto) return static_cast<int>(i);
     }
   }
   return -1;

@@ -1,18 +1,23 @@
 // "Is this host:port us?" (OpenSIPS's check_self, behind is_myself(), `uri == myself` and
-// loose_route()): the addresses of the listeners, as bound.
+// loose_route()): the addresses of the listeners, as bound and as advertised (`as`), and the
+// cfg's alias= names.
 #pragma once
 
 #include <cstdint>
 #include <string_view>
 #include <vector>
 
+#include "core/cfg/config.h"
 #include "core/transport/transport.h"
 
 namespace sipsd {
 
 class Myself {
  public:
-  explicit Myself(const std::vector<SocketAddr>* sockets) : sockets_(sockets) {}
+  // `aliases`: the cfg's alias= names (may be null).
+  explicit Myself(const std::vector<SocketAddr>* sockets,
+                  const std::vector<AliasSpec>* aliases = nullptr)
+      : sockets_(sockets), aliases_(aliases) {}
 
   // The listener (index) that host:port names, or -1. Port 0 (the URI had none) matches a
   // listener on any port. IPv6 references may keep their brackets.
@@ -22,6 +27,7 @@ class Myself {
 
  private:
   const std::vector<SocketAddr>* sockets_;
+  const std::vector<AliasSpec>* aliases_;
 };
 
 }  // namespace sipsd

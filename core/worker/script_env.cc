@@ -1,5 +1,9 @@
 #include "core/worker/script_env.h"
 
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
 #include <charconv>
 
 #include "core/base/ascii.h"
@@ -277,6 +281,28 @@ ScriptValue MessageEnv::pv_get(const PvRef& ref) {
         return ScriptValue::of(static_cast<int64_t>(sc_.req->branch));
       return ScriptValue::of(int64_t{0});
     }
+    // OpenSIPS core variables (issue 12).
+    case PvId::kBody:
+      return m ? non_empty(m->body()) : ScriptValue::null();
+    case PvId::kContentLength:
+      return m ? ScriptValue::of(static_cast<int64_t>(m->body().size())) : ScriptValue::null();
+    case PvId::kTimestamp:
+      return ScriptValue::of(static_cast<int64_t>(time(nullptr)));
+    case PvId::kPid:
+      return ScriptValue::of(static_cast<int64_t>(getpid()));
+    case PvId::kTime: {
+      time_t now = time(nullptr);
+      struct tm tm;
+      localtime_r(&now, &tm);
+      char buf[256];
+      // The format is the cfg's ($time(fmt)), checked only by strftime itself.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+      size_t n = strftime(buf, sizeof buf, std::string(ref.name).c_str(), &tm);
+#pragma GCC diagnostic pop
+      scratch_.assign(buf, n);
+      return ScriptValue::of(std::string_view(scratch_));
+    }
     default:
       return ScriptValue::null();
   }
@@ -313,6 +339,78 @@ bool MessageEnv::pv_set(const PvRef& ref, const ScriptValue& v) {
 }
 
 // ---- functions --------------------------------------------------------------------------------
+
+int MessageEnv::do_accounting(std::string_view flags) {
+  if (sc_.req == nullptr) return -1;
+  uint8_t bits = tm::kAccLog;
+  while (!flags.empty()) {
+    size_t bar = flags.find('|');
+    std::string_view f = trim(flags.substr(0, bar));
+    flags = bar == std::string_view::npos ? std::string_view() : flags.substr(bar + 1);
+    if (ascii_iequals(f, "missed")) {
+      bits |= tm::kAccMissed;
+    } else if (ascii_iequals(f, "failed")) {
+      bits |= tm::kAccFailed;
+    } else if (ascii_iequals(f, "cdr")) {
+      LOG_ERR("acc",
+              "do_accounting: \"cdr\" needs OpenSIPS's dialog module, which sipsd does "
+              "not support");
+      return -1;
+    } else if (!f.empty()) {
+      LOG_ERR("acc", "do_accounting: unknown flag '%.*s' (missed, failed)",
+              static_cast<int>(f.size()), f.data());
+      return -1;
+    }
+  }
+  sc_.req->acc |= bits;
+  if (sc_.req->tx != nullptr) sc_.req->tx->acc |= bits;
+  return 1;
+}
+
+int MessageEnv::rewrite_ruri_user(FuncId id, const ScriptValue& arg) {
+  if (sc_.req == nullptr) return -1;
+  ScriptValue cur = ruri_part(PvId::kRuUser);
+  std::string user(cur.is_str() ? cur.str() : std::string_view());
+  std::string value;
+  if (arg.is_int()) {
+    value = std::to_string(arg.int_value());
+  } else if (arg.is_str()) {
+    value.assign(arg.str());
+  }
+  if (id == FuncId::kStrip) {
+    int64_t n = 0;
+    arg.to_int(&n);
+    user.erase(0, std::min<size_t>(user.size(), static_cast<size_t>(std::max<int64_t>(n, 0))));
+  } else if (id == FuncId::kPrefix) {
+    user.insert(0, value);
+  } else {
+    user = value;
+  }
+  return set_ruri_part(PvId::kRuUser, ScriptValue::of(std::string_view(user))) ? 1 : -1;
+}
+
+int MessageEnv::rewrite_ruri_hostport(std::string_view hostport) {
+  if (sc_.req == nullptr || hostport.empty()) return -1;
+  std::string_view host = hostport, port;
+  if (hostport.front() == '[') {
+    size_t close = hostport.find(']');
+    if (close == std::string_view::npos) return -1;
+    host = hostport.substr(0, close + 1);
+    if (close + 1 < hostport.size()) {
+      if (hostport[close + 1] != ':') return -1;
+      port = hostport.substr(close + 2);
+    }
+  } else if (size_t colon = hostport.find(':');
+             colon != std::string_view::npos &&
+             hostport.find(':', colon + 1) == std::string_view::npos) {
+    host = hostport.substr(0, colon);
+    port = hostport.substr(colon + 1);
+  }
+  if (!set_ruri_part(PvId::kRuHost, ScriptValue::of(host))) return -1;
+  return set_ruri_part(PvId::kRuPort, port.empty() ? ScriptValue::null() : ScriptValue::of(port))
+             ? 1
+             : -1;
+}
 
 bool MessageEnv::stateless_reply(const sip::Message& req, const Inbound& from, ReplySink& sink,
                                  const std::string& server_header, int code,
@@ -493,6 +591,34 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
       if (id == FuncId::kIsflagset) return (*flags & bit) ? 1 : -1;
       return 1;
     }
+    // R-URI user/host edits and branch flags (OpenSIPS core, issue 12).
+    case FuncId::kSetbflag:
+    case FuncId::kResetbflag:
+    case FuncId::kIsbflagset: {
+      if (ctx == nullptr) return -1;
+      const uint32_t bit = 1u << (arg_int(0) & 31);
+      if (id == FuncId::kSetbflag) ctx->bflags |= bit;
+      if (id == FuncId::kResetbflag) ctx->bflags &= ~bit;
+      if (id == FuncId::kIsbflagset) return (ctx->bflags & bit) ? 1 : -1;
+      return 1;
+    }
+    case FuncId::kStrip:
+    case FuncId::kPrefix:
+    case FuncId::kRewriteuser:
+      return rewrite_ruri_user(id, args.empty() ? ScriptValue::null() : args[0]);
+    case FuncId::kRewritehostport:
+      return rewrite_ruri_hostport(arg_str(0));
+    case FuncId::kHasBody: {
+      const sip::Message* m = message();
+      if (m == nullptr || m->body().empty()) return -1;
+      if (args.empty() || arg_str(0).empty()) return 1;
+      ScriptValue ct = header("Content-Type", 0);
+      std::string_view type = ct.is_str() ? trim(ct.str()) : std::string_view();
+      type = trim(type.substr(0, type.find(';')));
+      return ascii_iequals(type, trim(arg_str(0))) ? 1 : -1;
+    }
+    case FuncId::kDoAccounting:
+      return do_accounting(arg_str(1));
     case FuncId::kForceRport:
       if (ctx == nullptr) return -1;
       ctx->force_rport = true;
@@ -671,7 +797,7 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
 }
 
 void MessageEnv::xlog(LogLevel level, std::string_view text) {
-  if (logger().enabled(level)) logger().write_text(level, "script", text);
+  if (logger().xlog_enabled(level)) logger().write_text(level, nullptr, text);
 }
 
 }  // namespace sipsd

@@ -77,6 +77,11 @@ class MessageEnv final : public ScriptEnv {
   tm::Transaction* transaction() const;
   // $ru / $rU / $rd / $rp / $rP, from the effective Request-URI.
   ScriptValue ruri_part(PvId id);
+  // strip / prefix / rewriteuser and rewritehostport (R-URI edits through set_ruri_part).
+  int rewrite_ruri_user(FuncId id, const ScriptValue& arg);
+  int rewrite_ruri_hostport(std::string_view hostport);
+  // do_accounting("log", flags): marks the request's transaction for the log.
+  int do_accounting(std::string_view flags);
   bool set_ruri_part(PvId id, const ScriptValue& v);
   ScriptValue addr_part(PvId id);
   ScriptValue header(std::string_view name, int index) const;

@@ -1,5 +1,9 @@
 #include "core/worker/sip_receiver.h"
 
+#include <time.h>
+
+#include "core/base/process_context.h"
+#include "core/base/syslog_sink.h"
 #include "core/shm/stats.h"
 
 namespace sipsd {
@@ -85,6 +89,38 @@ ReceiveVerdict SipReceiver::receive(char* data, size_t len, const Inbound& from,
   return ReceiveVerdict::kKeep;
 }
 
+void SipReceiver::set_acc(const AccParams& acc) {
+  acc_ = acc;
+  if (!parse_syslog_facility(acc.log_facility, &acc_facility_)) acc_facility_ = -1;
+}
+
+void SipReceiver::on_final_reply(const tm::Transaction& tx, int code, std::string_view reason,
+                                 std::string_view to_tag) {
+  if (!(tx.acc & tm::kAccLog)) return;
+  // OpenSIPS acc's log lines: "ACC: transaction answered: timestamp=...;method=...;...".
+  auto line = [&](const char* what) {
+    const sip::NameAddr* from = tx.req.from();
+    std::string_view from_tag = from != nullptr && from->has_tag ? from->tag : std::string_view();
+    std::string text = strprintf(
+        "ACC: %s: timestamp=%lld;method=%s;from_tag=%.*s;to_tag=%.*s;"
+        "call_id=%.*s;code=%d;reason=%.*s",
+        what, static_cast<long long>(time(nullptr)), tx.method.c_str(),
+        static_cast<int>(from_tag.size()), from_tag.data(), static_cast<int>(to_tag.size()),
+        to_tag.data(), static_cast<int>(tx.req.call_id().size()), tx.req.call_id().data(), code,
+        static_cast<int>(reason.size()), reason.data());
+    const auto level = static_cast<LogLevel>(acc_.log_level);
+    if (logger().enabled(level)) logger().write_text(level, nullptr, text, acc_facility_);
+  };
+  if (tx.invite && code >= 300 && (tx.acc & tm::kAccMissed)) line("call missed");
+  if (code < 300 || (tx.acc & tm::kAccFailed)) line("transaction answered");
+}
+
+void SipReceiver::run_route(RouteRef route) {
+  MessageScope scope;
+  MessageEnv env(services_, scope);
+  script_->run(route, env, vars_);
+}
+
 bool SipReceiver::run_reply_routes(tm::Transaction* tx, tm::Branch* branch, RouteRef route,
                                    sip::Message& reply, sip::MessageEditor& edits,
                                    const Inbound& from) {
@@ -118,6 +154,7 @@ void SipReceiver::run_failure_route(tm::Transaction& tx, RouteRef route) {
     ctx.ruri_changed = true;
   }
   ctx.flags = tx.flags;
+  ctx.acc = tx.acc;
   ctx.rr = tx.rr;
   ctx.forced_socket = tx.forced_socket;
   ctx.on_reply = tx.on_reply;
@@ -129,6 +166,7 @@ void SipReceiver::run_failure_route(tm::Transaction& tx, RouteRef route) {
   MessageEnv env(services_, scope);
   script_->run(route, env, vars_);
   tx.flags = ctx.flags;
+  tx.acc = ctx.acc;
 }
 
 bool SipReceiver::run_branch_route(tm::Transaction& tx, tm::Branch& branch, RouteRef route,

@@ -42,6 +42,10 @@ class SipReceiver final : public tm::TmHost {
   // `data` is one complete message, mutable (the parser unfolds headers in place).
   ReceiveVerdict receive(char* data, size_t len, const Inbound& from, ReplySink& sink);
 
+  // A route that runs without a message (startup_route, timer_route): functions that need one
+  // return -1; xlog, $var and the like work.
+  void run_route(RouteRef route);
+
   // tm::TmHost
   bool run_reply_routes(tm::Transaction* tx, tm::Branch* branch, RouteRef route,
                         sip::Message& reply, sip::MessageEditor& edits,
@@ -49,6 +53,10 @@ class SipReceiver final : public tm::TmHost {
   void run_failure_route(tm::Transaction& tx, RouteRef route) override;
   bool run_branch_route(tm::Transaction& tx, tm::Branch& branch, RouteRef route,
                         sip::MessageEditor& edits) override;
+  void on_final_reply(const tm::Transaction& tx, int code, std::string_view reason,
+                      std::string_view to_tag) override;
+  // acc's modparams (log level and syslog facility of the ACC lines).
+  void set_acc(const AccParams& acc);
 
  private:
   std::shared_ptr<const Script> script_;
@@ -61,6 +69,8 @@ class SipReceiver final : public tm::TmHost {
   TlsPvCache tls_pvs_;        // $tls_* values of the current message, reset when first used
   ScriptVars vars_;           // $var(x): this process's, kept from one message to the next
   AvpStore avps_;             // $avp(x) of a request before it has a transaction
+  AccParams acc_;
+  int acc_facility_ = -1;  // syslog facility of acc's lines (-1: the logger's)
 };
 
 }  // namespace sipsd

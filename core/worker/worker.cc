@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/base/clock.h"
 #include "core/base/event_memory.h"
@@ -119,6 +120,15 @@ class Worker final : public TransportUser {
   EventPtr parent_check_ev_;
   EventPtr heartbeat_ev_;
   MemoryReturn memory_return_;
+  // startup_route and timer_route (the first TCP worker runs them, OpenSIPS's timer process).
+  struct TimerRouteEvent {
+    Worker* worker;
+    RouteRef route;
+    EventPtr ev;
+  };
+  void start_script_timers();
+  static void on_timer_route(evutil_socket_t, short, void* arg);
+  std::vector<std::unique_ptr<TimerRouteEvent>> timer_routes_;
   bool stopping_ = false;
 };
 
@@ -140,7 +150,7 @@ int Worker::run() {
   ts.shm = s_.shm;
   ts.proc_index = s_.proc_index;
   for (const ListenerAddr& l : s_.listeners)
-    ts.sockets.push_back(SocketAddr{l.proto, l.ip, l.port});
+    ts.sockets.push_back(SocketAddr{l.proto, l.ip, l.port, l.adv_ip, l.adv_port});
   ts.user = this;
   transport_ = std::make_unique<Transport>(std::move(ts));
   Status tls_ok = transport_->load_tls();
@@ -156,7 +166,7 @@ int Worker::run() {
     return 1;
   }
   resolver_ = std::move(resolver).value();
-  myself_ = std::make_unique<Myself>(&transport_->sockets());
+  myself_ = std::make_unique<Myself>(&transport_->sockets(), &s_.config->aliases);
   tm::TmSetup tms;
   tms.base = base_.get();
   tms.transport = transport_.get();
@@ -197,6 +207,7 @@ int Worker::run() {
     auth_ = std::make_unique<auth::Authorizer>(s_.auth_shared, s_.auth_params);
     receiver_.set_auth(auth_.get());
   }
+  receiver_.set_acc(s_.config->acc);
   for (auto& [peer, channel] : s_.peers) transport_->attach_peer(peer, std::move(channel));
   s_.peers.clear();
   for (UdpSocketSetup& u : s_.udp) {
@@ -235,6 +246,7 @@ int Worker::run() {
     return 1;
   }
   LOG_DBG("core", "%s %d ready", role, s_.proc_index);
+  if (s_.proc_index == 1) start_script_timers();
   event_base_dispatch(base_.get());
   receiver_.attach(nullptr, nullptr, nullptr);
   receiver_.attach_registrar(nullptr, -1);
@@ -291,6 +303,24 @@ void Worker::on_sip_message(char* data, size_t len, const Inbound& from) {
   if (receiver_.receive(data, len, from, sink) == ReceiveVerdict::kClose &&
       from.conn_owner == s_.proc_index && from.conn_id != 0)
     transport_->close_conn(from.conn_id, "unparsable SIP message");
+}
+
+void Worker::start_script_timers() {
+  const Script& script = *s_.config->script;
+  if (script.startup_route().valid()) receiver_.run_route(script.startup_route());
+  for (const TimerRoute& t : script.timer_routes()) {
+    auto tr = std::make_unique<TimerRouteEvent>(TimerRouteEvent{this, t.route, nullptr});
+    tr->ev.reset(event_new(base_.get(), -1, EV_PERSIST, on_timer_route, tr.get()));
+    struct timeval every = {t.interval, 0};
+    event_add(tr->ev.get(), &every);
+    timer_routes_.push_back(std::move(tr));
+  }
+}
+
+void Worker::on_timer_route(evutil_socket_t, short, void* arg) {
+  BusyScope busy;
+  auto* t = static_cast<TimerRouteEvent*>(arg);
+  if (!t->worker->stopping_) t->worker->receiver_.run_route(t->route);
 }
 
 void Worker::on_parent_check(evutil_socket_t, short, void* arg) {

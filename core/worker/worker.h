@@ -28,6 +28,8 @@ struct ListenerAddr {
   Proto proto = Proto::kTcp;
   std::string ip;
   uint16_t port = 0;
+  std::string adv_ip;  // advertised (socket `as`); "" / 0 = none
+  uint16_t adv_port = 0;
 };
 
 // One socket of a UDP listener's group.

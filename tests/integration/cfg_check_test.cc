@@ -133,5 +133,55 @@ TEST_F(CfgCheck, UnknownModuleAndSyntaxErrorsExitNonZero) {
   EXPECT_EQ(r2.status.code, 1) << r2.describe();
 }
 
+// Every tls_mgm problem of a cfg in one run: parameter errors and each domain's file errors.
+TEST_F(CfgCheck, EveryTlsMgmProblemInOneRun) {
+  std::string certs = test_certs_dir();
+  std::string cfg = base_cfg({
+      "modparam(\"tls_mgm\", \"certificate\", \"[default]" + certs + "/cert.pem\")",
+      "modparam(\"tls_mgm\", \"private_key\", \"[default]" + certs + "/ckey.pem\")",
+      "modparam(\"tls_mgm\", \"verify_cert\", \"[default]2\")",
+      "modparam(\"tls_mgm\", \"ca_list\", \"[nowhere]" + certs + "/ca.pem\")",
+      "modparam(\"tls_mgm\", \"tls_method\", \"[default]TLSv9\")",
+  });
+  RunResult r = sipsd({"-c", "-f", write_cfg(cfg)});
+  EXPECT_EQ(r.status.code, 1) << r.describe();
+  EXPECT_NE(r.err.find("verify_cert"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("'nowhere'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("TLSv9"), std::string::npos) << r.err;
+
+  // Parameters fine, two domains whose files are wrong: both named.
+  std::string files = base_cfg({
+      "modparam(\"tls_mgm\", \"certificate\", \"[default]/nonexistent/a.pem\")",
+      "modparam(\"tls_mgm\", \"private_key\", \"[default]" + certs + "/ckey.pem\")",
+      "modparam(\"tls_mgm\", \"client_domain\", \"peers\")",
+      "modparam(\"tls_mgm\", \"ca_list\", \"[peers]/nonexistent/b.pem\")",
+  });
+  RunResult r2 = sipsd({"-c", "-f", write_cfg(files)});
+  EXPECT_EQ(r2.status.code, 1) << r2.describe();
+  EXPECT_NE(r2.err.find("/nonexistent/a.pem"), std::string::npos) << r2.err;
+  EXPECT_NE(r2.err.find("/nonexistent/b.pem"), std::string::npos) << r2.err;
+}
+
+// A TLS listener that no server domain's match_ip_address covers: every handshake on it would
+// fail, so -c and a start refuse the cfg.
+TEST_F(CfgCheck, TlsListenerNoServerDomainCoversIsAnError) {
+  std::string certs = test_certs_dir();
+  std::string cfg = base_cfg({
+      "modparam(\"tls_mgm\", \"match_ip_address\", \"[default]10.9.9.9:5061\")",
+      "modparam(\"tls_mgm\", \"certificate\", \"[default]" + certs + "/cert.pem\")",
+      "modparam(\"tls_mgm\", \"private_key\", \"[default]" + certs + "/ckey.pem\")",
+  });
+  const std::string path = write_cfg(cfg);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"-c", "-f", path}, std::vector<std::string>{"-f", path}}) {
+    RunResult r = sipsd(args);
+    EXPECT_EQ(r.status.code, 1) << r.describe();
+    EXPECT_NE(r.err.find("TLS listener tls:127.0.0.1:0 is served by no tls_mgm server domain"),
+              std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find("listening on"), std::string::npos) << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace sipsd::test

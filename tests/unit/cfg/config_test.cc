@@ -165,7 +165,7 @@ TEST(Config, DnsParameters) {
             "c.cfg:3:15: string expected for 'dns_servers', got a number");
   // Still OpenSIPS names sipsd does not implement.
   EXPECT_EQ(first_error(h + "dns_use_search_list = no"),
-            "c.cfg:3:1: core parameter 'dns_use_search_list' is not supported by sipsd yet");
+            "c.cfg:3:1: OpenSIPS's core parameter 'dns_use_search_list' is not supported by sipsd");
 }
 
 TEST(Config, DeprecatedAliasesWarn) {
@@ -264,8 +264,27 @@ TEST(Config, ListenErrors) {
   EXPECT_EQ(first_error(h + "socket = tcp:bad..name"),
             "c.cfg:2:14: invalid hostname 'bad..name' (use quotes if the hostname has unusual "
             "characters)");
-  EXPECT_EQ(first_error(h + "socket = tcp:127.0.0.1:5060 as 10.0.0.1:5060"),
-            "c.cfg:2:29: socket option 'as' is not supported yet");
+  Config adv = load_ok(h +
+                       "socket = tcp:127.0.0.1:5060 as 10.0.0.1:5070\n"
+                       "socket = tcp:127.0.0.1:5062 AS edge.example.com\n"
+                       "socket = tcp:127.0.0.1:5063\n"
+                       "advertised_port = 5080\n"
+                       "alias = edge.example.com\nalias = TLS:sip.example.com:5061\n");
+  ASSERT_EQ(adv.listeners.size(), 3u);
+  EXPECT_EQ(adv.listeners[0].adv_host, "10.0.0.1");
+  EXPECT_EQ(adv.listeners[0].adv_port, 5070);
+  EXPECT_EQ(adv.listeners[1].adv_host, "edge.example.com");
+  EXPECT_EQ(adv.listeners[1].adv_port, 5080);
+  EXPECT_EQ(adv.listeners[2].adv_host, "");
+  EXPECT_EQ(adv.listeners[2].adv_port, 5080);
+  ASSERT_EQ(adv.aliases.size(), 2u);
+  EXPECT_TRUE(adv.aliases[0].any_proto);
+  EXPECT_EQ(adv.aliases[0].host, "edge.example.com");
+  EXPECT_EQ(adv.aliases[0].port, 0);
+  EXPECT_FALSE(adv.aliases[1].any_proto);
+  EXPECT_EQ(adv.aliases[1].proto, Proto::kTls);
+  EXPECT_EQ(adv.aliases[1].host, "sip.example.com");
+  EXPECT_EQ(adv.aliases[1].port, 5061);
   EXPECT_EQ(first_error(h + "socket = tcp:127.0.0.1 tag edge"),
             "c.cfg:2:24: socket option 'tag' is not supported yet");
   EXPECT_EQ(first_error(h + "socket = tcp:127.0.0.1 REUSE_PORT"),
@@ -328,9 +347,9 @@ TEST(Config, LoadModule) {
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"proto_tsl.so\""),
             "c.cfg:3:12: unknown module 'proto_tsl' (did you mean 'proto_tls'?)");
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"mi_http.so\""),
-            "c.cfg:3:12: module 'mi_http' is not supported yet");
+            "c.cfg:3:12: OpenSIPS's module 'mi_http' is not supported by sipsd");
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"dispatcher.so\""),
-            "c.cfg:3:12: module 'dispatcher' is not supported yet");
+            "c.cfg:3:12: OpenSIPS's module 'dispatcher' is not supported by sipsd");
   EXPECT_EQ(first_error(std::string(kTcp) + "loadmodule \"tm.so\"\nloadmodule \"rr.so\""), "");
 }
 
@@ -538,6 +557,126 @@ route[reject] {
   ASSERT_NE(cfg.script, nullptr);
   ASSERT_EQ(cfg.warnings.size(), 1u);
   EXPECT_EQ(cfg.warnings[0], "c.cfg:8:1: mpath ignored: modules are built into sipsd");
+}
+
+// ---- logging parameters and OpenSIPS names (issue 12) ----------------------------------------
+
+TEST(Config, LoggingParameters) {
+  Config cfg = load_ok(std::string(kTcp) +
+                       "syslog_enabled = yes\n"
+                       "syslog_facility = LOG_LOCAL0\n"
+                       "syslog_name = \"edge\"\n"
+                       "syslog_level_filter = -1\n"
+                       "stderror_level_filter = 3\n"
+                       "stderror_log_format = \"json\"\n"
+                       "syslog_log_format = \"json_cee\"\n"
+                       "log_prefix = \"\"\n"
+                       "log_stdout = 1\n"
+                       "xlog_level = 4\n");
+  EXPECT_TRUE(cfg.core.syslog_enabled);
+  EXPECT_EQ(cfg.core.syslog_facility, "LOG_LOCAL0");
+  EXPECT_EQ(cfg.core.syslog_name, "edge");
+  EXPECT_EQ(cfg.core.syslog_level_filter, -1);
+  EXPECT_EQ(cfg.core.stderror_level_filter, 3);
+  EXPECT_EQ(cfg.core.stderror_log_format, "json");
+  EXPECT_EQ(cfg.core.syslog_log_format, "json_cee");
+  EXPECT_EQ(cfg.core.log_prefix, "");
+  EXPECT_EQ(cfg.core.xlog_level, 4);
+  Config old = load_ok(std::string(kTcp) + "log_facility = LOG_LOCAL7\nlog_name = \"x\"\n");
+  EXPECT_EQ(old.core.syslog_facility, "LOG_LOCAL7");
+  EXPECT_EQ(old.warnings[0], "c.cfg:3:1: 'log_facility' is deprecated, use syslog_facility");
+  EXPECT_EQ(first_error(std::string(kTcp) + "syslog_facility = LOG_LOCAL9\n"),
+            "c.cfg:3:19: unknown syslog facility 'LOG_LOCAL9' (LOG_DAEMON, LOG_USER, "
+            "LOG_LOCAL0..LOG_LOCAL7, ...)");
+  EXPECT_EQ(first_error(std::string(kTcp) + "syslog_log_format = \"xml\"\n"),
+            "c.cfg:3:21: unknown log format 'xml' (plain_text, json or json_cee)");
+  EXPECT_EQ(first_error(std::string(kTcp) + "xlog_level = 0\n").substr(0, 40),
+            "c.cfg:3:14: xlog_level = 0 is not a vali");
+}
+
+TEST(Config, UnsupportedModuleReportedOnceNotPerModparam) {
+  EXPECT_EQ(error_lines(std::string(kTcp) + "loadmodule \"dispatcher.so\"\n"
+                                            "modparam(\"dispatcher\", \"db_url\", \"x\")\n"
+                                            "modparam(\"dispatcher\", \"ds_ping_interval\", 10)\n"
+                                            "loadmodule \"dialog.so\"\n"
+                                            "modparam(\"dispatcher|dialog\", \"db_url\", \"x\")\n"
+                                            "modparam(\"usrloc\", \"db_mode\", 2)\n"),
+            (std::vector<std::string>{
+                "c.cfg:3:12: OpenSIPS's module 'dispatcher' is not supported by sipsd",
+                "c.cfg:6:12: OpenSIPS's module 'dialog' is not supported by sipsd",
+                "c.cfg:8:10: modparam: module 'usrloc' is not loaded (loadmodule \"usrloc.so\" "
+                "must come first)",
+            }));
+}
+
+TEST(Config, TlsWolfsslIsAcceptedWithANotice) {
+  Config cfg = load_ok(std::string(kTls) + "loadmodule \"tls_wolfssl.so\"\n");
+  EXPECT_TRUE(cfg.has_module("tls_openssl"));
+  ASSERT_EQ(cfg.notices.size(), 1u);
+  EXPECT_EQ(cfg.notices[0],
+            "c.cfg:4:12: tls_wolfssl: sipsd uses OpenSSL for TLS (tls_openssl); the module is "
+            "accepted and has no effect");
+}
+
+TEST(Config, OpenSipsNamesSipsdLacksSaySo) {
+  EXPECT_EQ(error_lines(std::string(kTcp) + "loadmodule \"sl.so\"\n"
+                                            "route {\n"
+                                            "  sl_send_reply(200, \"$ml\");\n"
+                                            "  acc_log_request(\"x\");\n"
+                                            "  sql_query(\"select 1\", \"$avp(x)\");\n"
+                                            "  no_such_function();\n"
+                                            "}\n"),
+            (std::vector<std::string>{
+                "c.cfg:5:22: OpenSIPS's variable $ml (module core) is not supported by sipsd "
+                "in format string",
+                "c.cfg:6:3: OpenSIPS's function acc_log_request() (module acc) is not supported "
+                "by sipsd",
+                "c.cfg:7:3: OpenSIPS's function sql_query() (module sqlops) is not supported by "
+                "sipsd",
+                "c.cfg:8:3: unknown command <no_such_function>, missing loadmodule?",
+            }));
+  EXPECT_EQ(first_error(std::string(kTcp) + "tcp_threshold = 10\n"),
+            "c.cfg:3:1: OpenSIPS's core parameter 'tcp_threshold' is not supported by sipsd");
+}
+
+TEST(Config, AccToTheLogOnly) {
+  const std::string h = std::string(kTcp) + "loadmodule \"tm.so\"\nloadmodule \"acc.so\"\n";
+  Config cfg = load_ok(h +
+                       "modparam(\"acc\", \"log_level\", 3)\n"
+                       "modparam(\"acc\", \"log_facility\", \"LOG_LOCAL1\")\n"
+                       "modparam(\"acc\", \"report_cancels\", 0)\n"
+                       "route { t_newtran(); do_accounting(\"log\", \"missed|failed\"); }\n");
+  EXPECT_EQ(cfg.acc.log_level, 3);
+  EXPECT_EQ(cfg.acc.log_facility, "LOG_LOCAL1");
+  EXPECT_EQ(error_lines(h + "modparam(\"acc\", \"early_media\", 1)\n"
+                            "modparam(\"acc\", \"db_url\", \"mysql://x\")\n"
+                            "route { do_accounting(\"db\"); }\n"),
+            (std::vector<std::string>{
+                "c.cfg:5:32: modparam: acc 'early_media' = 1 is not supported by sipsd (only 0, "
+                "OpenSIPS's default)",
+                "c.cfg:6:17: OpenSIPS's parameter 'db_url' (module acc) is not supported by sipsd",
+                "c.cfg:7:23: OpenSIPS's accounting to \"db\" (module acc) is not supported by "
+                "sipsd (only \"log\")",
+            }));
+}
+
+TEST(Config, ViaDnsChecksOnlyOff) {
+  Config cfg = load_ok(std::string(kTcp) + "check_via=no\ndns=no\nrev_dns=off\n");
+  EXPECT_FALSE(cfg.core.check_via);
+  EXPECT_EQ(first_error(std::string(kTcp) + "rev_dns=yes\n"),
+            "c.cfg:3:9: OpenSIPS's 'rev_dns = yes' (DNS checks of the Via) is not supported by "
+            "sipsd: only 'no', the default");
+}
+
+TEST(Config, AdvertisedAddressQuotedOrNot) {
+  Config ip = load_ok(std::string(kTcp) + "advertised_address = 203.0.113.9\n");
+  EXPECT_EQ(ip.core.advertised_address, "203.0.113.9");
+  ASSERT_EQ(ip.listeners.size(), 1u);
+  EXPECT_EQ(ip.listeners[0].adv_host, "203.0.113.9");
+  Config name = load_ok(std::string(kTcp) + "advertised_address = \"sip.example.com\"\n");
+  EXPECT_EQ(name.core.advertised_address, "sip.example.com");
+  Config bare = load_ok(std::string(kTcp) + "advertised_address=edge.example.com\n");
+  EXPECT_EQ(bare.listeners[0].adv_host, "edge.example.com");
 }
 
 }  // namespace

@@ -183,7 +183,7 @@ TEST(CfgParser, UnknownCoreParameterSuggestsAndContinues) {
             "        tcp_worker = 4\n"
             "        ^~~~~~~~~~\n"
             "p.cfg:4:1: unknown core parameter 'log_levl' (did you mean 'log_level'?)\n"
-            "p.cfg:5:1: core parameter 'timer_workers' is not supported by sipsd yet");
+            "p.cfg:5:1: OpenSIPS's core parameter 'timer_workers' is not supported by sipsd");
 }
 
 TEST(CfgParser, UnknownFunctionSuggests) {
@@ -196,8 +196,8 @@ TEST(CfgParser, UnknownFunctionSuggests) {
   EXPECT_EQ(first_error(std::string(kHead) + "route { save(\"location\"); }"),
             "p.cfg:3:9: unknown command <save>, missing loadmodule \"registrar.so\"?");
   EXPECT_EQ(first_error(std::string(kHead) + "route { nat_uac_test(\"1\"); }"),
-            "p.cfg:3:9: unknown command <nat_uac_test>, missing loadmodule? (<nat_uac_test> comes "
-            "from OpenSIPS module 'nathelper', not supported by sipsd yet)");
+            "p.cfg:3:9: OpenSIPS's function nat_uac_test() (module nathelper) is not supported by "
+            "sipsd");
 }
 
 TEST(CfgParser, FunctionNeedsItsModuleLoadedFirst) {

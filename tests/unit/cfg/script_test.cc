@@ -181,13 +181,20 @@ std::string value_of(const std::string& expr, FakeEnv env = FakeEnv()) {
 
 class LogLevelScope {
  public:
-  explicit LogLevelScope(LogLevel level) : saved_(logger().level()) {
+  // Sets log_level and xlog_level (xlog() follows the latter).
+  explicit LogLevelScope(LogLevel level)
+      : saved_(logger().level()), saved_xlog_(logger().xlog_level()) {
     logger().set_level(static_cast<int>(level));
+    logger().set_xlog_level(static_cast<int>(level));
   }
-  ~LogLevelScope() { logger().set_level(saved_); }
+  ~LogLevelScope() {
+    logger().set_level(saved_);
+    logger().set_xlog_level(saved_xlog_);
+  }
 
  private:
   int saved_;
+  int saved_xlog_;
 };
 
 // ---- conditions (today's behaviour) ---------------------------------------------------------
@@ -1039,8 +1046,8 @@ TEST(Script, UnknownAndMisspelledNames) {
   EXPECT_EQ(compile_error("route { if ($T_reply_cod == 408) exit; }"),
             "s.cfg:5:13: unknown script variable '$T_reply_cod' (did you mean '$T_reply_code'?)");
   EXPECT_EQ(compile_error("route { nat_uac_test(\"1\"); }"),
-            "s.cfg:5:9: unknown command <nat_uac_test>, missing loadmodule? (<nat_uac_test> comes "
-            "from OpenSIPS module 'nathelper', not supported by sipsd yet)");
+            "s.cfg:5:9: OpenSIPS's function nat_uac_test() (module nathelper) is not supported by "
+            "sipsd");
   EXPECT_EQ(compile_error("route { route(nop); }\nroute[nope] { }"),
             "s.cfg:5:15: route 'nop' is not defined (did you mean 'nope'?)");
 }

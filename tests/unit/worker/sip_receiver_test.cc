@@ -167,5 +167,80 @@ TEST(SipReceiverScript, VariablesOfTheMessageAndTheProcess) {
   EXPECT_EQ(sink.replies[1].rfind("SIP/2.0 299 n=2 ", 0), 0u) << sink.replies[1];
 }
 
+// OpenSIPS core names added for cfg compatibility: R-URI edits, branch flags, has_body(), $rb,
+// $cl, $Ts, $pp, $time(fmt).
+TEST(SipReceiverScript, RuriEditsBranchFlagsAndMiscVariables) {
+  SipReceiver receiver(script(R"cfg(route {
+    strip(1);
+    prefix("00");
+    $var(u1) = $rU;
+    rewriteuser("bob");
+    rewritehostport("[2001:db8::1]:5070");
+    $var(r1) = $ru;
+    rewritehostport("gw.example.com");
+    setbflag(3);
+    if (!isbflagset(3) || isbflagset(4)) { sl_send_reply(500, "bflag"); exit; }
+    resetbflag(3);
+    if (isbflagset(3)) { sl_send_reply(500, "bflag reset"); exit; }
+    if (has_body()) { sl_send_reply(500, "no body expected"); exit; }
+    if ($Ts < 1700000000 || $pp < 1 || $(time(%Y){s.len}) != 4) { sl_send_reply(500, "misc"); exit; }
+    sl_send_reply(299, "u1=$var(u1) r1=$var(r1) ru=$ru cl=$cl rb=$rb");
+  })cfg"),
+                       "sipsd (test)");
+  Inbound origin = tls_peer();
+  Sink sink;
+  std::string msg = request("MESSAGE");
+  receiver.receive(msg.data(), msg.size(), origin, sink);
+  ASSERT_EQ(sink.replies.size(), 1u);
+  EXPECT_EQ(sink.replies[0].rfind("SIP/2.0 299 u1=00 r1=sip:bob@[2001:db8::1]:5070 "
+                                  "ru=sip:bob@gw.example.com cl=0 rb=<null>\r\n",
+                                  0),
+            0u)
+      << sink.replies[0];
+}
+
+TEST(SipReceiverScript, HasBodyByContentType) {
+  SipReceiver receiver(script(R"cfg(route {
+    if (has_body("application/sdp") && !has_body("text/plain") && has_body())
+      sl_send_reply(299, "sdp $cl");
+    else
+      sl_send_reply(500, "has_body");
+  })cfg"),
+                       "sipsd (test)");
+  Inbound origin = tls_peer();
+  Sink sink;
+  std::string msg = request("MESSAGE");
+  const std::string body = "v=0\r\n";
+  msg.replace(
+      msg.find("Content-Length: 0"), 17,
+      "Content-Type: application/sdp; x=1\r\nContent-Length: " + std::to_string(body.size()));
+  msg += body;
+  receiver.receive(msg.data(), msg.size(), origin, sink);
+  ASSERT_EQ(sink.replies.size(), 1u);
+  EXPECT_EQ(sink.replies[0].rfind("SIP/2.0 299 sdp 5\r\n", 0), 0u) << sink.replies[0];
+}
+
+// startup_route and timer_route run without a message: $var works, flag functions fail.
+TEST(SipReceiverScript, RoutesWithoutAMessage) {
+  auto s = script(R"cfg(
+startup_route { $var(boot) = 1; if (!isflagset(1)) $var(boot) = 2; }
+timer_route[tick, 5] { $var(ticks) = $var(ticks) + 1; }
+route { sl_send_reply(299, "boot=$var(boot) ticks=$var(ticks)"); }
+)cfg");
+  ASSERT_TRUE(s);
+  SipReceiver receiver(s, "sipsd (test)");
+  receiver.run_route(s->startup_route());
+  ASSERT_EQ(s->timer_routes().size(), 1u);
+  EXPECT_EQ(s->timer_routes()[0].interval, 5);
+  receiver.run_route(s->timer_routes()[0].route);
+  receiver.run_route(s->timer_routes()[0].route);
+  Inbound origin = tls_peer();
+  Sink sink;
+  std::string msg = request("MESSAGE");
+  receiver.receive(msg.data(), msg.size(), origin, sink);
+  ASSERT_EQ(sink.replies.size(), 1u);
+  EXPECT_EQ(sink.replies[0].rfind("SIP/2.0 299 boot=2 ticks=2\r\n", 0), 0u) << sink.replies[0];
+}
+
 }  // namespace
 }  // namespace sipsd
