@@ -19,13 +19,14 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev
                 libprotobuf-dev protobuf-compiler rapidjson-dev libgtest-dev libbenchmark-dev \
                 clang-format socat stunnel4 sip-tester libc-ares-dev dnsmasq-base \
                 sslscan \
-                libsqlite3-dev
+                libsqlite3-dev python3
 # And what `make check` needs on top: clang 14 with its sanitizer and libFuzzer runtimes
 # (libclang-rt-14-dev has libFuzzer for -fsanitize=fuzzer; libfuzzer-14-dev is not needed), and
 # llvm-14 for llvm-symbolizer, which turns the addresses in sanitizer reports into file:line.
 CHECK_DEB_PACKAGES := clang-14 libclang-rt-14-dev llvm-14
 
-.PHONY: all deps deps-check run test check clean certs build build-sipsd bench-micro bench-compare
+.PHONY: all deps deps-check run test check clean certs build build-sipsd bench-micro bench-compare \
+        demo-trusted
 
 all: build
 
@@ -71,6 +72,10 @@ test: deps build
 # Its own build trees (build-check-gcc/, build-check-clang/); `make clean` leaves them.
 check: deps-check
 	@JOBS=$(JOBS) tests/ci/check.sh
+
+# The trusted-call example: two domains, their phones, which calls ring as trusted.
+demo-trusted: deps build-sipsd
+	etc/examples/trusted/demo.sh $(BUILD)
 
 # Micro-benchmarks (Google Benchmark): framer, parser, script, SNI lookup, IPC, TLS handshakes.
 # The build is optimized (RelWithDebInfo: -O2 -g, so perf can name functions).
