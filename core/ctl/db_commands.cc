@@ -58,6 +58,15 @@ Result<Aor> parse_aor(std::string_view text) {
   return a;
 }
 
+namespace {
+
+// ?1 user, ?2 domain, ?3..?5 the three HA1s: the parameters of both subscriber statements.
+void bind_user_hashes(db::Statement& st, const Aor& aor, const Hashes& h) {
+  st.bind(1, aor.user).bind(2, aor.domain).bind(3, h.md5).bind(4, h.sha256).bind(5, h.sha512t256);
+}
+
+}  // namespace
+
 Status db_init(std::string_view url) {
   auto conn = db::Connection::open(url, db::OpenMode::kCreate);
   if (!conn.ok()) return make_error(conn.message());
@@ -75,11 +84,7 @@ Status user_add(std::string_view url, std::string_view aor_text, std::string_vie
       "INSERT INTO subscriber (username, domain, password, ha1, ha1_sha256, ha1_sha512t256) "
       "VALUES (?1, ?2, '', ?3, ?4, ?5)");
   if (!ins.ok()) return make_error(ins.message());
-  ins->bind(1, aor->user)
-      .bind(2, aor->domain)
-      .bind(3, h.md5)
-      .bind(4, h.sha256)
-      .bind(5, h.sha512t256);
+  bind_user_hashes(*ins, *aor, h);
   Status st = ins->run();
   if (!st.ok()) {
     if (st.message().find("UNIQUE") != std::string::npos)
@@ -100,11 +105,7 @@ Status user_passwd(std::string_view url, std::string_view aor_text, std::string_
       "UPDATE subscriber SET password = '', ha1 = ?3, ha1_sha256 = ?4, ha1_sha512t256 = ?5 "
       "WHERE username = ?1 AND domain = ?2");
   if (!up.ok()) return make_error(up.message());
-  up->bind(1, aor->user)
-      .bind(2, aor->domain)
-      .bind(3, h.md5)
-      .bind(4, h.sha256)
-      .bind(5, h.sha512t256);
+  bind_user_hashes(*up, *aor, h);
   if (Status st = up->run(); !st.ok()) return st;
   if (conn->changes() == 0) return make_error("no user " + aor->user + "@" + aor->domain);
   return Status::Ok();
