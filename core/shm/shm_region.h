@@ -21,7 +21,8 @@
 namespace sipsd {
 
 inline constexpr char kShmMagic[8] = {'S', 'I', 'P', 'S', 'D', 'S', 'H', 'M'};
-inline constexpr uint32_t kShmLayoutVersion = 7;  // 6: worker heartbeat and stalled flag; 7: the usrloc area
+inline constexpr uint32_t kShmLayoutVersion =
+    7;  // 6: worker heartbeat and stalled flag; 7: the usrloc area
 
 // One per process (index 0 = supervisor, 1..N = workers). Written by that process only,
 // except pid/role, which the supervisor sets before forking, and `stalled`, which only the

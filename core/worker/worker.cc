@@ -20,8 +20,8 @@
 #include "core/sip/message.h"
 #include "core/tm/tm.h"
 #include "core/transport/transport.h"
-#include "core/worker/memory_return.h"
 #include "core/usrloc/location_table.h"
+#include "core/worker/memory_return.h"
 #include "core/worker/myself.h"
 #include "core/worker/sip_receiver.h"
 
