@@ -38,7 +38,10 @@ SCENARIOS = [
     ("call_tls_reuse_paced", "the same, paced at half the lower server's peak"),
     ("call_udp", "relayed calls over UDP, callees listening"),
     ("call_udp_paced", "the same, paced at half the lower server's peak"),
+    ("register", "REGISTER with digest auth over TLS, nonce reused with nc+1"),
+    ("register_fresh", "REGISTER with digest auth over TLS, every registration challenged"),
 ]
+REGISTER = {"register": "nonce reuse", "register_fresh": "fresh challenge"}
 RELAY = {"call_tls": "TLS", "call_tls_reuse": "TLS reuse", "call_udp": "UDP"}
 
 # (scenario, json path, label, unit, better) ; better: "higher" / "lower"
@@ -90,6 +93,17 @@ for _scen, _name in RELAY.items():
          "us", "lower"),
         (_scen + "_paced", "calls_failed", "relay %s failed calls (paced run)" % _name,
          "calls", "lower"),
+    ]
+for _scen, _name in REGISTER.items():
+    METRICS += [
+        (_scen, "registrations_per_s", "register (%s) registrations/s" % _name, "reg/s",
+         "higher"),
+        (_scen, "registrations_per_server_cpu_s",
+         "register (%s) per server-CPU-s" % _name, "reg/CPU-s", "higher"),
+        (_scen, "latency_us.p50", "register (%s) latency p50" % _name, "us", "lower"),
+        (_scen, "latency_us.p99", "register (%s) latency p99" % _name, "us", "lower"),
+        (_scen, "challenge_share", "register (%s) challenged share" % _name, "", "same"),
+        (_scen, "registrations_failed", "register (%s) failed" % _name, "registrations", "lower"),
     ]
 
 
@@ -146,6 +160,16 @@ def one_line(path):
             s += " (first: %s)" % j.get("first_failure", "")
         if j.get("stop_reason"):
             s += ", not started: %s" % j["stop_reason"]
+    elif mode == "register":
+        cpu = j.get("registrations_per_server_cpu_s")
+        s = "%.0f reg/s, %s reg/CPU-s, p50 %.0f us p99 %.0f us, challenged %.0f%%, " \
+            "nonce reuse: %s, %d failed" % (
+                j.get("registrations_per_s", 0), "%.0f" % cpu if cpu is not None else "?",
+                get(j, "latency_us.p50") or 0, get(j, "latency_us.p99") or 0,
+                100 * (j.get("challenge_share") or 0), j.get("nonce_policy", "?"),
+                j.get("registrations_failed", 0))
+        if j.get("registrations_failed"):
+            s += " (first: %s)" % j.get("first_failure", "")
     elif mode == "storm":
         s = "%s/%s phones back in %s s, p50 %s ms, p99 %s ms, resumed %.0f%%, %s us CPU/conn" % (
             j.get("reconnected"), j.get("set_up"), fmt(get(j, "storm_s")),
@@ -175,7 +199,7 @@ def sipsd_relay_skipped(meta, scen):
 def fmt(v, unit=""):
     if v is None:
         return "-"
-    if unit == "calls":  # counts
+    if unit in ("calls", "registrations"):  # counts
         return "%.0f" % v
     if unit == "" and v <= 1.0 and v != int(v):
         return "%.2f" % v
@@ -318,6 +342,11 @@ def main():
                         NAMES[srv], scen, r, j.get("calls_failed"), j.get("calls_attempted"),
                         " (not started: %s)" % j["stop_reason"] if j.get("stop_reason") else "",
                         j.get("first_failure") or j.get("first_error") or "-"))
+            for r, j in rs:
+                if j.get("mode") == "register" and j.get("registrations_failed"):
+                    notes.append("%s %s round %d: %s registrations failed; first: %s" % (
+                        NAMES[srv], scen, r, j.get("registrations_failed"),
+                        j.get("first_failure") or "-"))
             if scen == "idle":
                 for r, j in rs:
                     if j.get("check_ok") is False or (j.get("connections_failed") or 0) > 0:
@@ -356,6 +385,16 @@ def main():
         elif relay == "stream":
             lines.append("          sipsd: call_udp NOT RUN (Kamailio only): %s" %
                          meta.get("sipsd_relay_why"))
+    if any(r["scenario"].startswith("register") for r in rows):
+        reg = meta.get("register") or {}
+        lines.append("register: sipsbench register: %s subscribers @%s over %s TLS connections, "
+                     "%s registrations in progress; auth + auth_db on db_sqlite (subscriber "
+                     "table, ha1), usrloc in memory + registrar; Digest MD5, qop=auth" %
+                     (reg.get("users", "?"), reg.get("domain", "?"), reg.get("conns", "?"),
+                      reg.get("concurrent", "?")))
+        if meta.get("sipsd_register") == 0:
+            lines.append("          sipsd: NOT RUN in the register scenarios (Kamailio only): %s" %
+                         meta.get("sipsd_register_why"))
     lines.append("")
     w = max(len(r["label"]) + len(r["unit"]) + 3 for r in rows) if rows else 30
     hdr = "%-*s | %-20s | %-20s | %-7s | %s" % (w, "metric", "sipsd", "Kamailio", "ratio",
@@ -433,6 +472,8 @@ def main():
         skipped.append("idle (sipsbench has no idle mode)")
     if not meta.get("have_ramp"):
         skipped.append("ramp (sipsbench has no ramp mode)")
+    if meta.get("have_register") == 0:
+        skipped.append("register* (sipsbench has no register mode)")
     if meta.get("have_call") == 0:
         skipped.append("call_* (sipsbench has no call mode)")
     if skipped:

@@ -38,6 +38,12 @@
 #    Until `sipsd -c` accepts sipsd-relay.cfg (tm, rr, maxfwd), those scenarios run Kamailio
 #    only and the table says so; a sipsd that relays over TCP/TLS but has no UDP listener runs
 #    call_tls and call_tls_reuse, not call_udp.
+#  - The register scenarios run both servers as registrars (sipsd-register.cfg.in,
+#    kamailio-register.cfg.in): auth + auth_db on db_sqlite, usrloc in memory + registrar, the
+#    same --reg-users subscribers (alice0..N-1@bench.example, password pw<i>) in each server's
+#    own subscriber schema, ha1 computed here (sipsctl db init for sipsd's tables; Kamailio's
+#    /usr/share/kamailio/db_sqlite/*-create.sql, kamailio-sqlite-modules). register: TLS,
+#    re-registrations reuse the nonce with nc+1; register_fresh: every registration challenged.
 #
 # Bounded: every sipsbench run has --duration/--warmup/--timeout (idle: a 120 s handshake
 # cap inside sipsbench, ramp: --rate-max and --step-duration) and the whole run is wrapped in
@@ -69,8 +75,11 @@ missing packages with apt-get).
   --only LIST       comma-separated scenarios to run (default: all):
                     tls32,tls1,tcp32,ramp,hs_ecdsa,hs_rsa,hs_resume,idle,storm,
                     call_tls,call_tls_reuse,call_udp (each call_* is a run at the maximum
-                    rate, then one paced at half the lower server's peak: call_*_paced)
+                    rate, then one paced at half the lower server's peak: call_*_paced),
+                    register,register_fresh
   --call-concurrent K  calls in flight in the maximum-rate call runs (default 64)
+  --reg-users N     subscribers of the register scenarios (default 1000)
+  --reg-concurrent K  registrations in progress in the register scenarios (default 64)
   --out DIR         results directory (default BUILD_DIR/bench-compare)
   --quick           1 round, 3 s runs, 1000 idle connections, short ramp: a fast check
   --keep            keep the temp dir (certificates, generated cfgs) and say where it is
@@ -99,6 +108,8 @@ RAMP_STEP=1.5
 RAMP_MAX=400000
 RAMP_STEP_S=3
 CALL_CONCURRENT=64
+REG_USERS=1000
+REG_CONCURRENT=64
 ONLY=""
 KAM_HS_READERS_OPT=""
 OUT=""
@@ -116,6 +127,8 @@ while [[ $# -gt 0 ]]; do
     --only) ONLY="$2"; shift 2 ;;
     --kam-hs-readers) KAM_HS_READERS_OPT="$2"; shift 2 ;;
     --call-concurrent) CALL_CONCURRENT="$2"; shift 2 ;;
+    --reg-users) REG_USERS="$2"; shift 2 ;;
+    --reg-concurrent) REG_CONCURRENT="$2"; shift 2 ;;
     --out) OUT="$2"; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --quick) QUICK=1; shift ;;
@@ -127,21 +140,22 @@ if [[ $QUICK -eq 1 ]]; then
   ROUNDS=1 DURATION=3 WARMUP=1 IDLE_CONNS=1000 IDLE_HOLD=5 RAMP_STEP=2 RAMP_STEP_S=2
   STORM_CONNS=1000
 fi
-for v in ROUNDS WORKERS IDLE_CONNS IDLE_HOLD STORM_CONNS CALL_CONCURRENT; do
+for v in ROUNDS WORKERS IDLE_CONNS IDLE_HOLD STORM_CONNS CALL_CONCURRENT REG_USERS REG_CONCURRENT; do
   [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || { echo "bench-compare: --${v,,} must be a positive integer" >&2; exit 2; }
 done
 [[ $ROUNDS -le 20 && $WORKERS -le 64 && $IDLE_CONNS -le 50000 && $STORM_CONNS -le 50000 &&
-  $CALL_CONCURRENT -le 10000 ]] ||
-  { echo "bench-compare: --rounds <= 20, --workers <= 64, --idle-conns and --storm-conns <= 50000, --call-concurrent <= 10000" >&2; exit 2; }
+  $CALL_CONCURRENT -le 10000 && $REG_USERS -le 1000000 && $REG_CONCURRENT -le 10000 ]] ||
+  { echo "bench-compare: --rounds <= 20, --workers <= 64, --idle-conns and --storm-conns <= 50000, --call-concurrent and --reg-concurrent <= 10000, --reg-users <= 1000000" >&2; exit 2; }
 OUT="${OUT:-$BUILD/bench-compare}"
 SIPSD="$BUILD/sipsd"
+SIPSCTL="$BUILD/sipsctl"
 BENCH="$BUILD/bench/sipsbench"
 for b in "$SIPSD" "$BENCH"; do
   [[ -x "$b" ]] || { echo "bench-compare: $b not found (build it: make bench-compare)" >&2; exit 2; }
 done
 [[ "$(id -u)" -eq 0 ]] || { echo "bench-compare: run as root (it installs packages and raises limits)" >&2; exit 2; }
 
-ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle storm call_tls call_tls_reuse call_udp"
+ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle storm call_tls call_tls_reuse call_udp register register_fresh"
 SCENARIOS=""
 for s in $ALL_SCENARIOS; do
   if [[ -z "$ONLY" || ",$ONLY," == *",$s,"* ]]; then
@@ -166,7 +180,7 @@ die() { printf 'bench-compare: %s\n' "$*" >&2; exit 1; }
 # ---------------------------------------------------------------------------------------------
 # Packages (as the Makefile's deps target: dpkg-query, install only what is missing, quietly)
 # ---------------------------------------------------------------------------------------------
-PACKAGES="kamailio kamailio-tls-modules gnuplot-nox python3 openssl iproute2 procps"
+PACKAGES="kamailio kamailio-tls-modules kamailio-sqlite-modules gnuplot-nox python3 openssl iproute2 procps"
 missing=""
 for p in $PACKAGES; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=" $p"
@@ -358,6 +372,72 @@ case $SIPSD_RELAY in
   none) log "sipsd -c rejects the relay cfg ($SIPSD_RELAY_WHY): the relay scenarios run Kamailio only" ;;
 esac
 
+# The register scenarios: both servers as registrars with auth_db on SQLite, each on its own
+# schema, the same subscribers (ha1 = MD5(user:domain:password), inserted here in one
+# transaction: `sipsctl user add` per user would take minutes for thousands).
+REG_DOMAIN=bench.example
+make_reg_dbs() {
+  rm -f "$TMP/sipsd-reg.db" "$TMP/kamailio-reg.db"
+  if [[ -x "$SIPSCTL" ]] && "$SIPSCTL" db init "sqlite://$TMP/sipsd-reg.db" >"$TMP/sipsctl.log" 2>&1; then
+    SIPSD_REG_DB=1
+  else
+    SIPSD_REG_DB=0
+    SIPSD_REG_WHY="sipsctl db init failed: $(tail -1 "$TMP/sipsctl.log" 2>/dev/null || echo "no $SIPSCTL")"
+  fi
+  python3 - "$TMP" "$REG_USERS" "$REG_DOMAIN" "$SIPSD_REG_DB" <<'PY'
+import hashlib, sqlite3, sys
+tmp, n, domain, sipsd_db = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4] == "1"
+def rows():
+    for i in range(n):
+        user, pw = "alice%d" % i, "pw%d" % i
+        ha1 = hashlib.md5(("%s:%s:%s" % (user, domain, pw)).encode()).hexdigest()
+        yield user, domain, pw, ha1
+kam = sqlite3.connect(tmp + "/kamailio-reg.db")
+for f in ("standard", "auth_db"):
+    kam.executescript(open("/usr/share/kamailio/db_sqlite/%s-create.sql" % f).read())
+kam.executemany("INSERT INTO subscriber (username, domain, password, ha1) VALUES (?, ?, ?, ?)",
+                rows())
+kam.commit()
+if sipsd_db:
+    db = sqlite3.connect(tmp + "/sipsd-reg.db")
+    db.executemany("INSERT INTO subscriber (username, domain, password, ha1, ha1_sha256, "
+                   "ha1_sha512t256) VALUES (?, ?, ?, ?, ?, ?)",
+                   ((u, d, p, h,
+                     hashlib.sha256(("%s:%s:%s" % (u, d, p)).encode()).hexdigest(),
+                     hashlib.new("sha512_256", ("%s:%s:%s" % (u, d, p)).encode()).hexdigest())
+                    for u, d, p, h in rows()))
+    db.commit()
+PY
+}
+SIPSD_REG=0
+SIPSD_REG_WHY=""
+if [[ " $SCENARIOS " == *" register"* ]]; then
+  make_reg_dbs || die "could not make the register scenarios' databases"
+  sed -e "s|@UDP_PORT@|${UDP_PORT[kamailio]}|g" -e "s|@TCP_PORT@|${TCP_PORT[kamailio]}|g" \
+    -e "s|@TLS_PORT@|${TLS_PORT[kamailio]}|g" -e "s|@WORKERS@|$WORKERS|g" \
+    -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@MODULE_DIR@|$KAM_MODULES|g" \
+    -e "s|@TLS_CFG@|$TMP/kamailio-relay-tls.cfg|g" -e "s|@EXTRA@|$extra|g" \
+    -e "s|@DB@|$TMP/kamailio-reg.db|g" \
+    "$HERE/kamailio-register.cfg.in" >"$TMP/kamailio-register.cfg"
+  "$KAMAILIO" -c -f "$TMP/kamailio-register.cfg" >"$TMP/kamailio-check.log" 2>&1 ||
+    { cat "$TMP/kamailio-check.log" >&2; die "kamailio -c rejected the generated kamailio-register.cfg"; }
+  sed -e "s|@UDP_PORT@|${UDP_PORT[sipsd]}|g" -e "s|@TCP_PORT@|${TCP_PORT[sipsd]}|g" \
+    -e "s|@TLS_PORT@|${TLS_PORT[sipsd]}|g" -e "s|@WORKERS@|$WORKERS|g" \
+    -e "s|@MAX_CONNS@|$MAX_CONNS|g" -e "s|@ECDSA_CERT@|$TMP/ecdsa.pem|g" \
+    -e "s|@ECDSA_KEY@|$TMP/ecdsa.key|g" -e "s|@FIFO@|$TMP/sipsd_reg_fifo|g" \
+    -e "s|@DB@|$TMP/sipsd-reg.db|g" \
+    "$HERE/sipsd-register.cfg.in" >"$TMP/sipsd-register.cfg"
+  if [[ $SIPSD_REG_DB -eq 0 ]]; then
+    log "register: sipsd not run: $SIPSD_REG_WHY"
+  elif "$SIPSD" -c -f "$TMP/sipsd-register.cfg" >"$TMP/sipsd-register-check.log" 2>&1; then
+    SIPSD_REG=1
+    log "register: $REG_USERS subscribers in both databases; sipsd accepts the registrar cfg"
+  else
+    SIPSD_REG_WHY="$(first_cfg_error "$TMP/sipsd-register-check.log")"
+    log "register: sipsd -c rejects the registrar cfg ($SIPSD_REG_WHY): Kamailio only"
+  fi
+fi
+
 # ---------------------------------------------------------------------------------------------
 # Servers
 # ---------------------------------------------------------------------------------------------
@@ -370,11 +450,13 @@ start_server() {  # NAME PROFILE(std|hs)
     # sipsd has no OpenSSL-3 problem with several workers: one profile, and the proxy one.
     local cfg="$TMP/sipsd.cfg"
     [[ "$profile" == relay ]] && cfg="$TMP/sipsd-relay.cfg"
+    [[ "$profile" == reg ]] && cfg="$TMP/sipsd-register.cfg"
     setsid "$SIPSD" -f "$cfg" >>"$logf" 2>&1 </dev/null &
   else
     local cfg="$TMP/kamailio.cfg"
     [[ "$profile" == hs ]] && cfg="$TMP/kamailio-hs.cfg"
     [[ "$profile" == relay ]] && cfg="$TMP/kamailio-relay.cfg"
+    [[ "$profile" == reg ]] && cfg="$TMP/kamailio-register.cfg"
     # -m shared memory (connections, TLS state), -M per-process memory, both in MB.
     setsid "$KAMAILIO" -DD -E -f "$cfg" -m 1024 -M 32 >>"$logf" 2>&1 </dev/null &
   fi
@@ -395,7 +477,7 @@ ready_check() {  # NAME PROFILE: one OPTIONS (and its 200) per listener, each bo
   local name="$1" t targets
   targets=("tcp:127.0.0.1:${TCP_PORT[$name]}" "tls:127.0.0.1:${TLS_PORT[$name]}")
   # The relay cfgs have no RSA listener; their UDP one is proven by call_udp itself.
-  [[ "${2:-std}" != relay ]] && targets+=("tls:127.0.0.1:${RSA_PORT[$name]}")
+  [[ "${2:-std}" != relay && "${2:-std}" != reg ]] && targets+=("tls:127.0.0.1:${RSA_PORT[$name]}")
   for t in "${targets[@]}"; do
     local ca=()
     [[ $t == tls:* ]] && ca=(--ca "$CA")
@@ -455,7 +537,8 @@ KAM_VER="$("$KAMAILIO" -v 2>/dev/null | sed -n 's/^version: kamailio //p' | head
 SIPSD_VER="$("$SIPSD" -V 2>&1 | head -1)"
 
 BENCH_HELP="$("$BENCH" --help)"
-HAVE_IDLE=0 HAVE_RAMP=0 HAVE_CALL=0 HAVE_STORM=0
+HAVE_IDLE=0 HAVE_RAMP=0 HAVE_CALL=0 HAVE_STORM=0 HAVE_REGISTER=0
+grep -Eq '^  register ' <<<"$BENCH_HELP" && HAVE_REGISTER=1
 grep -Eq '^  idle ' <<<"$BENCH_HELP" && HAVE_IDLE=1
 grep -Eq '^  storm ' <<<"$BENCH_HELP" && HAVE_STORM=1
 grep -Eq '^  ramp ' <<<"$BENCH_HELP" && HAVE_RAMP=1
@@ -510,6 +593,11 @@ json.dump({
   "have_idle": $HAVE_IDLE,
   "have_ramp": $HAVE_RAMP,
   "have_call": $HAVE_CALL,
+  "have_register": $HAVE_REGISTER,
+  "sipsd_register": $SIPSD_REG,
+  "sipsd_register_why": r'''$SIPSD_REG_WHY''',
+  "register": {"users": $REG_USERS, "concurrent": $REG_CONCURRENT, "conns": 4,
+               "domain": "$REG_DOMAIN"},
   "sipsd_relay": "$SIPSD_RELAY",
   "sipsd_relay_why": r'''$SIPSD_RELAY_WHY''',
   "call": {"conns": 4, "callees": 4, "concurrent": $CALL_CONCURRENT, "hold_ms": 0,
@@ -523,11 +611,12 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # Each prints the sipsbench arguments for SERVER (after the mode), or nothing to skip.
 scenario_profile() {  # handshake-heavy scenarios use Kamailio's "hs" profile; calls a proxy
-  case "$1" in hs_* | idle | storm) echo hs ;; call_*) echo relay ;; *) echo std ;; esac
+  case "$1" in hs_* | idle | storm) echo hs ;; call_*) echo relay ;; register*) echo reg ;; *) echo std ;; esac
 }
 # Whether SERVER runs SCENARIO at all: sipsd runs the relay ones only with a relay cfg it
 # accepts (call_udp only with UDP in it).
 scenario_runs_on() {  # SCENARIO SERVER
+  if [[ $2 == sipsd && $1 == register* ]]; then [[ $SIPSD_REG -eq 1 ]]; return; fi
   [[ $2 == sipsd && $1 == call_* ]] || return 0
   [[ $SIPSD_RELAY == udp ]] && return 0
   [[ $SIPSD_RELAY == stream && $1 != call_udp* ]] && return 0
@@ -589,6 +678,14 @@ scenario_args() {  # SCENARIO SERVER
         --rate-step "$RAMP_STEP" --rate-max "$RAMP_MAX" --step-duration "$RAMP_STEP_S" \
         --warmup 1 --timeout 2
       ;;
+    register | register_fresh)
+      [[ $HAVE_REGISTER -eq 1 ]] || return 0
+      local reuse=yes
+      [[ $s == register_fresh ]] && reuse=no
+      echo register --target "$tls" --ca "$CA" --conns 4 --users "$REG_USERS" \
+        --domain "$REG_DOMAIN" --password 'pw{i}' --concurrent "$REG_CONCURRENT" \
+        --nonce-reuse "$reuse" "${t[@]}"
+      ;;
     call_*_paced)
       [[ $HAVE_CALL -eq 1 ]] || return 0
       local rate
@@ -617,7 +714,8 @@ scenario_limit() {  # wall-clock cap of one sipsbench run, seconds
 run_one() {  # SCENARIO SERVER ROUND
   local s="$1" n="$2" r="$3"
   if ! scenario_runs_on "$s" "$n"; then
-    [[ $r -eq 1 && $s != *_paced ]] && log "$s: sipsd not run: its relay cfg is not accepted ($SIPSD_RELAY_WHY)"
+    [[ $r -eq 1 && $s == call_* && $s != *_paced ]] && log "$s: sipsd not run: its relay cfg is not accepted ($SIPSD_RELAY_WHY)"
+    [[ $r -eq 1 && $s == register* ]] && log "$s: sipsd not run: $SIPSD_REG_WHY"
     return 0
   fi
   local args
@@ -708,6 +806,7 @@ run_one() {  # SCENARIO SERVER ROUND
 if [[ $HAVE_IDLE -eq 0 && " $SCENARIOS " == *" idle "* ]]; then log "idle: skipped: sipsbench has no idle mode"; fi
 if [[ $HAVE_RAMP -eq 0 && " $SCENARIOS " == *" ramp "* ]]; then log "ramp: skipped: sipsbench has no ramp mode"; fi
 if [[ $HAVE_CALL -eq 0 && " $SCENARIOS " == *" call_"* ]]; then log "call_*: skipped: sipsbench has no call mode"; fi
+if [[ $HAVE_REGISTER -eq 0 && " $SCENARIOS " == *" register"* ]]; then log "register*: skipped: sipsbench has no register mode"; fi
 log "$ROUNDS round(s) of: $SCENARIOS(${DURATION}s + ${WARMUP}s warm-up each; idle: $IDLE_CONNS conns held ${IDLE_HOLD}s)"
 for r in $(seq 1 "$ROUNDS"); do
   order=(sipsd kamailio)

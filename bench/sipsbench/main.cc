@@ -6,6 +6,8 @@
 //   sipsbench storm      --target tls:127.0.0.1:5061 --connections 20000 --server-pid PID
 //   sipsbench call       --target tls:127.0.0.1:5061 --ca ca.pem --cert c.pem --key c.key
 //                        --conns 4 --callees 4 --concurrent 32 --hold 0
+//   sipsbench register   --target tls:127.0.0.1:5061 --users 1000 --domain example.com
+//                        --password 'pw{i}' --concurrent 64 --server-pid PID
 // Exit status: 0 when something succeeded in the measured period, 1 when nothing did, 2 on a
 // usage or setup error.
 #include <signal.h>
@@ -17,6 +19,7 @@
 #include "bench/sipsbench/idle_mode.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/ramp_mode.h"
+#include "bench/sipsbench/register_mode.h"
 #include "bench/sipsbench/report.h"
 #include "bench/sipsbench/runner.h"
 #include "bench/sipsbench/storm_mode.h"
@@ -98,6 +101,18 @@ int main(int argc, char** argv) {
     }
     return report(o, *r, print_ramp_summary, render_ramp_json, r->replies() > 0,
                   "no request was answered", r->totals.first_error);
+  }
+
+  if (o.mode == Mode::kRegister) {
+    sipsd::Result<RegisterResult> r = run_register(o, g_interrupted);
+    if (!r.ok()) {
+      fprintf(stderr, "sipsbench: %s\n", r.message().c_str());
+      return 2;
+    }
+    std::string why =
+        !r->stats.first_failure.empty() ? r->stats.first_failure : r->stats.first_error;
+    return report(o, *r, print_register_summary, render_register_json, r->stats.completed > 0,
+                  "no registration was completed", why);
   }
 
   if (o.mode == Mode::kCall) {

@@ -28,6 +28,8 @@ const char* mode_name(Mode m) {
       return "call";
     case Mode::kStorm:
       return "storm";
+    case Mode::kRegister:
+      return "register";
   }
   return "?";
 }
@@ -93,10 +95,16 @@ Modes:
                         loop); reports calls/s, failures by reason, setup and BYE latency
   storm                 --connections idle TLS phones holding session tickets drop and
                         reconnect at once; reports the time until all answer again (below)
+  register              --users subscribers register with digest auth over --conns
+                        connections: REGISTER -> 401 -> REGISTER with Authorization (MD5,
+                        qop=auth) -> 200; a re-registration reuses the last nonce with the next
+                        nc (--nonce-reuse); --concurrent in progress or --rate per second;
+                        reports registrations/s, challenge share, latency from the first
+                        REGISTER to the 200, failures by reason, server CPU per registration
 
 Target and TLS:
   --target PROTO:IP:PORT   tls:127.0.0.1:5061 or tcp:127.0.0.1:5060 (127.0.0.0/8 only); call
-                        mode also udp:127.0.0.1:5060, or IP:PORT with --transport
+                        and register modes also udp:127.0.0.1:5060, or IP:PORT with --transport
   --ca FILE             verify the server's certificate against these CAs (default: no check)
   --sni NAME            send this server name and verify the certificate against it
                         (default: no SNI; with --ca the certificate must match the target IP)
@@ -172,6 +180,16 @@ Call mode:
   --t1 MS               UDP: INVITE and BYE are retransmitted after T1, 2T1, 4T1, ... (BYE
                         capped at T2 = 8 T1) until a response; a callee retransmits its 200
                         until the ACK (default 500)
+Register mode (also --transport, --concurrent (default 16), --rate, --t1 as for call mode):
+  --users N             subscribers PREFIX0 .. PREFIX(N-1) (default 100)
+  --user-prefix P       (default alice)
+  --domain D            AOR domain and request URI sip:D (default example.com)
+  --password PATTERN    every subscriber's password, {i} replaced by its index (default pw{i})
+  --expires SEC         Expires of every REGISTER (default 3600)
+  --nonce-reuse yes|no  a re-registration sends the last nonce with nc+1 first (default yes);
+                        no: every registration starts without credentials
+  --timeout SEC is the limit for each REGISTER transaction.
+
   --timeout SEC is the limit for each transaction (INVITE to its final response, BYE to its
   final response); a call is counted in the period in which its INVITE was first sent, and the
   calls still in progress at the end get at most --hold + 2 x --timeout to finish.
@@ -236,6 +254,12 @@ enum OptId {
   kOptHold,
   kOptT1,
   kOptProcs,
+  kOptUsers,
+  kOptUserPrefix,
+  kOptDomain,
+  kOptPassword,
+  kOptExpires,
+  kOptNonceReuse,
 };
 
 const struct option kLongOptions[] = {
@@ -276,6 +300,12 @@ const struct option kLongOptions[] = {
     {"hold", required_argument, nullptr, kOptHold},
     {"t1", required_argument, nullptr, kOptT1},
     {"procs", required_argument, nullptr, kOptProcs},
+    {"users", required_argument, nullptr, kOptUsers},
+    {"user-prefix", required_argument, nullptr, kOptUserPrefix},
+    {"domain", required_argument, nullptr, kOptDomain},
+    {"password", required_argument, nullptr, kOptPassword},
+    {"expires", required_argument, nullptr, kOptExpires},
+    {"nonce-reuse", required_argument, nullptr, kOptNonceReuse},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -322,15 +352,15 @@ Status parse_rate_step(const char* text, Options* o) {
 }
 
 Status parse_mode(std::string_view text, Mode* out) {
-  for (Mode m :
-       {Mode::kThroughput, Mode::kHandshake, Mode::kIdle, Mode::kRamp, Mode::kCall, Mode::kStorm}) {
+  for (Mode m : {Mode::kThroughput, Mode::kHandshake, Mode::kIdle, Mode::kRamp, Mode::kCall,
+                 Mode::kStorm, Mode::kRegister}) {
     if (text == mode_name(m)) {
       *out = m;
       return Status::Ok();
     }
   }
   return make_error("unknown mode '" + std::string(text) +
-                    "' (throughput, handshake, idle, ramp, call or storm)");
+                    "' (throughput, handshake, idle, ramp, call, storm or register)");
 }
 
 Status parse_transport(std::string_view text, Transport* out) {
@@ -442,6 +472,35 @@ Result<Options> finish_call_options(Options& o, bool have_inflight, bool have_co
   return o;
 }
 
+// Register mode's checks and defaults, once everything is parsed.
+Result<Options> finish_register_options(Options& o, bool have_inflight, bool have_conns,
+                                        bool have_concurrent) {
+  bool tls = o.target.transport == Transport::kTls;
+  if (have_inflight)
+    return make_error("--inflight does not apply to register mode (see --concurrent)");
+  if (o.method != "OPTIONS" || o.body_size != 0)
+    return make_error("--method and --body-size do not apply to register mode");
+  if (o.resume) return make_error("--resume applies to handshake mode only");
+  if (!tls && (!o.ca_file.empty() || !o.sni.empty() || !o.cert_file.empty() ||
+               !o.key_file.empty() || o.tls_version != 0))
+    return make_error(
+        "TLS options (--ca, --sni, --cert, --key, --tls-version) need --transport tls");
+  if (o.cert_file.empty() != o.key_file.empty()) return make_error("--cert and --key go together");
+  if (!have_concurrent)
+    o.call.concurrent = o.call.rate > 0 ? kCallDefaultCap : kCallDefaultConcurrent;
+  if (!have_conns && o.conns < o.workers) o.conns = o.workers;
+  if (o.workers > o.conns)
+    return make_error(strprintf(
+        "--workers %d is more than --conns %d: every worker needs at least one connection",
+        o.workers, o.conns));
+  if (o.workers > o.reg.users)
+    return make_error(strprintf("--workers %d is more than --users %d", o.workers, o.reg.users));
+  if (o.call.rate == 0 && o.call.concurrent < o.workers)
+    return make_error(
+        strprintf("--concurrent %d is less than --workers %d", o.call.concurrent, o.workers));
+  return o;
+}
+
 }  // namespace
 
 Result<Options> parse_options(int argc, char** argv, bool* help) {
@@ -457,6 +516,8 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   std::vector<const char*> storm_only;  // options given that only storm mode takes
   std::vector<const char*> ramp_only;
   std::vector<const char*> call_only;
+  std::vector<const char*> shared_only;  // call and register modes
+  std::vector<const char*> register_only;
   std::string target_text;
   bool have_transport = false;
   Transport transport = Transport::kTls;
@@ -601,7 +662,7 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
       case kOptTransport:
         s = parse_transport(optarg, &transport);
         have_transport = true;
-        call_only.push_back("--transport");
+        shared_only.push_back("--transport");
         break;
       case kOptCallees:
         s = parse_int("callees", optarg, 1, kMaxCallees, &n);
@@ -626,11 +687,11 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
         s = parse_int("concurrent", optarg, 1, kMaxCallsInFlight, &n);
         o.call.concurrent = static_cast<int>(n);
         have_concurrent = true;
-        call_only.push_back("--concurrent");
+        shared_only.push_back("--concurrent");
         break;
       case kOptRate:
         s = parse_number("rate", optarg, 0.1, kMaxRate, &o.call.rate);
-        call_only.push_back("--rate");
+        shared_only.push_back("--rate");
         break;
       case kOptHold:
         s = parse_number("hold", optarg, 0, kMaxHoldMs, &o.call.hold_ms);
@@ -638,7 +699,41 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
         break;
       case kOptT1:
         s = parse_number("t1", optarg, 1, 10000, &o.call.t1_ms);
-        call_only.push_back("--t1");
+        shared_only.push_back("--t1");
+        break;
+      case kOptUsers:
+        s = parse_int("users", optarg, 1, kMaxUsers, &n);
+        o.reg.users = static_cast<int>(n);
+        register_only.push_back("--users");
+        break;
+      case kOptUserPrefix:
+        o.reg.user_prefix = optarg;
+        register_only.push_back("--user-prefix");
+        break;
+      case kOptDomain:
+        o.reg.domain = optarg;
+        if (o.reg.domain.empty() || o.reg.domain.find_first_of(" \t\r\n<>\"") != std::string::npos)
+          s = make_error(strprintf("--domain '%s': expected a host name", optarg));
+        register_only.push_back("--domain");
+        break;
+      case kOptPassword:
+        o.reg.password = optarg;
+        register_only.push_back("--password");
+        break;
+      case kOptExpires:
+        s = parse_int("expires", optarg, 0, 1000000, &n);
+        o.reg.expires = static_cast<int>(n);
+        register_only.push_back("--expires");
+        break;
+      case kOptNonceReuse:
+        if (std::string_view(optarg) == "yes") {
+          o.reg.nonce_reuse = true;
+        } else if (std::string_view(optarg) == "no") {
+          o.reg.nonce_reuse = false;
+        } else {
+          s = make_error(strprintf("--nonce-reuse '%s': expected yes or no", optarg));
+        }
+        register_only.push_back("--nonce-reuse");
         break;
       case ':':
         return make_error(strprintf("%s: missing argument", argv[optind - 1]));
@@ -649,10 +744,15 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   }
   if (optind < argc) return make_error(strprintf("unexpected argument '%s'", argv[optind]));
   if (!have_mode)
-    return make_error("no mode given (throughput, handshake, idle, ramp or call; see --help)");
+    return make_error(
+        "no mode given (throughput, handshake, idle, ramp, call, storm or register; see --help)");
   if (!have_target) return make_error("--target is required (e.g. tls:127.0.0.1:5061)");
   if (o.mode != Mode::kCall && !call_only.empty())
     return make_error(strprintf("%s applies to call mode only", call_only.front()));
+  if (o.mode != Mode::kCall && o.mode != Mode::kRegister && !shared_only.empty())
+    return make_error(strprintf("%s applies to call and register modes only", shared_only.front()));
+  if (o.mode != Mode::kRegister && !register_only.empty())
+    return make_error(strprintf("%s applies to register mode only", register_only.front()));
   {
     Status s = parse_target(target_text, have_transport ? &transport : nullptr, &o.target);
     if (!s.ok()) return make_error(s.message());
@@ -661,6 +761,8 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
     return make_error(strprintf("--transport %s contradicts --target %s", transport_name(transport),
                                 o.target.text().c_str()));
   if (o.mode == Mode::kCall) return finish_call_options(o, have_inflight, have_concurrent);
+  if (o.mode == Mode::kRegister)
+    return finish_register_options(o, have_inflight, have_conns, have_concurrent);
   if (o.target.transport == Transport::kUdp)
     return make_error("udp: targets are for call mode only");
 

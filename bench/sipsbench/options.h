@@ -12,8 +12,8 @@
 
 namespace sipsd::bench {
 
-enum class Mode { kThroughput, kHandshake, kIdle, kRamp, kCall, kStorm };
-enum class Transport { kTls, kTcp, kUdp };  // kUdp: call mode only
+enum class Mode { kThroughput, kHandshake, kIdle, kRamp, kCall, kStorm, kRegister };
+enum class Transport { kTls, kTcp, kUdp };  // kUdp: call and register modes only
 // Call mode: how the proxy reaches the callees.
 enum class CalleeMode { kListen, kConnect };
 
@@ -40,6 +40,17 @@ struct CallOptions {
   int concurrent = 0;  // closed loop: calls in flight; open loop: the cap on them
   double hold_ms = 0;  // between the ACK and the BYE
   double t1_ms = 500;  // UDP retransmission base (RFC 3261 T1); T2 is 8 x T1
+};
+
+// Register mode: who registers where (--rate, --concurrent, --transport and --t1 are shared
+// with call mode, in CallOptions).
+struct RegisterOptions {
+  int users = 100;  // subscribers PREFIX0 .. PREFIX(users-1)
+  std::string user_prefix = "alice";
+  std::string domain = "example.com";  // the AOR's domain, R-URI and digest realm expected
+  std::string password = "pw{i}";      // "{i}" becomes the subscriber's index
+  int expires = 3600;
+  bool nonce_reuse = true;  // a re-registration reuses the last nonce with the next nc
 };
 
 struct Options {
@@ -78,6 +89,7 @@ struct Options {
   double p99_cap_ms = 100;   // a step whose p99 exceeds this did not keep up
   // Call mode (--cert/--key are then the listening callees' server certificate)
   CallOptions call;
+  RegisterOptions reg;
   // Reporting
   pid_t server_pid = 0;  // 0: no server CPU accounting
   std::string json_file;
@@ -109,6 +121,7 @@ inline constexpr int kMaxCallsInFlight = 200000;   // call mode: --concurrent
 inline constexpr int kCallDefaultConcurrent = 16;  // call mode, closed loop
 inline constexpr int kCallDefaultCap = 10000;      // call mode, open loop: in-flight cap
 inline constexpr double kMaxHoldMs = 600000;       // call mode: --hold
+inline constexpr int kMaxUsers = 1000000;          // register mode: --users
 
 // Parses argv. An error names the offending argument. `*help` is set for -h/--help (then the
 // returned Options are meaningless).

@@ -673,4 +673,136 @@ std::string render_call_json(const Options& o, const CallResult& r) {
   return j.text();
 }
 
+// --- register mode ----------------------------------------------------------------------
+
+namespace {
+
+std::string register_codes(const std::map<int, uint64_t>& codes, bool json) {
+  std::string out;
+  for (const auto& [code, n] : codes)
+    out += strprintf(json ? "%s\"%d\": %llu" : "%s%d x%llu", out.empty() ? "" : ", ", code,
+                     static_cast<unsigned long long>(n));
+  return json ? "{" + out + "}" : out;
+}
+
+// "reused (nc+1 accepted)", "fresh challenge each time" or "not tried".
+std::string nonce_policy(const Options& o, const RegisterStats& s) {
+  if (!o.reg.nonce_reuse) return "off: every registration starts without credentials";
+  if (s.nonce_reused == 0) return "not tried (no re-registration)";
+  if (s.nonce_reuse_accepted == s.nonce_reused) return "accepted: nonce reused with nc+1";
+  if (s.nonce_reuse_accepted == 0) return "refused: a fresh challenge each time";
+  return "partly accepted";
+}
+
+}  // namespace
+
+void print_register_summary(FILE* out, const Options& o, const RegisterResult& r) {
+  const RegisterStats& s = r.stats;
+  bool tls = o.target.transport == Transport::kTls;
+  auto u = [](uint64_t v) { return static_cast<unsigned long long>(v); };
+  std::string load = o.call.rate > 0 ? strprintf(
+                                           "%g registrations/s offered (at most %d in "
+                                           "progress)",
+                                           o.call.rate, o.call.concurrent)
+                                     : strprintf("%d in progress", o.call.concurrent);
+  fprintf(out, "\nsipsbench register  %s  %d users @%s, %s, %d connection%s, %d worker%s%s\n",
+          o.target.text().c_str(), o.reg.users, o.reg.domain.c_str(), load.c_str(), o.conns,
+          o.conns == 1 ? "" : "s", o.workers, o.workers == 1 ? "" : "s",
+          tls && o.ca_file.empty() ? ", server certificate not verified" : "");
+  fprintf(out, "measured %.2f s after %.2f s warm-up%s\n\n", r.measured_s, o.warmup,
+          r.interrupted ? " (interrupted)" : "");
+  SummaryRow row{out, 18};
+  row("connections", strprintf("%d of %d open", r.conns_ready, o.conns));
+  row("registrations", strprintf("%llu completed, %llu failed   %.1f registrations/s",
+                                 u(s.completed), u(s.failed()), r.registrations_per_s()));
+  if (s.failed() > 0) {
+    std::string why =
+        strprintf("timeout %llu, auth rejected %llu, non-2xx %llu, transport %llu",
+                  u(s.failed_timeout), u(s.failed_auth), u(s.failed_non2xx), u(s.failed_transport));
+    if (!s.failed_codes.empty()) why += " [" + register_codes(s.failed_codes, false) + "]";
+    row("failed by reason", why);
+    row("first failure", s.first_failure);
+  }
+  if (o.call.rate > 0) row("skipped", strprintf("%llu (due while at the cap)", u(s.skipped)));
+  row("latency (ms)", ms_percentiles(s.latency));
+  row("challenges",
+      strprintf("%llu of %llu REGISTERs (%.1f%%), %llu with stale=true", u(s.challenges),
+                u(s.requests_sent), 100.0 * r.challenge_share(), u(s.stale)));
+  row("nonce reuse", strprintf("%s (%llu of %llu)", nonce_policy(o, s).c_str(),
+                               u(s.nonce_reuse_accepted), u(s.nonce_reused)));
+  row("whole run",
+      strprintf("%llu started, %llu completed, %llu unfinished, %llu skipped; "
+                "stray responses %llu",
+                u(s.attempted), u(s.completed_total), u(s.unfinished), u(s.skipped), u(s.stray)));
+  if (o.target.transport == Transport::kUdp)
+    row("retransmissions", strprintf("%llu", u(s.retransmits)));
+  row("errors",
+      strprintf("bad messages %llu, connection %llu", u(s.bad_messages), u(s.connection_errors)));
+  if (!s.first_error.empty()) row("first error", s.first_error);
+  end_summary(row, o, r, "",
+              r.have_server_cpu && s.completed > 0
+                  ? strprintf("  ->  %.0f registrations per server-CPU-second, %.1f us of "
+                              "server CPU per registration",
+                              r.registrations_per_server_cpu(), r.server_cpu_per_registration_us())
+                  : std::string());
+}
+
+std::string render_register_json(const Options& o, const RegisterResult& r) {
+  const RegisterStats& s = r.stats;
+  JsonObject j;
+  common_json(j, o);
+  j.str("transport", transport_name(o.target.transport))
+      .count("users", static_cast<uint64_t>(o.reg.users))
+      .str("domain", o.reg.domain)
+      .boolean("nonce_reuse", o.reg.nonce_reuse)
+      .str("load", o.call.rate > 0 ? "rate" : "concurrent")
+      .num("rate_offered_per_s", o.call.rate)
+      .count("concurrent", static_cast<uint64_t>(o.call.concurrent))
+      .count("workers", static_cast<uint64_t>(o.workers))
+      .boolean("verified", !o.ca_file.empty())
+      .num("duration_s", o.duration)
+      .num("warmup_s", o.warmup)
+      .num("timeout_s", o.timeout);
+  j.num("measured_s", r.measured_s)
+      .boolean("interrupted", r.interrupted)
+      .count("conns_ready", static_cast<uint64_t>(r.conns_ready));
+  j.count("registrations_completed", s.completed)
+      .count("registrations_failed", s.failed())
+      .num("registrations_per_s", r.registrations_per_s())
+      .count("failed_timeout", s.failed_timeout)
+      .count("failed_auth", s.failed_auth)
+      .count("failed_non2xx", s.failed_non2xx)
+      .count("failed_transport", s.failed_transport)
+      .raw("failed_codes", register_codes(s.failed_codes, true))
+      .str("first_failure", s.first_failure)
+      .count("skipped", s.skipped)
+      .raw("latency_us", latency_json(s.latency));
+  j.count("requests_sent", s.requests_sent)
+      .count("challenges", s.challenges)
+      .num("challenge_share", r.challenge_share())
+      .count("stale_challenges", s.stale)
+      .count("with_credentials", s.with_credentials)
+      .count("nonce_reused", s.nonce_reused)
+      .count("nonce_reuse_accepted", s.nonce_reuse_accepted)
+      .str("nonce_policy", nonce_policy(o, s))
+      .count("registrations_started_total", s.attempted)
+      .count("registrations_completed_total", s.completed_total)
+      .count("unfinished", s.unfinished)
+      .count("retransmits", s.retransmits)
+      .count("stray_responses", s.stray);
+  j.count("errors", s.bad_messages + s.connection_errors)
+      .count("bad_messages", s.bad_messages)
+      .count("connection_errors", s.connection_errors)
+      .str("first_error", s.first_error);
+  j.count("server_pid", static_cast<uint64_t>(o.server_pid));
+  if (r.have_server_cpu) {
+    j.num("server_cpu_s", r.server_cpu_s)
+        .count("server_processes", static_cast<uint64_t>(r.server_procs))
+        .num("registrations_per_server_cpu_s", r.registrations_per_server_cpu())
+        .num("server_cpu_per_registration_us", r.server_cpu_per_registration_us());
+  }
+  j.num("bench_cpu_s", r.bench_cpu_s);
+  return j.text();
+}
+
 }  // namespace sipsd::bench

@@ -10,6 +10,7 @@
 #include "bench/sipsbench/idle_mode.h"
 #include "bench/sipsbench/options.h"
 #include "bench/sipsbench/ramp_mode.h"
+#include "bench/sipsbench/register_mode.h"
 #include "bench/sipsbench/runner.h"
 #include "core/base/result.h"
 
@@ -36,6 +37,10 @@ std::string render_ramp_json(const Options& options, const RampResult& result);
 // Call mode.
 void print_call_summary(FILE* out, const Options& options, const CallResult& result);
 std::string render_call_json(const Options& options, const CallResult& result);
+
+// Register mode.
+void print_register_summary(FILE* out, const Options& options, const RegisterResult& result);
+std::string render_register_json(const Options& options, const RegisterResult& result);
 
 // Writes a rendered JSON report to --json FILE.
 Status write_json_text(const std::string& path, const std::string& text);

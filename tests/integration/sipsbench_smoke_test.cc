@@ -443,7 +443,10 @@ TEST(SipsbenchSmoke, RejectsOptionsOfAnotherMode) {
   for (std::vector<std::string> args :
        {std::vector<std::string>{"throughput", "--connections", "10"},
         std::vector<std::string>{"idle", "--rate-start", "10"},
-        std::vector<std::string>{"ramp", "--duration", "10"}}) {
+        std::vector<std::string>{"ramp", "--duration", "10"},
+        std::vector<std::string>{"throughput", "--users", "10"},
+        std::vector<std::string>{"register", "--callees", "2"},
+        std::vector<std::string>{"register", "--nonce-reuse", "maybe"}}) {
     args.insert(args.begin(), kSipsbench);
     args.insert(args.end(), {"--target", "tcp:127.0.0.1:5060"});
     RunResult r = run(args);
@@ -469,6 +472,103 @@ TEST(SipsbenchSmoke, NothingSucceedingIsAFailure) {
   ASSERT_TRUE(report.ok()) << report.message();
   EXPECT_EQ(report->num("replies"), 0);
   EXPECT_GT(report->num("connect_failed"), 0) << report->text();
+}
+
+// --- register mode -------------------------------------------------------------------------
+
+// sipsd as a registrar with digest auth: auth_db on a SQLite file made with sipsctl (users
+// alice0..alice2@a.example, passwords pw0..pw2), usrloc + registrar saving the contacts.
+class SipsbenchRegister : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string url = "sqlite://" + dir_.file("sipsd.db");
+    RunResult init = run({SIPSCTL_BINARY, "db", "init", url});
+    ASSERT_TRUE(init.ok()) << init.describe();
+    for (int i = 0; i < kUsers; ++i) {
+      std::string aor = "alice" + std::to_string(i) + "@a.example";
+      RunResult add =
+          run({SIPSCTL_BINARY, "user", "add", aor, "pw" + std::to_string(i), "--db", url});
+      ASSERT_TRUE(add.ok()) << add.describe();
+    }
+    SipsdOptions o;
+    o.udp = true;
+    o.log_level = 2;
+    o.modparams = {"loadmodule \"tm.so\"",
+                   "loadmodule \"usrloc.so\"",
+                   "loadmodule \"registrar.so\"",
+                   "loadmodule \"auth.so\"",
+                   "loadmodule \"auth_db.so\"",
+                   "modparam(\"auth_db\", \"db_url\", \"" + url + "\")",
+                   "modparam(\"auth_db\", \"load_credentials\", \"\")"};
+    o.route = R"(route {
+  if (is_method("REGISTER")) {
+    if (!www_authorize("", "subscriber")) {
+      www_challenge("", "auth");
+      exit;
+    }
+    consume_credentials();
+    if (!save("location")) sl_reply_error();
+    exit;
+  }
+  sl_send_reply(501, "Not Implemented");
+})";
+    auto srv = SipsdServer::start(o);
+    ASSERT_TRUE(srv.ok()) << srv.message();
+    srv_ = std::move(srv).value();
+  }
+
+  BenchRun run_register(const std::string& target, std::vector<std::string> extra) {
+    std::vector<std::string> args = {
+        "--target",  target,       "--users", std::to_string(kUsers), "--domain",
+        "a.example", "--password", "pw{i}",   "--server-pid",         std::to_string(srv_->pid())};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_bench("register", args);
+  }
+
+  static void expect_clean(const BenchRun& b) {
+    ASSERT_TRUE(b.result.ok()) << b.result.describe();
+    const BenchReport& r = b.report;
+    EXPECT_GT(r.num("registrations_completed"), 0) << r.text() << b.result.out;
+    EXPECT_EQ(r.num("registrations_failed"), 0) << r.text() << b.result.out;
+    EXPECT_EQ(r.num("errors"), 0) << r.text();
+    EXPECT_GT(r.num("challenges"), 0) << r.text();
+    EXPECT_GT(r.num("registrations_per_server_cpu_s"), 0) << r.text();
+    EXPECT_NE(r.text().find("\"nonce_policy\": "), std::string::npos) << r.text();
+    EXPECT_NE(b.result.out.find("registrations/s"), std::string::npos) << b.result.out;
+  }
+
+  static constexpr int kUsers = 3;
+  TempDir dir_{"sipsbench-register"};
+  std::unique_ptr<SipsdServer> srv_;
+};
+
+// Closed loop over TLS: every subscriber re-registers many times; sipsd accepts the reused
+// nonce with the next nonce-count, so most registrations need no new challenge.
+TEST_F(SipsbenchRegister, RegistrationsOverTlsComplete) {
+  BenchRun b = run_register("tls:127.0.0.1:" + std::to_string(srv_->tls_port()),
+                            {"--concurrent", "3", "--conns", "2"});
+  expect_clean(b);
+  EXPECT_GT(b.report.num("nonce_reuse_accepted"), 0) << b.report.text();
+}
+
+// Paced over UDP, every registration challenged afresh (--nonce-reuse no).
+TEST_F(SipsbenchRegister, PacedRegistrationsOverUdpWithoutNonceReuseComplete) {
+  BenchRun b = run_register("udp:127.0.0.1:" + std::to_string(srv_->udp_port()),
+                            {"--rate", "100", "--nonce-reuse", "no"});
+  expect_clean(b);
+  const BenchReport& r = b.report;
+  EXPECT_EQ(r.num("nonce_reused"), 0) << r.text();
+  // Every registration was challenged once: half of the REGISTERs got a 401.
+  EXPECT_EQ(r.num("challenges"), r.num("with_credentials")) << r.text();
+}
+
+// A wrong password: every registration fails as "auth rejected", and the exit status says so.
+TEST_F(SipsbenchRegister, AWrongPasswordIsCountedAsAuthRejected) {
+  BenchRun b = run_register("tcp:127.0.0.1:" + std::to_string(srv_->tcp_port()),
+                            {"--concurrent", "1", "--password", "wrong"});
+  EXPECT_TRUE(b.result.status.exited && b.result.status.code == 1) << b.result.describe();
+  EXPECT_EQ(b.report.num("registrations_completed"), 0) << b.report.text();
+  EXPECT_GT(b.report.num("failed_auth"), 0) << b.report.text();
 }
 
 TEST(SipsbenchSmoke, RefusesTargetsOffLoopback) {
