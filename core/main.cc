@@ -18,9 +18,10 @@ constexpr const char* kDefaultCfg = "etc/sipsd.cfg";
 
 void usage(FILE* out) {
   fprintf(out,
-          "usage: sipsd [-f FILE] [-c] [-u USER] [-g GROUP]\n"
+          "usage: sipsd [-f FILE] [-c] [-E] [-u USER] [-g GROUP]\n"
           "  -f FILE   configuration file (default %s)\n"
           "  -c        check the configuration and the TLS files it names, then exit\n"
+          "  -E        log to stderr too, whatever the cfg's stderror_enabled says\n"
           "  -u USER   drop privileges to USER after binding the listeners\n"
           "  -g GROUP  drop privileges to GROUP after binding the listeners\n"
           "  -V        print the version and exit\n"
@@ -39,9 +40,10 @@ void log_lines(sipsd::LogLevel level, const std::string& text) {
 }
 
 // The cfg's logging parameters (validated by the cfg loader) as the logger's outputs.
-sipsd::LogOutputs log_outputs(const sipsd::CoreParams& core) {
+// `force_stderr` (-E, as OpenSIPS's) turns stderr on even when the cfg turns it off.
+sipsd::LogOutputs log_outputs(const sipsd::CoreParams& core, bool force_stderr) {
   sipsd::LogOutputs out;
-  out.stderr_enabled = core.stderror_enabled;
+  out.stderr_enabled = core.stderror_enabled || force_stderr;
   out.stderr_level_filter = core.stderror_level_filter;
   sipsd::parse_log_format(core.stderror_log_format, &out.stderr_format);
   out.syslog_enabled = core.syslog_enabled;
@@ -58,16 +60,20 @@ sipsd::LogOutputs log_outputs(const sipsd::CoreParams& core) {
 int main(int argc, char** argv) {
   std::string cfg_file = kDefaultCfg;
   bool check_only = false;
+  bool force_stderr = false;
   sipsd::SupervisorOptions opts;
   opts.argv.assign(argv, argv + argc);
   int c;
-  while ((c = getopt(argc, argv, "f:cu:g:Vh")) != -1) {
+  while ((c = getopt(argc, argv, "f:cEu:g:Vh")) != -1) {
     switch (c) {
       case 'f':
         cfg_file = optarg;
         break;
       case 'c':
         check_only = true;
+        break;
+      case 'E':
+        force_stderr = true;
         break;
       case 'u':
         opts.user = optarg;
@@ -114,6 +120,6 @@ int main(int argc, char** argv) {
     return 0;
   }
 
-  sipsd::logger().configure(log_outputs(cfg->core));
+  sipsd::logger().configure(log_outputs(cfg->core, force_stderr));
   return sipsd::run_supervisor(*cfg, opts);
 }

@@ -311,6 +311,13 @@ Result<tls::TlsDomain> load_domain(const TlsDomainConfig& d, std::vector<std::st
 
   Status lists = check_lists(d);
   if (!lists.ok()) return make_error(lists.message());
+  // The default cipher list (effective_cipher_list) is TLS 1.2 AEAD only: a tls_method that
+  // stops below 1.2 (OpenSIPS's "TLSv1" pins TLS 1.0) leaves every handshake without a cipher.
+  if (d.ciphers_list.empty() && d.max_version != 0 && d.max_version < TLS1_2_VERSION)
+    warnings->push_back(about(d, "tls_method") + ": \"" + d.tls_method +
+                        "\" allows only TLS versions below 1.2, for which the default cipher "
+                        "list has no cipher (nor does OpenSSL 3 at security level 1 or more): "
+                        "every handshake will fail; use a range such as TLSv1-TLSv1_3");
 
   // Certificate chain, leaf first (a client domain may have none), and its key.
   X509StackPtr chain;

@@ -102,7 +102,7 @@ Result<std::unique_ptr<SipsdServer>> SipsdServer::start(const SipsdOptions& opti
 
 Result<std::unique_ptr<SipsdServer>> SipsdServer::start_cfg(
     const std::function<std::string(const std::string&)>& make_cfg,
-    std::chrono::milliseconds timeout) {
+    std::chrono::milliseconds timeout, const std::vector<std::string>& extra_args) {
   std::unique_ptr<SipsdServer> srv(new SipsdServer());
   srv->dir_ = std::make_unique<TempDir>("sipsd-server");
   srv->cfg_path_ = srv->dir_->file("sipsd.cfg");
@@ -110,7 +110,9 @@ Result<std::unique_ptr<SipsdServer>> SipsdServer::start_cfg(
     std::ofstream out(srv->cfg_path_);
     out << make_cfg(srv->dir_->path());
   }
-  Result<Child> child = Child::start({SIPSD_BINARY, "-f", srv->cfg_path_});
+  std::vector<std::string> argv = {SIPSD_BINARY, "-f", srv->cfg_path_};
+  argv.insert(argv.end(), extra_args.begin(), extra_args.end());
+  Result<Child> child = Child::start(argv);
   if (!child.ok()) return make_error("cannot start sipsd: " + child.message());
   srv->child_ = std::make_unique<Child>(std::move(child).value());
   if (!srv->child_->wait_for_line(" ready: ", timeout))

@@ -107,9 +107,11 @@ class SipsdServer {
       std::chrono::milliseconds timeout = std::chrono::milliseconds(15000));
   // With a cfg of the test's own: make_cfg(dir) gets the server's temporary directory (put the
   // MI FIFO there: fifo_name dir + "/mi_fifo", reply_dir dir + "/") and returns the cfg text.
+  // `extra_args`: more sipsd options after "-f CFG" (e.g. "-E" for a cfg that logs to syslog only).
   static Result<std::unique_ptr<SipsdServer>> start_cfg(
       const std::function<std::string(const std::string&)>& make_cfg,
-      std::chrono::milliseconds timeout = std::chrono::milliseconds(15000));
+      std::chrono::milliseconds timeout = std::chrono::milliseconds(15000),
+      const std::vector<std::string>& extra_args = {});
   ~SipsdServer();
 
   uint16_t tls_port() const { return tls_port_; }

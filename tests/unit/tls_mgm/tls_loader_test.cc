@@ -408,6 +408,22 @@ TEST(TlsLoader, DhParams) {
       << missing.error();
 }
 
+// OpenSIPS's "TLSv1" is TLS 1.0 only (the menuconfig cfgs' value): it loads, with a warning that
+// no handshake can succeed; a range from TLSv1 up loads without one.
+TEST(TlsLoader, ATlsMethodBelowTls12WithTheDefaultCiphersIsWarnedAbout) {
+  Loaded pinned =
+      load(server("cert.pem", "ckey.pem", {{"verify_cert", "[d]0"}, {"tls_method", "[d]TLSv1"}}));
+  ASSERT_TRUE(pinned.snap.ok()) << pinned.error();
+  EXPECT_TRUE(contains(pinned.all_warnings(),
+                       "tls_mgm: domain 'd': parameter 'tls_method': \"TLSv1\" allows only TLS "
+                       "versions below 1.2, for which the default cipher list has no cipher"))
+      << pinned.all_warnings();
+  Loaded range =
+      load(server("cert.pem", "ckey.pem", {{"verify_cert", "[d]0"}, {"tls_method", "[d]TLSv1-"}}));
+  ASSERT_TRUE(range.snap.ok()) << range.error();
+  EXPECT_FALSE(contains(range.all_warnings(), "every handshake will fail")) << range.all_warnings();
+}
+
 TEST(TlsLoader, OpenSslListsAreTriedAndTheParameterNamed) {
   Params base = {{"verify_cert", "[d]0"}};
   auto with = [&](const char* name, const char* value) {
