@@ -5,23 +5,15 @@
 // that sipsd opens the outbound TLS connection itself), and from UDP to TLS (double
 // Record-Route). Every call must complete on both sides, sipp's own statistics must say so,
 // and sipsd must be left with no transaction and no connection.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdlib>
-#include <fstream>
 #include <map>
-#include <optional>
-#include <sstream>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "tests/integration/sip_test_client.h"
+#include "tests/integration/sipp_runner.h"
 #include "tests/integration/sipsd_server.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_env.h"
@@ -81,239 +73,6 @@ SipsdOptions proxy_options() {
   return o;
 }
 
-std::string scenario_path(const std::string& name) {
-  return source_dir() + "/tests/integration/sipp/" + name;
-}
-
-// True once something is bound to 127.0.0.1:port (UDP or TCP): binding it ourselves fails.
-bool port_taken(int type, uint16_t port) {
-  int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
-  if (fd < 0) return false;
-  sockaddr_in sa{};
-  sa.sin_family = AF_INET;
-  sa.sin_port = htons(port);
-  inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
-  const bool taken = bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0;
-  close(fd);
-  return taken;
-}
-
-bool wait_bound(int type, uint16_t port, std::chrono::milliseconds limit) {
-  auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (port_taken(type, port)) return true;
-    std::this_thread::sleep_for(20ms);
-  }
-  return false;
-}
-
-// What sipp counted, from the last line of its -trace_stat file (written when it exits).
-struct SippCounts {
-  uint64_t successful = 0;
-  uint64_t failed = 0;
-  uint64_t created = 0;
-  uint64_t retransmissions = 0;
-};
-
-std::optional<SippCounts> read_sipp_counts(const std::string& csv, std::string* why) {
-  std::ifstream in(csv);
-  std::string header, line, last;
-  if (!std::getline(in, header)) {
-    *why = "no statistics file " + csv;
-    return std::nullopt;
-  }
-  while (std::getline(in, line))
-    if (!line.empty()) last = line;
-  auto split = [](const std::string& s) {
-    std::vector<std::string> out;
-    std::stringstream ss(s);
-    std::string cell;
-    while (std::getline(ss, cell, ';')) out.push_back(cell);
-    return out;
-  };
-  std::vector<std::string> names = split(header), values = split(last);
-  std::map<std::string, std::string> row;
-  for (size_t i = 0; i < names.size() && i < values.size(); ++i) row[names[i]] = values[i];
-  auto get = [&](const std::string& name, uint64_t* out) {
-    auto it = row.find(name);
-    if (it == row.end()) return false;
-    *out = std::stoull(it->second);
-    return true;
-  };
-  SippCounts c;
-  if (!get("SuccessfulCall(C)", &c.successful) || !get("FailedCall(C)", &c.failed) ||
-      !get("TotalCallCreated", &c.created) || !get("Retransmissions(C)", &c.retransmissions)) {
-    *why = "unexpected statistics in " + csv + ":\n" + header + "\n" + last;
-    return std::nullopt;
-  }
-  return c;
-}
-
-// Number of lines of a sipp message trace that are a received or sent request line of
-// `method` (a trace shows each message with its first line as sent or received).
-size_t count_request_lines(const std::string& trace, const std::string& method) {
-  std::ifstream in(trace);
-  std::string line;
-  size_t n = 0;
-  while (std::getline(in, line))
-    if (line.rfind(method + " sip:", 0) == 0) ++n;
-  return n;
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-// The messages a sipp received, parsed, in order, from its -trace_msg file, which shows each as
-// "<T> message received [N] bytes :\n\n" and then the N bytes as they came.
-std::vector<SipMessage> received_messages(const std::string& trace_file) {
-  const std::string trace = read_file(trace_file);
-  const std::string mark = " message received [";
-  std::vector<SipMessage> out;
-  for (size_t p = trace.find(mark); p != std::string::npos; p = trace.find(mark, p + 1)) {
-    size_t n = std::strtoul(trace.c_str() + p + mark.size(), nullptr, 10);
-    size_t start = trace.find(" bytes :\n\n", p);
-    if (start == std::string::npos) break;
-    start += 10;
-    if (auto m = SipMessage::parse(trace.substr(start, n)); m.ok()) out.push_back(*m);
-  }
-  return out;
-}
-
-// One sipp: a callee in the background (start_uas) or a caller run to completion (run_uac),
-// both logging into `dir` under `name`, bound to 127.0.0.1 only, every wait bounded.
-struct Sipp {
-  std::string dir;
-  std::string name;       // "uas", "uac": the files are dir/name.csv, name_messages.log, …
-  std::string scenario;   // file name in tests/integration/sipp/
-  std::string transport;  // "u1" or "t1"
-  uint16_t port = 0;      // local port
-  std::map<std::string, std::string> keys;  // -key NAME VALUE
-  std::vector<std::string> extra;           // more sipp options
-
-  std::vector<std::string> argv(const std::string& remote) const {
-    std::vector<std::string> a = {"sipp",
-                                  "-sf",
-                                  scenario_path(scenario),
-                                  "-t",
-                                  transport,
-                                  "-i",
-                                  "127.0.0.1",
-                                  "-bind_local",
-                                  "-p",
-                                  std::to_string(port),
-                                  "-m",
-                                  std::to_string(kCalls),
-                                  "-nostdin",
-                                  "-recv_timeout",
-                                  "5000",
-                                  "-timeout",
-                                  "30s",
-                                  "-timeout_error",
-                                  "-trace_err",
-                                  "-error_file",
-                                  dir + "/" + name + "_errors.log",
-                                  "-trace_msg",
-                                  "-message_file",
-                                  dir + "/" + name + "_messages.log",
-                                  "-trace_stat",
-                                  "-stf",
-                                  dir + "/" + name + ".csv"};
-    for (const auto& [k, v] : keys) a.insert(a.end(), {"-key", k, v});
-    a.insert(a.end(), extra.begin(), extra.end());
-    if (!remote.empty()) a.insert(a.end(), {"-r", "20", "-l", "5", remote});
-    return a;
-  }
-  static Sipp make(const TempDir& in, std::string role, std::string xml, std::string t) {
-    Sipp s;
-    s.dir = in.path();
-    s.name = std::move(role);
-    s.scenario = std::move(xml);
-    s.transport = std::move(t);
-    s.port = free_tcp_port();
-    return s;
-  }
-  std::string messages() const { return dir + "/" + name + "_messages.log"; }
-  std::string errors() const { return read_file(dir + "/" + name + "_errors.log"); }
-  std::optional<SippCounts> counts(std::string* why) const {
-    return read_sipp_counts(dir + "/" + name + ".csv", why);
-  }
-};
-
-Result<Child> start_uas(const Sipp& uas) {
-  ChildOptions co;
-  co.cwd = uas.dir;
-  Result<Child> c = Child::start(uas.argv(""), co);
-  if (!c.ok()) return c;
-  const int type = uas.transport[0] == 'u' ? SOCK_DGRAM : SOCK_STREAM;
-  if (!wait_bound(type, uas.port, 5s))
-    return make_error("sipp UAS never bound its port:\n" + c->describe());
-  return c;
-}
-
-RunResult run_uac(const Sipp& uac, const std::string& remote) {
-  RunOptions ro;
-  ro.cwd = uac.dir;
-  ro.timeout = 40s;
-  return run(uac.argv(remote), ro);
-}
-
-// stunnel4 in the foreground: a client tunnel (plain accept -> TLS connect, verifying the
-// server against the test CA and its IP) or a server tunnel (TLS accept with the test
-// certificate -> plain connect).
-Result<Child> start_stunnel(const std::string& dir, const std::string& name, bool client,
-                            uint16_t accept, uint16_t connect) {
-  std::string conf = dir + "/" + name + ".conf";
-  {
-    std::ofstream out(conf);
-    out << "foreground = yes\n"
-        << "pid =\n"
-        << "debug = 5\n"
-        << "[" << name << "]\n"
-        << "client = " << (client ? "yes" : "no") << "\n"
-        << "accept = 127.0.0.1:" << accept << "\n"
-        << "connect = 127.0.0.1:" << connect << "\n";
-    if (client) {
-      out << "CAfile = " << test_cert("ca.pem") << "\n"
-          << "verifyChain = yes\n"
-          << "checkIP = 127.0.0.1\n";
-    } else {
-      out << "cert = " << test_cert("cert.pem") << "\n"
-          << "key = " << test_cert("ckey.pem") << "\n";
-    }
-  }
-  Result<Child> s = Child::start({"stunnel4", conf});
-  if (!s.ok()) return s;
-  if (!s->wait_for_line("Configuration successful", 10s))
-    return make_error("stunnel " + name + " did not start:\n" + s->describe());
-  return s;
-}
-
-// Both sides completed every call: exit 0 and sipp's own counters.
-void expect_all_calls_completed(const Sipp& uac, const RunResult& uac_run, const Sipp& uas,
-                                Child& uas_child, SipsdServer& srv) {
-  EXPECT_TRUE(uac_run.ok()) << uac_run.describe() << "\n" << uac.errors() << "\n" << srv.log();
-  std::string why;
-  auto c = uac.counts(&why);
-  ASSERT_TRUE(c.has_value()) << why;
-  EXPECT_EQ(c->created, static_cast<uint64_t>(kCalls));
-  EXPECT_EQ(c->successful, static_cast<uint64_t>(kCalls)) << uac.errors();
-  EXPECT_EQ(c->failed, 0u) << uac.errors();
-
-  std::optional<ExitStatus> st = uas_child.wait(10s);
-  ASSERT_TRUE(st.has_value()) << "sipp UAS still running:\n" << uas_child.describe();
-  EXPECT_TRUE(st->success()) << st->describe() << "\n"
-                             << uas_child.describe() << "\n"
-                             << uas.errors();
-  auto s = uas.counts(&why);
-  ASSERT_TRUE(s.has_value()) << why;
-  EXPECT_EQ(s->successful, static_cast<uint64_t>(kCalls)) << uas.errors();
-  EXPECT_EQ(s->failed, 0u) << uas.errors();
-}
-
 // sipsd is left with nothing: every transaction ended (wt_timer after the last reply) and
 // every connection closed (the peers closed theirs when sipp and stunnel were done).
 void expect_drained(SipsdServer& srv) {
@@ -346,14 +105,14 @@ TEST(ProxyInterop, SippCallOverUdp) {
   auto srv = SipsdServer::start(proxy_options());
   ASSERT_TRUE(srv.ok()) << srv.message();
   TempDir dir("sipsd-interop");
-  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "u1");
+  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "u1", kCalls);
   uas.keys["contact"] = "127.0.0.1:" + std::to_string(uas.port) + ";transport=udp";
-  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "u1");
+  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "u1", kCalls);
   uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas.port);
 
-  auto uas_child = start_uas(uas);
+  auto uas_child = uas.start_uas();
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
-  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
+  RunResult r = uac.run_to_end("127.0.0.1:" + std::to_string((*srv)->udp_port()));
   expect_all_calls_completed(uac, r, uas, *uas_child, **srv);
   expect_drained(**srv);
 }
@@ -362,14 +121,14 @@ TEST(ProxyInterop, SippCallOverTcp) {
   auto srv = SipsdServer::start(proxy_options());
   ASSERT_TRUE(srv.ok()) << srv.message();
   TempDir dir("sipsd-interop");
-  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "t1");
+  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "t1", kCalls);
   uas.keys["contact"] = "127.0.0.1:" + std::to_string(uas.port) + ";transport=tcp";
-  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "t1");
+  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "t1", kCalls);
   uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas.port) + ";transport=tcp";
 
-  auto uas_child = start_uas(uas);
+  auto uas_child = uas.start_uas();
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
-  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->tcp_port()));
+  RunResult r = uac.run_to_end("127.0.0.1:" + std::to_string((*srv)->tcp_port()));
   expect_all_calls_completed(uac, r, uas, *uas_child, **srv);
   expect_drained(**srv);
 }
@@ -383,20 +142,20 @@ TEST(ProxyInterop, SippCallOverTlsThroughStunnel) {
   ASSERT_TRUE(srv.ok()) << srv.message();
   TempDir dir("sipsd-interop");
   const uint16_t uas_tls = free_tcp_port();
-  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "t1");
+  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "t1", kCalls);
   uas.keys["contact"] = "127.0.0.1:" + std::to_string(uas_tls) + ";transport=tls";
   const uint16_t uac_plain = free_tcp_port();
-  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "t1");
+  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "t1", kCalls);
   uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas_tls) + ";transport=tls";
 
-  auto uas_child = start_uas(uas);
+  auto uas_child = uas.start_uas();
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
   auto to_uas = start_stunnel(dir.path(), "uas_tunnel", false, uas_tls, uas.port);
   ASSERT_TRUE(to_uas.ok()) << to_uas.message();
   auto from_uac = start_stunnel(dir.path(), "uac_tunnel", true, uac_plain, (*srv)->tls_port());
   ASSERT_TRUE(from_uac.ok()) << from_uac.message();
 
-  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string(uac_plain));
+  RunResult r = uac.run_to_end("127.0.0.1:" + std::to_string(uac_plain));
   expect_all_calls_completed(uac, r, uas, *uas_child, **srv);
   // Two TLS connections for all the calls: the caller's tunnel's, and the one sipsd opened to
   // the callee's tunnel, which every later request reuses (from whichever worker sends it).
@@ -415,17 +174,17 @@ TEST(ProxyInterop, SippCallUdpToTlsRecordRoutesTwice) {
   ASSERT_TRUE(srv.ok()) << srv.message();
   TempDir dir("sipsd-interop");
   const uint16_t uas_tls = free_tcp_port();
-  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "t1");
+  Sipp uas = Sipp::make(dir, "uas", "call_uas.xml", "t1", kCalls);
   uas.keys["contact"] = "127.0.0.1:" + std::to_string(uas_tls) + ";transport=tls";
-  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "u1");
+  Sipp uac = Sipp::make(dir, "uac", "call_uac.xml", "u1", kCalls);
   uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas_tls) + ";transport=tls";
 
-  auto uas_child = start_uas(uas);
+  auto uas_child = uas.start_uas();
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
   auto to_uas = start_stunnel(dir.path(), "uas_tunnel", false, uas_tls, uas.port);
   ASSERT_TRUE(to_uas.ok()) << to_uas.message();
 
-  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
+  RunResult r = uac.run_to_end("127.0.0.1:" + std::to_string((*srv)->udp_port()));
   expect_all_calls_completed(uac, r, uas, *uas_child, **srv);
 
   // One TLS connection to the callee for every call: reused by the UDP workers that relay
@@ -452,13 +211,13 @@ TEST(ProxyInterop, SippBusyCalleeGetsOneAckFromTheProxy) {
   auto srv = SipsdServer::start(proxy_options());
   ASSERT_TRUE(srv.ok()) << srv.message();
   TempDir dir("sipsd-interop");
-  Sipp uas = Sipp::make(dir, "uas", "busy_uas.xml", "u1");
-  Sipp uac = Sipp::make(dir, "uac", "busy_uac.xml", "u1");
+  Sipp uas = Sipp::make(dir, "uas", "busy_uas.xml", "u1", kCalls);
+  Sipp uac = Sipp::make(dir, "uac", "busy_uac.xml", "u1", kCalls);
   uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas.port);
 
-  auto uas_child = start_uas(uas);
+  auto uas_child = uas.start_uas();
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
-  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
+  RunResult r = uac.run_to_end("127.0.0.1:" + std::to_string((*srv)->udp_port()));
   ASSERT_NO_FATAL_FAILURE(expect_all_calls_completed(uac, r, uas, *uas_child, **srv));
   expect_one_ack_per_call(uas);
   // The caller's trace: the 486 came once per call (no retransmission after its ACK).
@@ -484,13 +243,13 @@ TEST(ProxyInterop, SippCallerCancelsWhileRinging) {
   auto srv = SipsdServer::start(proxy_options());
   ASSERT_TRUE(srv.ok()) << srv.message();
   TempDir dir("sipsd-interop");
-  Sipp uas = Sipp::make(dir, "uas", "cancel_uas.xml", "u1");
-  Sipp uac = Sipp::make(dir, "uac", "cancel_uac.xml", "u1");
+  Sipp uas = Sipp::make(dir, "uas", "cancel_uas.xml", "u1", kCalls);
+  Sipp uac = Sipp::make(dir, "uac", "cancel_uac.xml", "u1", kCalls);
   uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas.port);
 
-  auto uas_child = start_uas(uas);
+  auto uas_child = uas.start_uas();
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
-  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
+  RunResult r = uac.run_to_end("127.0.0.1:" + std::to_string((*srv)->udp_port()));
   ASSERT_NO_FATAL_FAILURE(expect_all_calls_completed(uac, r, uas, *uas_child, **srv));
   expect_one_ack_per_call(uas);
   // The proxy's CANCEL is hop by hop (RFC 3261 9.1, 16.10): one Via, the top Via of the INVITE
@@ -532,26 +291,15 @@ TEST(ProxyInterop, SippCalleeRingsLateAndNeverAnswers) {
   auto srv = SipsdServer::start(o);
   ASSERT_TRUE(srv.ok()) << srv.message();
   TempDir dir("sipsd-interop");
-  Sipp uas = Sipp::make(dir, "uas", "cancel_uas.xml", "u1");
+  Sipp uas = Sipp::make(dir, "uas", "cancel_uas.xml", "u1", kCalls);
   uas.extra = {"-d", "2000"};  // the pause before the 180
-  Sipp uac = Sipp::make(dir, "uac", "noanswer_uac.xml", "u1");
+  Sipp uac = Sipp::make(dir, "uac", "noanswer_uac.xml", "u1", kCalls);
   uac.keys["callee"] = "sip:bob@127.0.0.1:" + std::to_string(uas.port);
 
-  auto uas_child = start_uas(uas);
+  auto uas_child = uas.start_uas();
   ASSERT_TRUE(uas_child.ok()) << uas_child.message();
-  RunResult r = run_uac(uac, "127.0.0.1:" + std::to_string((*srv)->udp_port()));
-  EXPECT_TRUE(r.ok()) << r.describe() << "\n" << uac.errors() << "\n" << (*srv)->log();
-  std::string why;
-  auto c = uac.counts(&why);
-  ASSERT_TRUE(c.has_value()) << why;
-  EXPECT_EQ(c->successful, static_cast<uint64_t>(kCalls)) << uac.errors() << (*srv)->log();
-
-  std::optional<ExitStatus> st = uas_child->wait(10s);
-  ASSERT_TRUE(st.has_value()) << uas_child->describe();
-  EXPECT_TRUE(st->success()) << st->describe() << "\n" << uas.errors();
-  auto s = uas.counts(&why);
-  ASSERT_TRUE(s.has_value()) << why;
-  EXPECT_EQ(s->successful, static_cast<uint64_t>(kCalls)) << uas.errors();
+  RunResult r = uac.run_to_end("127.0.0.1:" + std::to_string((*srv)->udp_port()));
+  ASSERT_NO_FATAL_FAILURE(expect_all_calls_completed(uac, r, uas, *uas_child, **srv));
   expect_one_ack_per_call(uas);
   size_t cancels = 0;
   for (const SipMessage& m : received_messages(uas.messages())) {

@@ -14,7 +14,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <mutex>
+#include <sstream>
 #include <system_error>
 
 #include "tests/integration/subprocess.h"
@@ -94,6 +96,13 @@ uint16_t free_tcp_port(const std::string& ip) {
   }
   close(fd);
   return port;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace sipsd::test

@@ -43,4 +43,7 @@ void copy_private_file(const std::string& from, const std::string& to);
 // nature: prefer servers that bind port 0 themselves and report the port, or pre-bound fds.
 uint16_t free_tcp_port(const std::string& ip = "127.0.0.1");
 
+// A whole text file (a log, a trace, a cfg); empty when it cannot be read.
+std::string read_file(const std::string& path);
+
 }  // namespace sipsd::test
