@@ -4,24 +4,40 @@
 
 namespace sipsd::bench {
 
-Result<SslCtxPtr> build_client_ctx(const Options& o) {
+namespace {
+
+Error ctx_error(const std::string& what) {
+  return make_error(what + ": " + openssl_drain_errors());
+}
+
+// What both ends of sipsbench's TLS share: --tls-version (default 1.2 to 1.3), partial writes,
+// no renegotiation or compression, and read-ahead (one read(2) takes every record that has
+// arrived instead of a header read and a body read per record; safe because callers read
+// until WANT_READ).
+Result<SslCtxPtr> new_ctx(const SSL_METHOD* method, const Options& o) {
   openssl_clear_errors();
-  SslCtxPtr ctx(SSL_CTX_new(TLS_client_method()));
-  auto fail = [](const std::string& what) {
-    return make_error(what + ": " + openssl_drain_errors());
-  };
-  if (!ctx) return fail("SSL_CTX_new");
+  SslCtxPtr ctx(SSL_CTX_new(method));
+  if (!ctx) return ctx_error("SSL_CTX_new");
   SSL_CTX* c = ctx.get();
   int min_version = o.tls_version != 0 ? o.tls_version : TLS1_2_VERSION;
   int max_version = o.tls_version != 0 ? o.tls_version : TLS1_3_VERSION;
   if (!SSL_CTX_set_min_proto_version(c, min_version) ||
       !SSL_CTX_set_max_proto_version(c, max_version))
-    return fail("TLS protocol versions");
+    return ctx_error("TLS protocol versions");
   SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  // One read(2) fills the record buffer with as many records as have arrived, instead of two
-  // reads (header, body) per record. Safe because callers read until WANT_READ.
   SSL_CTX_set_read_ahead(c, 1);
+  return ctx;
+}
+
+}  // namespace
+
+Result<SslCtxPtr> build_client_ctx(const Options& o) {
+  auto made = new_ctx(TLS_client_method(), o);
+  if (!made.ok()) return made;
+  SslCtxPtr ctx = std::move(made).value();
+  SSL_CTX* c = ctx.get();
+  auto fail = ctx_error;
   // Sessions are kept by the caller (SSL_get1_session), not in OpenSSL's client cache.
   SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
 
@@ -43,21 +59,11 @@ Result<SslCtxPtr> build_client_ctx(const Options& o) {
 }
 
 Result<SslCtxPtr> build_server_ctx(const Options& o) {
-  openssl_clear_errors();
-  SslCtxPtr ctx(SSL_CTX_new(TLS_server_method()));
-  auto fail = [](const std::string& what) {
-    return make_error(what + ": " + openssl_drain_errors());
-  };
-  if (!ctx) return fail("SSL_CTX_new");
+  auto made = new_ctx(TLS_server_method(), o);
+  if (!made.ok()) return made;
+  SslCtxPtr ctx = std::move(made).value();
   SSL_CTX* c = ctx.get();
-  int min_version = o.tls_version != 0 ? o.tls_version : TLS1_2_VERSION;
-  int max_version = o.tls_version != 0 ? o.tls_version : TLS1_3_VERSION;
-  if (!SSL_CTX_set_min_proto_version(c, min_version) ||
-      !SSL_CTX_set_max_proto_version(c, max_version))
-    return fail("TLS protocol versions");
-  SSL_CTX_set_mode(c, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  SSL_CTX_set_options(c, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
-  SSL_CTX_set_read_ahead(c, 1);
+  auto fail = ctx_error;
   SSL_CTX_set_verify(c, SSL_VERIFY_NONE, nullptr);
   if (SSL_CTX_use_certificate_chain_file(c, o.cert_file.c_str()) != 1)
     return fail("--cert " + o.cert_file);

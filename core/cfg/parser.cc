@@ -507,17 +507,22 @@ bool Parser::parse_assign(Stmt* s) {
   return expect_semi();
 }
 
-bool Parser::parse_if(Stmt* s) {
-  s->kind = Stmt::Kind::kIf;
+// `keyword ( condition ) statement`, the head of if and while; leaves depth_ raised by one.
+bool Parser::parse_conditional(Stmt* s, Stmt::Kind kind, const char* after_keyword) {
+  s->kind = kind;
   s->loc = take().loc;
   if (++depth_ > kMaxDepth) return fail(s->loc, kTooDeep);
-  if (!expect(Tok::kLParen, "'(' after 'if'")) return false;
+  if (!expect(Tok::kLParen, after_keyword)) return false;
   in_condition_ = true;
   s->cond = parse_exp();
   in_condition_ = false;
   if (!s->cond || !check_condition_operand(*s->cond)) return false;
   if (!expect(Tok::kRParen, "')' to close the condition")) return false;
-  if (!parse_stm(&s->body)) return false;
+  return parse_stm(&s->body);
+}
+
+bool Parser::parse_if(Stmt* s) {
+  if (!parse_conditional(s, Stmt::Kind::kIf, "'(' after 'if'")) return false;
   if (peek_word("else")) {
     take();
     if (!parse_stm(&s->else_body)) return false;
@@ -527,16 +532,7 @@ bool Parser::parse_if(Stmt* s) {
 }
 
 bool Parser::parse_while(Stmt* s) {
-  s->kind = Stmt::Kind::kWhile;
-  s->loc = take().loc;
-  if (++depth_ > kMaxDepth) return fail(s->loc, kTooDeep);
-  if (!expect(Tok::kLParen, "'(' after 'while'")) return false;
-  in_condition_ = true;
-  s->cond = parse_exp();
-  in_condition_ = false;
-  if (!s->cond || !check_condition_operand(*s->cond)) return false;
-  if (!expect(Tok::kRParen, "')' to close the condition")) return false;
-  if (!parse_stm(&s->body)) return false;
+  if (!parse_conditional(s, Stmt::Kind::kWhile, "'(' after 'while'")) return false;
   --depth_;
   return true;
 }

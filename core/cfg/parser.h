@@ -38,6 +38,7 @@ class Parser {
   bool parse_block(std::vector<Stmt>* body);
   bool parse_stmt(std::vector<Stmt>* body);
   bool parse_stm(std::vector<Stmt>* body);  // one statement or a { block }
+  bool parse_conditional(Stmt* s, Stmt::Kind kind, const char* after_keyword);
   bool parse_if(Stmt* s);
   bool parse_while(Stmt* s);
   bool parse_switch(Stmt* s);
