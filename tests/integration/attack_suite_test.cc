@@ -264,10 +264,21 @@ TEST_F(AttackSuite, KilledWorkerLosesOnlyItsOwnConnections) {
       },
       10s);
   ASSERT_TRUE(back.ok()) << back.message();
-  // The new worker's descriptors are its own: the baseline is re-taken with it.
+  // The new worker's descriptors are its own: the baseline is re-taken with it, once the
+  // respawn has settled (the new worker still receives its channels to the other workers when
+  // ps first shows it, and the others replace theirs to it): the same count three times
+  // 200 ms apart, within 5 s.
   for (size_t i = 0; i < pids_.size(); ++i)
     if (pids_[i] == victim) pids_[i] = back->pids[i];
+  size_t same = 0;
   baseline_fds_ = fds();
+  for (int i = 0; i < 25 && same < 3; ++i) {
+    std::this_thread::sleep_for(200ms);
+    const size_t now = fds();
+    same = now == baseline_fds_ ? same + 1 : 0;
+    baseline_fds_ = now;
+  }
+  ASSERT_EQ(same, 3u) << "sipsd's descriptors did not settle after the respawn";
   expect_unharmed();
 }
 
