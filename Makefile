@@ -69,9 +69,10 @@ run: deps build-sipsd certs
 test: deps build
 	@cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 
-# Its own build trees (build-check-gcc/, build-check-clang/); `make clean` leaves them.
+# Its own build trees (build-check-clang/, and build-check-gcc/ unless $(BUILD) is already a g++
+# -Werror build, as it is on g++ 12); `make clean` leaves them.
 check: deps-check
-	@JOBS=$(JOBS) tests/ci/check.sh
+	@JOBS=$(JOBS) CHECK_REUSE_BUILD=$(BUILD) tests/ci/check.sh
 
 # The trusted-call example: two domains, their phones, which calls ring as trusted.
 demo-trusted: deps build-sipsd

@@ -212,7 +212,7 @@ bool TlsDomainConfig::is_set(std::string_view param) const {
 
 bool is_tls_mgm_global_param(std::string_view name) {
   return name == "ticket_key_file" || name == "ticket_key_interval" || name == "db_url" ||
-         name == "db_table";
+         name == "db_table" || name == "client_tls_domain_avp" || name == "client_sip_domain_avp";
 }
 
 bool parse_tls_method(std::string_view value, int* min_version, int* max_version, bool* below_1_2) {
@@ -425,6 +425,16 @@ Result<TlsMgmGlobals> parse_tls_globals(const Config& cfg) {
                                     kMinTicketKeyInterval, kMaxTicketKeyInterval));
       g.ticket_key_interval = static_cast<int>(n);
       g.ticket_key_interval_pos = p.pos;
+    } else if (p.name == "client_tls_domain_avp" || p.name == "client_sip_domain_avp") {
+      const std::string* s = std::get_if<std::string>(&p.value);
+      std::string_view avp = s != nullptr ? std::string_view(*s) : std::string_view();
+      if (avp.size() > 6 && avp.substr(0, 5) == "$avp(" && avp.back() == ')')
+        avp = avp.substr(5, avp.size() - 6);
+      if (avp.empty() || avp.find_first_of("$() \t") != std::string_view::npos)
+        return make_error(where(p) + "parameter '" + p.name +
+                          "' expects an AVP name (\"tls_dom\" or \"$avp(tls_dom)\")");
+      (p.name == "client_tls_domain_avp" ? g.client_tls_domain_avp : g.client_sip_domain_avp) =
+          std::string(avp);
     }
   }
   return g;

@@ -74,6 +74,12 @@ struct TlsMgmGlobals {
   CfgPos ticket_key_file_pos;
   int ticket_key_interval = kDefaultTicketKeyInterval;  // seconds, 60..604800
   CfgPos ticket_key_interval_pos;
+  // OpenSIPS's client_tls_domain_avp / client_sip_domain_avp: the AVPs (names as written,
+  // "tls_dom" or "$avp(tls_dom)"; "" = unset) whose value at relay time picks the client domain
+  // of a new outbound TLS connection by name, or the SIP domain its match_sip_domain is
+  // matched against (unset or empty: "*", so only a domain listing "*" matches).
+  std::string client_tls_domain_avp;
+  std::string client_sip_domain_avp;
 };
 
 // True for the tls_mgm parameters that are module-wide (parse_tls_globals), not per domain.
@@ -89,8 +95,8 @@ std::string join_lines(const std::vector<std::string>& lines);
 Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
                                                        std::vector<std::string>* warnings);
 
-// The module-wide tls_mgm parameters (ticket_key_file, ticket_key_interval); the last setting
-// of each wins.
+// The module-wide tls_mgm parameters (ticket_key_file, ticket_key_interval, the client domain
+// AVPs); the last setting of each wins.
 Result<TlsMgmGlobals> parse_tls_globals(const Config& cfg);
 
 // "SSLv23", "TLSv1_2", "TLSv1_2-TLSv1_3", "-", ... (OpenSIPS tls_method). The floor is

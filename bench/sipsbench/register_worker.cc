@@ -255,8 +255,15 @@ void RegisterWorker::send_register(User& u, bool credentials, int64_t now) {
     std::string cnonce =
         strprintf("%x%llx", run_id_, static_cast<unsigned long long>(++cnonce_counter_));
     bool qop = !u.qop.empty();
-    auth::DigestInput in{"REGISTER",        uri, u.nonce, qop ? cnonce : "", qop ? nc : "",
-                         qop ? "auth" : "", ""};
+    // Views of strings that outlive `in` (a `qop ? cnonce : ""` would view a dead temporary).
+    std::string_view no_qop;
+    auth::DigestInput in{"REGISTER",
+                         uri,
+                         u.nonce,
+                         qop ? std::string_view(cnonce) : no_qop,
+                         qop ? std::string_view(nc) : no_qop,
+                         qop ? std::string_view("auth") : no_qop,
+                         no_qop};
     std::string resp = auth::compute_response(auth::Algorithm::kMd5, u.ha1, in);
     m += "Authorization: Digest username=\"" + u.name + "\", realm=\"" + u.realm + "\", nonce=\"" +
          u.nonce + "\", uri=\"" + uri + "\", response=\"" + resp + "\", algorithm=MD5";

@@ -193,6 +193,8 @@ const ModParamDef kTlsMgmParams[] = {
      .accumulates = true},
     {.name = "db_url", .type = ParamType::kStr, .accumulates = true},  // tls_mgm/tls_db_domains.h
     {.name = "db_table", .type = ParamType::kStr, .accumulates = true},
+    {.name = "client_tls_domain_avp", .type = ParamType::kStr, .accumulates = true},
+    {.name = "client_sip_domain_avp", .type = ParamType::kStr, .accumulates = true},
 };
 #undef SIPSD_TLS_MGM_PARAM
 

@@ -151,6 +151,8 @@ constexpr Doc kModParamDocs[] = {
     {"maxfwd.max_limit", "Accepted, no effect (the function's argument is used)."},
     {"tls_mgm.db_url", "Load TLS domains from this database's tls_mgm table too (re-read by tls_reload)."},
     {"tls_mgm.db_table", "Table of the TLS domains in db_url (default tls_mgm)."},
+    {"tls_mgm.client_tls_domain_avp", "AVP naming the client domain of a new outbound TLS connection."},
+    {"tls_mgm.client_sip_domain_avp", "AVP holding the SIP domain that picks the client domain (match_sip_domain)."},
     {"usrloc.db_mode", "0 memory only; 2 write-back to db_url (loaded at start, written every timer_interval)."},
     {"usrloc.working_mode_preset", "single-instance-no-db or single-instance-sql-write-back (db_mode 0 or 2)."},
     {"usrloc.db_url", "Database of the location table (sqlite:///path)."},

@@ -545,13 +545,25 @@ void Tm::resolved(Transaction& tx, Branch& b, dns::ResolveResult r) {
   if (!try_next_address(tx, b)) maybe_complete(tx);
 }
 
-Result<NextHop> Tm::hop_for(const dns::Destination& d, const std::string& sip_domain) const {
+Result<NextHop> Tm::hop_for(const dns::Destination& d, const Transaction& tx) const {
   NextHop h;
   h.proto = d.proto;
   h.ip = d.ip;
   h.port = d.port;
   h.server_name = d.server_name;
-  h.sip_domain = sip_domain;
+  if (d.proto == Proto::kTls) {
+    // As OpenSIPS's tls_mgm: the client domain by name if client_tls_domain_avp has a value,
+    // else by destination and the SIP domain in client_sip_domain_avp ("" when unset: "*").
+    auto avp_text = [&tx](int slot) {
+      if (slot < 0) return std::string();
+      ScriptValue v = tx.avps.get(slot);
+      if (v.is_str()) return std::string(v.str());
+      if (v.is_int()) return std::to_string(v.int_value());
+      return std::string();
+    };
+    h.client_domain = avp_text(s_.config.client_tls_domain_avp_slot);
+    if (h.client_domain.empty()) h.sip_domain = avp_text(s_.config.client_sip_domain_avp_slot);
+  }
   return h;
 }
 
@@ -575,12 +587,7 @@ std::string Tm::via_value(int socket, std::string_view branch) const {
 bool Tm::try_next_address(Transaction& tx, Branch& b) {
   while (b.next_alternative < b.alternatives.size()) {
     const dns::Destination& d = b.alternatives[b.next_alternative++];
-    std::string sip_domain;
-    if (tx.req.from() != nullptr) {
-      sip::Uri fu;
-      if (sip::parse_uri(tx.req.from()->uri, &fu).ok()) sip_domain.assign(fu.host);
-    }
-    Result<NextHop> hop = hop_for(d, sip_domain);
+    Result<NextHop> hop = hop_for(d, tx);
     if (!hop.ok()) continue;
     b.hop = std::move(hop).value();
     b.socket = socket_for(b.hop.proto, b.hop.ip, tx.forced_socket, &tx.up);

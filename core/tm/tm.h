@@ -51,6 +51,11 @@ struct TmConfig {
   bool append_fromtag = true;
   bool enable_double_rr = true;
   std::string server_header;  // "sipsd (0.1.0)"
+  // tls_mgm's client_tls_domain_avp / client_sip_domain_avp as $avp slots of the transaction
+  // (-1: unset, or never written by the script): they choose a new TLS connection's client
+  // domain by name, or the SIP domain matched against match_sip_domain.
+  int client_tls_domain_avp_slot = -1;
+  int client_sip_domain_avp_slot = -1;
 };
 
 // t_relay() flags (OpenSIPS names).
@@ -179,7 +184,7 @@ class Tm {
 
   // Next hops.
   bool parse_next_hop(std::string_view uri, dns::SipTarget* t, std::string* why) const;
-  Result<NextHop> hop_for(const dns::Destination& d, const std::string& sip_domain) const;
+  Result<NextHop> hop_for(const dns::Destination& d, const Transaction& tx) const;
   int socket_for(Proto proto, const std::string& ip, int forced, const Upstream* up) const;
   std::string via_value(int socket, std::string_view branch) const;
   bool build_request(Transaction& tx, Branch& b, std::string* out);

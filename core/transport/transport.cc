@@ -5,6 +5,7 @@
 
 #include "core/base/clock.h"
 #include "core/base/log.h"
+#include "core/base/printable.h"
 #include "core/base/sockaddr_text.h"
 #include "core/shm/stats.h"
 #include "proto_tls/tcp_io.h"
@@ -18,6 +19,12 @@ namespace sipsd {
 namespace {
 
 constexpr size_t kReadScratchSize = 64 * 1024 + 1024;
+
+// client_tls_domain_avp named a client domain that does not exist.
+std::string unknown_client_domain(const NextHop& hop) {
+  return "tls:" + ip_port_text(hop.ip, hop.port) + ": no tls_mgm client domain named '" +
+         printable(hop.client_domain) + "' (client_tls_domain_avp)";
+}
 
 StreamConnParams stream_params(const Config& cfg, const StreamProtoParams& p) {
   StreamConnParams s;
@@ -410,8 +417,15 @@ SendResult Transport::send_stream(const NextHop& hop, std::string_view bytes) {
   }
   std::string domain;
   if (hop.proto == Proto::kTls && client_tls_ && s_.config->tls.cert_check_on_conn_reusage) {
-    int d = client_tls_->select("", ip_port_text(hop.ip, hop.port), hop.sip_domain);
-    if (d >= 0) domain = client_tls_->name(d);
+    int d = client_tls_->select(hop.client_domain, ip_port_text(hop.ip, hop.port), hop.sip_domain);
+    if (d >= 0) {
+      domain = client_tls_->name(d);
+    } else if (!hop.client_domain.empty()) {
+      // Named, and no such domain: not "any connection will do".
+      SendResult r;
+      r.error = unknown_client_domain(hop);
+      return r;
+    }
   }
   if (std::optional<ConnIndex::Found> f = index_.find(*key, domain))
     return send_on(f->info.id, f->info.owner, bytes);
@@ -447,9 +461,13 @@ Result<StreamConn*> Transport::connect(const NextHop& hop) {
   auto keep = std::make_shared<TlsKeepAlive>();
   if (hop.proto == Proto::kTls) {
     const std::string dest = ip_port_text(hop.ip, hop.port);
-    int d = client_tls_ ? client_tls_->select("", dest, hop.sip_domain) : -1;
+    int d = client_tls_ ? client_tls_->select(hop.client_domain, dest, hop.sip_domain) : -1;
+    if (d < 0 && !hop.client_domain.empty()) return make_error(unknown_client_domain(hop));
     if (d < 0)
-      return make_error("tls:" + dest + ": no tls_mgm client domain matches (add a client_domain)");
+      return make_error("tls:" + dest + ": no tls_mgm client domain matches" +
+                        (hop.sip_domain.empty() ? std::string(" (add a client_domain)")
+                                                : " SIP domain '" + printable(hop.sip_domain) +
+                                                      "' (client_sip_domain_avp)"));
     ctx = client_tls_->ctx(d);
     t.client_domain = client_tls_->name(d);
     keep->client = client_tls_;

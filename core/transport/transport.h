@@ -70,8 +70,11 @@ struct NextHop {
   std::string ip;
   uint16_t port = 0;
   std::string server_name;  // TLS: SNI and the name the certificate must carry ("" = the ip)
-  std::string sip_domain;   // TLS: chooses the client domain (match_sip_domain)
-  uint32_t conn_id = 0;     // a connection to use while it lives (replies; registered phones)
+  // TLS, a new connection: the client domain by name (client_tls_domain_avp), else the one
+  // whose match_sip_domain matches sip_domain (client_sip_domain_avp; "" = OpenSIPS's "*").
+  std::string client_domain;
+  std::string sip_domain;
+  uint32_t conn_id = 0;  // a connection to use while it lives (replies; registered phones)
   int conn_owner = 0;
   int socket = -1;  // the listener to send from (force_send_socket); -1: choose_socket()
   // TCP/TLS: fail rather than open a new connection (a registered phone is reached only over

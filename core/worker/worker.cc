@@ -24,6 +24,7 @@
 #include "core/worker/memory_return.h"
 #include "core/worker/myself.h"
 #include "core/worker/sip_receiver.h"
+#include "tls_mgm/tls_domain_config.h"
 
 namespace sipsd {
 
@@ -47,6 +48,11 @@ tm::TmConfig tm_config(const Config& cfg) {
   c.append_fromtag = cfg.rr.append_fromtag;
   c.enable_double_rr = cfg.rr.enable_double_rr;
   c.server_header = std::string("sipsd (") + SIPSD_VERSION + ")";
+  // Checked at load (tls_setup); a cfg that got this far parses.
+  if (Result<TlsMgmGlobals> g = parse_tls_globals(cfg); g.ok() && cfg.script != nullptr) {
+    c.client_tls_domain_avp_slot = cfg.script->avp_slot(g->client_tls_domain_avp);
+    c.client_sip_domain_avp_slot = cfg.script->avp_slot(g->client_sip_domain_avp);
+  }
   return c;
 }
 

@@ -2,7 +2,8 @@
 # `make check`: everything the project claims about its code, checked from a clean tree.
 #
 #   format    clang-format-14 --dry-run -Werror over every tracked .cc/.h
-#   werror    g++ build of the whole tree with -Werror (build-check-gcc/)
+#   werror    g++ build of the whole tree with -Werror (make test's build/ when it is one,
+#             else build-check-gcc/)
 #   sanitize  clang++-14 build of the whole tree with -Werror, ASan, UBSan and libFuzzer
 #             instrumentation (build-check-clang/), then the whole ctest suite under it; a
 #             sanitizer report from any process (test binaries, the sipsd they start, its
@@ -16,6 +17,8 @@
 #   CHECK_FUZZ_RUNS    runs per fuzz target, overriding the table below (e.g. 1000 for a smoke run)
 #   CHECK_FUZZ_JOBS    fuzz targets run at once (default: nproc)
 #   CHECK_KEEP_GOING=1 run the later stages after a failed one (the result is still a failure)
+#   CHECK_REUSE_BUILD  a build tree the werror stage may use if it is a g++ -Werror build
+#                      (the Makefile passes its $(BUILD))
 #
 # Every stage prints its name, its outcome and how long it took; the last lines sum them up.
 # Stages run through `bash "$0" --stage NAME`, which shellcheck cannot follow:
@@ -68,13 +71,31 @@ stage_format() {
   fi
 }
 
-# --- werror --------------------------------------------------------------------------------------
+# --- werror ---------------------------------------------------------------------------------------
 # g++ with -Werror, as users build (RelWithDebInfo's -O2 -DNDEBUG: GCC's flow warnings such as
-# -Wmaybe-uninitialized depend on the optimizer) but without debug info, which warns nothing.
-# Not combined with the sanitizers: GCC 12 compiles 4-6x slower with -fsanitize=address,undefined
-# and then warns falsely inside libstdc++ (-Wmaybe-uninitialized in std::function under
-# <regex>); clang carries the sanitizers below.
+# -Wmaybe-uninitialized depend on the optimizer). Not combined with the sanitizers: GCC 12
+# compiles 4-6x slower with -fsanitize=address,undefined and then warns falsely inside libstdc++
+# (-Wmaybe-uninitialized in std::function under <regex>); clang carries the sanitizers below.
+#
+# On g++ 12 the ordinary build is already that build (CMakeLists.txt turns SIPSD_WERROR on for
+# the compilers CI checks), so when `make test` has configured one ($CHECK_REUSE_BUILD, the
+# Makefile's $(BUILD)) with g++, -Werror and RelWithDebInfo, this stage brings that tree up to
+# date instead of compiling the whole tree a second time; otherwise it builds build-check-gcc/.
+cache_value() { sed -n "s/^$2:[A-Z]*=//p" "$1/CMakeCache.txt" 2>/dev/null | head -n 1; }
+
 stage_werror() {
+  local reuse=${CHECK_REUSE_BUILD:-}
+  if [[ -n $reuse && $reuse != /* ]]; then reuse=$SRC/$reuse; fi
+  if [[ -n $reuse && -f $reuse/CMakeCache.txt ]] &&
+    [[ $(cache_value "$reuse" SIPSD_WERROR) == ON ]] &&
+    [[ $(cache_value "$reuse" CMAKE_BUILD_TYPE) == RelWithDebInfo ]] &&
+    [[ $(cache_value "$reuse" SIPSD_SANITIZE) != ON ]] &&
+    grep -qs 'set(CMAKE_CXX_COMPILER_ID "GNU")' "$reuse"/CMakeFiles/*/CMakeCXXCompiler.cmake; then
+    log "werror: ${reuse#"$SRC"/}/ is a g++ -Werror RelWithDebInfo build (make test's): building it"
+    timed "werror: build (g++ $(g++ -dumpversion) -Werror, ${reuse#"$SRC"/}/)" \
+      cmake --build "$reuse" -j "$JOBS"
+    return
+  fi
   cmake -S "$SRC" -B "$GCC_BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
     -DCMAKE_CXX_COMPILER=g++ -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -DNDEBUG" \
     -DSIPSD_WERROR=ON -DSIPSD_SANITIZE=OFF -DSIPSD_FUZZ=OFF >/dev/null

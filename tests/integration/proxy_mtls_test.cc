@@ -520,5 +520,99 @@ TEST_F(PeerConnectFails, NoClientDomainForThePeer) {
   EXPECT_TRUE(no_transactions(**a)) << (*a)->log();
 }
 
+// tls_mgm's client_sip_domain_avp and client_tls_domain_avp (the tls_mgm README's "client
+// domains by SIP domain" example): A has two client domains for B's address, "alice" for the
+// SIP domain a.example (client.pem, CN alice.example.com) and "anyone" for "*"
+// (client-revoked.pem, CN mallory.example.com; B checks no CRL, so both verify against
+// ca.pem); its route puts the From domain in $avp(tls_sip_dom), and an X-Client-Domain header's
+// value in $avp(tls_dom). B tells the callee which certificate it saw.
+class ClientDomainAvps : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SipsdOptions bo = callee_proxy();
+    for (std::string& l : bo.tls_domain)
+      if (size_t at = l.find("ca2.pem"); at != std::string::npos) l.replace(at, 7, "ca.pem");
+    auto b = SipsdServer::start(bo);
+    ASSERT_TRUE(b.ok()) << b.message();
+    b_ = std::move(b).value();
+
+    SipsdOptions ao = caller_proxy(b_->tls_port(), "client.pem", "client-key.pem");
+    ao.modparams = tm_modules();
+    ao.modparams.push_back("modparam(\"tls_mgm\", \"client_sip_domain_avp\", \"tls_sip_dom\")");
+    ao.modparams.push_back("modparam(\"tls_mgm\", \"client_tls_domain_avp\", \"$avp(tls_dom)\")");
+    const std::string b_addr = "127.0.0.1:" + port_of(b_->tls_port());
+    auto domain = [&](const std::string& name, const std::string& sip_domain,
+                      const std::string& cert) {
+      append(&ao.modparams, tls_domain("client_domain", name,
+                                       {{"match_ip_address", b_addr},
+                                        {"match_sip_domain", sip_domain},
+                                        {"certificate", test_cert(cert + ".pem")},
+                                        {"private_key", test_cert(cert + "-key.pem")},
+                                        {"ca_list", test_cert("ca.pem")},
+                                        {"verify_cert", "1"}}));
+    };
+    domain("alice", "a.example", "client");
+    domain("anyone", "*", "client-revoked");
+    ao.route = std::string("route {") + kInDialog +
+               "  $avp(tls_sip_dom) = $fd;\n"
+               "  if (is_present_hf(\"X-Client-Domain\")) $avp(tls_dom) = $hdr(X-Client-Domain);\n"
+               "  $du = \"sip:" +
+               b_addr + ";transport=tls\";\n  route(relay);\n}\n" + kRelay;
+    auto a = SipsdServer::start(ao);
+    ASSERT_TRUE(a.ok()) << a.message();
+    a_ = std::move(a).value();
+    auto uac = UdpPeer::bind();
+    auto uas = UdpPeer::bind();
+    ASSERT_TRUE(uac.ok() && uas.ok());
+    uac_ = std::move(uac).value();
+    uas_ = std::move(uas).value();
+  }
+
+  std::string logs() const { return "--- A:\n" + a_->log() + "\n--- B:\n" + b_->log(); }
+
+  // An OPTIONS from `from_uri` through A and B: the certificate B saw (X-Peer-Verified at the
+  // callee), or the final reply's status when it never reached the callee.
+  std::string send_through(const std::string& from_uri, const std::string& client_domain = "") {
+    SipRequestSpec spec;
+    spec.method = "OPTIONS";
+    spec.request_uri = "sip:bob@127.0.0.1:" + port_of(uas_->local_port());
+    spec.from_uri = from_uri;
+    if (!client_domain.empty()) spec.extra_headers.push_back("X-Client-Domain: " + client_domain);
+    SipRequest req = build_sip_request(spec, uac_->hop("127.0.0.1", a_->udp_port()));
+    if (!uac_->send_to("127.0.0.1", a_->udp_port(), req.text).ok()) return "send failed";
+    auto in = uas_->recv_message(3s);
+    if (!in.ok()) {
+      auto reply = recv_skipping_trying(*uac_, 5s);
+      return reply.ok() ? "reply " + std::to_string(reply->status()) : "nothing";
+    }
+    if (!uas_->send_to("127.0.0.1", b_->udp_port(), build_reply(*in, reply_spec(200))).ok())
+      return "reply not sent";
+    auto ok = recv_skipping_trying(*uac_, 5s);
+    if (!ok.ok() || ok->status() != 200) return "no 200 back";
+    return in->header("X-Peer-Verified").value_or("no header");
+  }
+
+  std::unique_ptr<SipsdServer> a_, b_;
+  std::unique_ptr<UdpPeer> uac_, uas_;
+};
+
+TEST_F(ClientDomainAvps, PickTheClientDomainBySipDomainAndByName) {
+  // By SIP domain: a.example matches "alice"; any other (and no AVP value) only the "*" domain.
+  EXPECT_EQ(send_through("sip:alice@a.example"), "1 alice.example.com") << logs();
+  EXPECT_EQ(send_through("sip:carol@c.example"), "1 mallory.example.com") << logs();
+  // By name, whatever the SIP domain: the connection made for "alice" is reused for it.
+  EXPECT_EQ(send_through("sip:carol@c.example", "alice"), "1 alice.example.com") << logs();
+  // Two connections (cert_check_on_conn_reusage: one per client domain), both outbound.
+  auto on_a = connections(*a_);
+  ASSERT_TRUE(on_a.ok()) << on_a.message();
+  EXPECT_EQ(on_a->size(), 2u) << describe(*on_a);
+  // A name no client domain has: the send fails at once (477), and the log says which name.
+  EXPECT_EQ(send_through("sip:alice@a.example", "nosuch"), "reply 477") << logs();
+  EXPECT_TRUE(
+      a_->wait_for_log("no tls_mgm client domain named 'nosuch' (client_tls_domain_avp)", 1s))
+      << logs();
+  EXPECT_TRUE(no_transactions(*a_)) << a_->log();
+}
+
 }  // namespace
 }  // namespace sipsd::test

@@ -398,6 +398,25 @@ TEST(TlsDomainConfig, ModuleWideParametersAreNotDomainAttributes) {
             "sipsd.cfg:1:30: tls_mgm: parameter 'ticket_key_interval' must be 60..604800 seconds");
 }
 
+TEST(TlsDomainConfig, ClientDomainAvpsTakeANameOrAnAvpSpec) {
+  Result<TlsMgmGlobals> g =
+      parse_tls_globals(cfg_with({{"client_sip_domain_avp", std::string("tls_sip_dom")},
+                                  {"client_tls_domain_avp", std::string("$avp(tls_dom)")}}));
+  ASSERT_TRUE(g.ok()) << g.message();
+  EXPECT_EQ(g->client_sip_domain_avp, "tls_sip_dom");
+  EXPECT_EQ(g->client_tls_domain_avp, "tls_dom");
+  EXPECT_EQ(parse_tls_globals(cfg_with({}))->client_sip_domain_avp, "");
+  for (const char* bad : {"", "$var(x)", "$avp()", "two words"}) {
+    Result<TlsMgmGlobals> b =
+        parse_tls_globals(cfg_with({{"client_sip_domain_avp", std::string(bad)}}));
+    ASSERT_FALSE(b.ok()) << bad;
+    EXPECT_EQ(b.message(),
+              "sipsd.cfg:1:30: tls_mgm: parameter 'client_sip_domain_avp' expects an "
+              "AVP name (\"tls_dom\" or \"$avp(tls_dom)\")")
+        << bad;
+  }
+}
+
 TEST(TlsDomainConfig, FromACfgFile) {
   // Through the real cfg loader: the schema rows, int values of module-wide parameters, and
   // proto_tls's cert_check_on_conn_reusage.
