@@ -18,7 +18,7 @@ import sys
 import time
 
 SERVERS = {'a.example': '127.0.0.1', 'b.example': '127.0.0.2'}
-TLS_PORT, UDP_PORT = 15061, 15060
+TLS_PORT, UDP_PORT, PEERING_PORT = 15061, 15060, 15062
 
 
 def md5(s):
@@ -60,20 +60,29 @@ class Message:
 
 
 class Phone:
-    def __init__(self, user, domain, password, dirname, udp_to=None):
+    def __init__(self, user, domain, password, dirname, udp_to=None, peer_of=None, cert_of=None):
         self.user, self.domain, self.password = user, domain, password
         self.aor = f'{user}@{domain}'
         self.buf = b''
         self.seen = []  # what this phone printed, for the summary
         self.cseq = 1
-        server = SERVERS[domain]
         if udp_to:  # a plain UDP caller that sends straight to udp_to's server
             self.udp = (udp_to, UDP_PORT)
             self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             self.sock.bind(('127.0.0.1', 0))
             self.transport = 'UDP'
+        elif peer_of:  # a server of domain cert_of, at peer_of's peering port, with its cert
+            self.udp = None
+            server = SERVERS[peer_of]
+            ctx = ssl.create_default_context(cafile=os.path.join(dirname, peer_of[0], 'ca.pem'))
+            ctx.load_cert_chain(os.path.join(dirname, cert_of[0], 'cert.pem'),
+                                os.path.join(dirname, cert_of[0], 'key.pem'))
+            raw = socket.create_connection((server, PEERING_PORT), timeout=5)
+            self.sock = ctx.wrap_socket(raw, server_hostname=server)
+            self.transport = 'TLS'
         else:
             self.udp = None
+            server = SERVERS[domain]
             ctx = ssl.create_default_context(cafile=os.path.join(dirname, domain[0], 'ca.pem'))
             raw = socket.create_connection((server, TLS_PORT), timeout=5)
             self.sock = ctx.wrap_socket(raw, server_hostname=server)
@@ -287,7 +296,15 @@ def main():
     print('\n4. someone sends a call straight to b.example over UDP with From alice@a.example:')
     mallory = demo.phone('alice', 'a.example', 'wrong', udp_to=SERVERS['b.example'])
     ok &= demo.call(mallory, 'bob@b.example')
-    expected = [(alice2, 'TRUSTED'), (bob, 'TRUSTED'), (bob, 'TRUSTED'), (bob, 'not')]
+    print('\n5. c.example\'s server (a valid certificate from a CA b.example accepts, but not the '
+          'trusted peer) relays carol\'s call over the peering port:')
+    carol = demo.phone('carol', 'c.example', '', peer_of='b.example', cert_of='c.example')
+    ok &= demo.call(carol, 'bob@b.example')
+    print('\n6. c.example\'s server relays a call claiming to come from alice@a.example:')
+    forger = demo.phone('alice', 'a.example', '', peer_of='b.example', cert_of='c.example')
+    ok &= demo.call(forger, 'bob@b.example')
+    expected = [(alice2, 'TRUSTED'), (bob, 'TRUSTED'), (bob, 'TRUSTED'), (bob, 'not'),
+                (bob, 'not'), (bob, 'not')]
     rings = {p: [s for s in p.seen if s.startswith('rings')] for p in (alice2, bob)}
     seen = rings[alice2] + rings[bob]
     got = [(alice2, s.split(': ', 1)[1].split()[0]) for s in rings[alice2]] + \
