@@ -92,13 +92,14 @@ Json describe_domain(const tls::TlsDomain& d) {
   j.add("VERIFY_CERT", d.verify_cert());
   j.add("REQ_CLI_CERT", d.require_cert());
   j.add("CRL_CHECKALL", d.crl_check_all());
-  j.add("CERT_FILE", d.certificate_path());
+  // A domain from the tls_mgm table has no files: OpenSIPS leaves their keys out.
+  if (!d.from_db()) j.add("CERT_FILE", d.certificate_path());
   j.add("CRL_DIR", d.crl_dir());
-  j.add("CA_FILE", d.ca_list_path());
+  if (!d.from_db()) j.add("CA_FILE", d.ca_list_path());
   j.add("CA_DIR", d.ca_dir());
-  j.add("PKEY_FILE", d.private_key_path());
+  if (!d.from_db()) j.add("PKEY_FILE", d.private_key_path());
   j.add("CIPHER_LIST", d.ciphers_list());
-  j.add("DH_PARAMS_FILE", d.dh_params_path());
+  if (!d.from_db()) j.add("DH_PARAMS_FILE", d.dh_params_path());
   j.add("EC_CURVE", d.ec_curve());
   return j;
 }

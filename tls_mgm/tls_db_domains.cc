@@ -1,52 +1,10 @@
 #include "tls_mgm/tls_db_domains.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-
 #include "core/db/connection.h"
 #include "core/db/schema.h"
 #include "tls_mgm/tls_loader.h"
 
 namespace sipsd {
-
-TlsDbFiles::~TlsDbFiles() {
-  if (!dir_.empty()) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-  }
-}
-
-Result<std::string> TlsDbFiles::write(const std::string& name, std::string_view pem) {
-  if (dir_.empty()) {
-    const char* tmp = getenv("TMPDIR");
-    std::string tmpl = std::string(tmp && *tmp ? tmp : "/tmp") + "/sipsd-tls-db-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr)
-      return make_error(
-          strprintf("tls_mgm: cannot make a private directory for the database's "
-                    "PEM material: %s",
-                    strerror(errno)));
-    dir_ = tmpl;
-  }
-  std::string path = dir_ + "/" + name;
-  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return make_error(strprintf("tls_mgm: cannot write %s: %s", path.c_str(), strerror(errno)));
-  size_t off = 0;
-  while (off < pem.size()) {
-    ssize_t n = ::write(fd, pem.data() + off, pem.size() - off);
-    if (n <= 0) {
-      close(fd);
-      return make_error(strprintf("tls_mgm: cannot write %s", path.c_str()));
-    }
-    off += static_cast<size_t>(n);
-  }
-  close(fd);
-  return path;
-}
 
 TlsDbParams tls_db_params(const Config& cfg) {
   TlsDbParams p;
@@ -89,7 +47,7 @@ enum Col {
 
 Result<std::vector<TlsDomainConfig>> load_tls_db_domains(
     const Config& cfg, const TlsDbParams& db, const std::vector<TlsDomainConfig>& cfg_domains,
-    TlsDbFiles* files, std::vector<std::string>* warnings) {
+    std::vector<std::string>* warnings) {
   const std::string where = db.pos.str() + ": tls_mgm: db_url: ";
   auto conn = db::Connection::open(db.db_url, db::OpenMode::kReadOnly);
   if (!conn.ok()) return make_error(where + conn.message());
@@ -142,7 +100,6 @@ Result<std::vector<TlsDomainConfig>> load_tls_db_domains(
       one.tls_mgm_params.push_back(ModParam{"tls_mgm", param, value, pos});
     };
     add(server ? "server_domain" : "client_domain", name);
-    std::string failure;
     auto text = [&](int col, const char* param) {
       if (!q->is_null(col) && !q->text(col).empty())
         add(param, "[" + name + "]" + std::string(q->text(col)));
@@ -150,37 +107,38 @@ Result<std::vector<TlsDomainConfig>> load_tls_db_domains(
     auto number = [&](int col, const char* param) {
       if (!q->is_null(col)) add(param, "[" + name + "]" + std::to_string(q->int64(col)));
     };
-    auto blob = [&](int col, const char* param, const char* file) {
+    // A PEM column: the parameter is set (so that the parser sees it) and its content is kept
+    // here, to be put in the parsed domain, which reads it from memory.
+    std::vector<std::pair<CfgPath TlsDomainConfig::*, CfgPath>> blobs;
+    auto blob = [&](int col, const char* param, CfgPath TlsDomainConfig::*field) {
       if (q->is_null(col) || q->text(col).empty()) return;
-      auto path =
-          files->write(strprintf("%lld-%s", static_cast<long long>(id), file), q->text(col));
-      if (!path.ok()) {
-        failure = path.message();
-        return;
-      }
-      add(param, "[" + name + "]" + *path);
+      add(param, "[" + name + "]" + label + " column " + param);
+      blobs.emplace_back(field,
+                         CfgPath{label + " column " + param, pos, std::string(q->text(col))});
     };
     text(kMatchIp, "match_ip_address");
     text(kMatchSip, "match_sip_domain");
     text(kMethod, "tls_method");
     number(kVerify, "verify_cert");
     number(kRequire, "require_cert");
-    blob(kCert, "certificate", "certificate.pem");
-    blob(kKey, "private_key", "private_key.pem");
+    blob(kCert, "certificate", &TlsDomainConfig::certificate);
+    blob(kKey, "private_key", &TlsDomainConfig::private_key);
     number(kCrlAll, "crl_check_all");
     text(kCrlDir, "crl_dir");
-    blob(kCaList, "ca_list", "ca_list.pem");
+    blob(kCaList, "ca_list", &TlsDomainConfig::ca_list);
     text(kCaDir, "ca_dir");
     text(kCipher, "ciphers_list");
-    blob(kDh, "dh_params", "dh_params.pem");
+    blob(kDh, "dh_params", &TlsDomainConfig::dh_params);
     text(kCurve, "ec_curve");
-    if (!failure.empty()) return make_error(where + failure);
     std::vector<std::string> row_warnings;
     auto parsed = parse_tls_domains(one, &row_warnings);
     if (!parsed.ok() || parsed->size() != 1) {
       skip(parsed.ok() ? "not one domain" : parsed.message());
       continue;
     }
+    TlsDomainConfig& d = parsed->front();
+    d.from_db = true;
+    for (auto& [field, content] : blobs) d.*field = std::move(content);
     auto checked = load_tls_snapshot(*parsed, &row_warnings);  // every file and setting checked
     if (!checked.ok()) {
       skip(checked.message());

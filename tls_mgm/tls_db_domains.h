@@ -7,9 +7,9 @@
 // (start-up, SIGHUP, MI tls_reload).
 //
 // Each row becomes the same "[domain]value" parameters a cfg would write (so every check and
-// default of the file domains applies); the PEM blobs are written, for the loader to read, to a
-// private temporary directory (mode 0700, files 0600) that TlsDbFiles removes when the load is
-// over.
+// default of the file domains applies); the PEM blobs stay in memory (CfgPath::content, named
+// "<db_url> table 'tls_mgm' row id N column certificate" in messages): nothing is written to
+// disk, and tls_list shows no file names for these domains, as OpenSIPS.
 #pragma once
 
 #include <string>
@@ -20,20 +20,6 @@
 #include "tls_mgm/tls_domain_config.h"
 
 namespace sipsd {
-
-// The temporary PEM files of one load; removed with their directory on destruction.
-class TlsDbFiles {
- public:
-  TlsDbFiles() = default;
-  ~TlsDbFiles();
-  TlsDbFiles(const TlsDbFiles&) = delete;
-  TlsDbFiles& operator=(const TlsDbFiles&) = delete;
-  // Writes `pem` to a new private file; its path.
-  Result<std::string> write(const std::string& name, std::string_view pem);
-
- private:
-  std::string dir_;
-};
 
 // db_url / db_table of the cfg's tls_mgm modparams ("" when none).
 struct TlsDbParams {
@@ -48,6 +34,6 @@ TlsDbParams tls_db_params(const Config& cfg);
 // the table's version is not 3.
 Result<std::vector<TlsDomainConfig>> load_tls_db_domains(
     const Config& cfg, const TlsDbParams& db, const std::vector<TlsDomainConfig>& cfg_domains,
-    TlsDbFiles* files, std::vector<std::string>* warnings);
+    std::vector<std::string>* warnings);
 
 }  // namespace sipsd

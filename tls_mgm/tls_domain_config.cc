@@ -314,7 +314,7 @@ Result<std::vector<TlsDomainConfig>> parse_tls_domains(const Config& cfg,
     auto path = [&]() -> Result<CfgPath> {
       if (v.empty())
         return make_error(about(p, *d) + "expects a file name after [" + d->name + "]");
-      return CfgPath{resolve_cfg_path(v, p.pos), p.pos};
+      return CfgPath{resolve_cfg_path(v, p.pos), p.pos, std::nullopt};
     };
     auto text = [&](std::string* field) -> Status {
       if (v.empty()) return make_error(about(p, *d) + "must not be empty");

@@ -6,6 +6,7 @@
 // "[name]value" then applies to the one declared last before it.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -20,9 +21,14 @@ const char* tls_domain_kind_name(TlsDomainKind kind);  // "server" / "client"
 
 // A path-valued attribute and where the cfg set it (for errors that name file:line:col).
 struct CfgPath {
-  std::string path;  // resolved (absolute or relative to the current directory)
+  // Resolved (absolute or relative to the current directory); for PEM held in memory, a label
+  // that names where it came from (the database row and column), for messages.
+  std::string path;
   CfgPos pos;
+  // PEM material from the tls_mgm table: the loader reads this instead of a file.
+  std::optional<std::string> content;
   bool set() const { return !path.empty(); }
+  bool in_memory() const { return content.has_value(); }
 };
 
 constexpr int kDefaultVerifyDepth = 3;  // OpenSIPS hard-codes 3
@@ -31,7 +37,8 @@ constexpr int kMaxVerifyDepth = 100;    // verify_depth: 0..100 intermediate CAs
 struct TlsDomainConfig {
   std::string name;
   TlsDomainKind kind = TlsDomainKind::kServer;
-  CfgPos pos;  // the server_domain / client_domain line
+  bool from_db = false;  // a row of the tls_mgm table (its PEM is in memory)
+  CfgPos pos;            // the server_domain / client_domain line
   // Canonical "ip:port" keys (tls_mgm/ip_key.h) and/or "*" (any address). A list written with
   // "*" first is just {"*"}, as in OpenSIPS.
   std::vector<std::string> match_ip_address{"*"};

@@ -53,6 +53,7 @@ Result<std::string> read_file(const TlsDomainConfig& d, const char* param, const
   return data;
 }
 Result<std::string> read_file(const TlsDomainConfig& d, const char* param, const CfgPath& p) {
+  if (p.in_memory()) return *p.content;
   return read_file(d, param, p, p.path);
 }
 
@@ -229,7 +230,7 @@ Status load_dh_params(const TlsDomainConfig& d, tls::TlsDomain* out) {
                       (why.empty() ? "" : " (" + why + ")"));
   }
   out->set_dh_params_pem(*pem);
-  out->set_dh_params_path(d.dh_params.path);
+  if (!d.dh_params.in_memory()) out->set_dh_params_path(d.dh_params.path);
   return Status::Ok();
 }
 
@@ -303,6 +304,7 @@ Result<tls::TlsDomain> load_domain(const TlsDomainConfig& d, std::vector<std::st
   out.set_min_version(d.min_version);
   out.set_max_version(d.max_version);
   out.set_tls_method(d.tls_method);
+  out.set_from_db(d.from_db);
   out.set_ciphers_list(d.ciphers_list);
   out.set_ciphersuites(d.ciphersuites);
   out.set_ec_curve(d.ec_curve);
@@ -340,7 +342,8 @@ Result<tls::TlsDomain> load_domain(const TlsDomainConfig& d, std::vector<std::st
       return make_error(about(d, "private_key") + ": the certificate '" + d.certificate.path +
                         "' needs its private key");
     struct stat st;
-    if (stat(d.private_key.path.c_str(), &st) == 0 && (st.st_mode & (S_IROTH | S_IWOTH)))
+    if (!d.private_key.in_memory() && stat(d.private_key.path.c_str(), &st) == 0 &&
+        (st.st_mode & (S_IROTH | S_IWOTH)))
       return make_error(about_file(d, "private_key", d.private_key) +
                         strprintf(": %s by other users (mode %04o); chmod 600 it",
                                   (st.st_mode & S_IROTH) ? "readable" : "writable",
@@ -363,8 +366,8 @@ Result<tls::TlsDomain> load_domain(const TlsDomainConfig& d, std::vector<std::st
     }
     out.set_certificate_pem(*cert_pem);
     out.set_private_key_pem(*key_pem);
-    out.set_certificate_path(d.certificate.path);
-    out.set_private_key_path(d.private_key.path);
+    if (!d.certificate.in_memory()) out.set_certificate_path(d.certificate.path);
+    if (!d.private_key.in_memory()) out.set_private_key_path(d.private_key.path);
   } else if (d.private_key.set()) {
     return make_error(about(d, "private_key") + ": set without a certificate");
   }
@@ -385,7 +388,7 @@ Result<tls::TlsDomain> load_domain(const TlsDomainConfig& d, std::vector<std::st
                             ": no peer certificate it issued will verify");
     }
     out.set_ca_list_pem(*ca_pem);
-    out.set_ca_list_path(d.ca_list.path);
+    if (!d.ca_list.in_memory()) out.set_ca_list_path(d.ca_list.path);
   }
   // The default ca_dir counts only if it exists; one the cfg names must.
   bool have_ca_dir = d.ca_dir.set() && is_dir(d.ca_dir.path);

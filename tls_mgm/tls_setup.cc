@@ -46,9 +46,8 @@ Result<tls::TlsSnapshot> load_tls_domains(const Config& cfg, std::vector<std::st
   if (!domains.ok()) return domains.error();
   // modparam("tls_mgm", "db_url", ...): the table's domains first, as OpenSIPS orders them.
   TlsDbParams db = tls_db_params(cfg);
-  TlsDbFiles files;  // the blobs' temporary files, removed once the snapshot holds them
   if (!db.db_url.empty()) {
-    auto db_domains = load_tls_db_domains(cfg, db, *domains, &files, warnings);
+    auto db_domains = load_tls_db_domains(cfg, db, *domains, warnings);
     if (!db_domains.ok()) return db_domains.error();
     domains->insert(domains->begin(), db_domains->begin(), db_domains->end());
   }

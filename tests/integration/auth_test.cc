@@ -402,7 +402,8 @@ std::string file_text(const std::string& path) {
 }
 
 // modparam("tls_mgm", "db_url", …): a domain inserted into the tls_mgm table appears after
-// MI tls_reload, next to the cfg's own.
+// MI tls_reload, next to the cfg's own, without file keys in tls_list (as OpenSIPS: its PEM
+// came from the row, loaded from memory), and serves the handshakes whose SNI it matches.
 TEST(TlsMgmDb, TlsReloadReadsTheTable) {
   TempDir dir("sipsd-tlsdb");
   const std::string file = dir.file("tls.db");
@@ -423,12 +424,11 @@ TEST(TlsMgmDb, TlsReloadReadsTheTable) {
         sqlite3_prepare_v2(db,
                            "INSERT INTO tls_mgm (domain, type, match_ip_address, "
                            "match_sip_domain, certificate, private_key, verify_cert, "
-                           "require_cert) VALUES ('fromdb', 2, '127.0.0.9:5061', 'db.example', "
-                           "?1, ?2, 0, 0)",
+                           "require_cert) VALUES ('fromdb', 2, '*', 'db.example', ?1, ?2, 0, 0)",
                            -1, &st, nullptr),
         SQLITE_OK);
-    const std::string cert = file_text(test_cert("cert.pem"));
-    const std::string key = file_text(test_cert("ckey.pem"));
+    const std::string cert = file_text(test_cert("sip-example.pem"));
+    const std::string key = file_text(test_cert("sip-example-key.pem"));
     sqlite3_bind_blob(st, 1, cert.data(), static_cast<int>(cert.size()), SQLITE_TRANSIENT);
     sqlite3_bind_blob(st, 2, key.data(), static_cast<int>(key.size()), SQLITE_TRANSIENT);
     EXPECT_EQ(sqlite3_step(st), SQLITE_DONE);
@@ -440,10 +440,24 @@ TEST(TlsMgmDb, TlsReloadReadsTheTable) {
   auto after = (*srv)->mi_result("tls_list");
   ASSERT_TRUE(after.ok());
   ASSERT_EQ(after->find("Domains")->size(), n + 1) << after->dump();
-  EXPECT_NE(after->dump().find("\"fromdb\""), std::string::npos) << after->dump();
-  // Still serving TLS with the cfg's domain.
+  const Json* fromdb = nullptr;
+  for (const Json& d : after->find("Domains")->items())
+    if (d.find("name") != nullptr && d.find("name")->as_string() == "fromdb") fromdb = &d;
+  ASSERT_NE(fromdb, nullptr) << after->dump();
+  EXPECT_EQ(fromdb->find("CERT_FILE"), nullptr) << after->dump();
+  EXPECT_EQ(fromdb->find("PKEY_FILE"), nullptr) << after->dump();
+  EXPECT_NE(fromdb->find("CRL_DIR"), nullptr) << after->dump();
+  // SNI db.example gets the table's certificate; no SNI still the cfg's domain.
+  TlsClientOptions by_sni = default_tls_options();
+  by_sni.sni = "db.example";
+  by_sni.verify_name = "sip.example.com";  // the table's certificate, not the IP's
+  auto db_client = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), by_sni);
+  ASSERT_TRUE(db_client.ok()) << db_client.message() << (*srv)->log();
+  EXPECT_EQ((*db_client)->peer_subject(), "CN = sip.example.com");
+  EXPECT_EQ(options_status(**db_client), 200);
   auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
   ASSERT_TRUE(c.ok()) << c.message();
+  EXPECT_EQ((*c)->peer_subject(), "CN = localhost");
   EXPECT_EQ(options_status(**c), 200);
 }
 

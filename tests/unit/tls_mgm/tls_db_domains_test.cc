@@ -76,7 +76,7 @@ TEST_F(TlsDbDomains, RowsLoadAheadOfTheCfgDomainsAndBadRowsAreSkipped) {
   insert("broken", 2, "not a certificate", key);
   insert("dbcli", 1, cert, key);
   insert("weird", 7, cert, key);
-  setenv("TMPDIR", dir_.c_str(), 1);  // where the PEM files go while loading
+  setenv("TMPDIR", dir_.c_str(), 1);  // nothing may be written there (or anywhere)
   std::vector<std::string> warnings;
   auto snap = load_tls_domains(cfg(true), &warnings);
   ASSERT_TRUE(snap.ok()) << snap.message();
@@ -84,6 +84,12 @@ TEST_F(TlsDbDomains, RowsLoadAheadOfTheCfgDomainsAndBadRowsAreSkipped) {
   EXPECT_EQ(snap->server_domains(0).name(), "dbsrv");  // DB domains first
   EXPECT_EQ(snap->server_domains(1).name(), "file");
   EXPECT_EQ(snap->server_domains(0).certificate_pem(), cert);
+  // From memory: no file behind it, and marked as the table's (tls_list omits the file keys).
+  EXPECT_TRUE(snap->server_domains(0).from_db());
+  EXPECT_EQ(snap->server_domains(0).certificate_path(), "");
+  EXPECT_EQ(snap->server_domains(0).private_key_path(), "");
+  EXPECT_FALSE(snap->server_domains(1).from_db());
+  EXPECT_NE(snap->server_domains(1).certificate_path(), "");
   ASSERT_EQ(snap->client_domains_size(), 1);
   EXPECT_EQ(snap->client_domains(0).name(), "dbcli");
   std::string all;
@@ -92,7 +98,9 @@ TEST_F(TlsDbDomains, RowsLoadAheadOfTheCfgDomainsAndBadRowsAreSkipped) {
   EXPECT_NE(all.find("domain 'weird' skipped: type must be 1 (client) or 2 (server)"),
             std::string::npos)
       << all;
-  // The PEM files written for the loader are gone.
+  // The bad row's message names the row and column its PEM came from.
+  EXPECT_NE(all.find("row id 2 column certificate"), std::string::npos) << all;
+  // Nothing was written for the loader.
   for (const auto& e : std::filesystem::directory_iterator(dir_))
     EXPECT_EQ(e.path().filename().string().rfind("sipsd-tls-db-", 0), std::string::npos);
   unsetenv("TMPDIR");
