@@ -1,6 +1,7 @@
 #include "core/registrar/registrar.h"
 
 #include <algorithm>
+#include <charconv>
 
 #include "core/base/ascii.h"
 #include "core/base/log.h"
@@ -42,13 +43,36 @@ struct NewBinding {
   int64_t expires = 0;  // seconds after clamping; 0 = remove
   int q = ul::kQUnspecified;
   std::string instance;
-  uint32_t reg_id = 0;
+  uint32_t reg_id = 0;    // RFC 5626 reg-id, kept only when the binding is an outbound flow
+  bool outbound = false;  // RFC 5626: the binding is the flow (instance, reg-id)
 };
 
-bool supports_path(const sip::Message& req) {
+bool supports(const sip::Message& req, std::string_view option_tag) {
   std::string_view v;
   for (sip::HeaderValueCursor c(req, sip::HeaderType::kSupported); c.next(&v);)
-    if (ascii_iequals(v, "path")) return true;
+    if (ascii_iequals(v, option_tag)) return true;
+  return false;
+}
+
+bool supports_path(const sip::Message& req) {
+  return supports(req, "path");
+}
+
+// RFC 5626 section 6: we can keep a flow to the UA when we are its first hop (one Via), or
+// when the first Path URI (an edge proxy that keeps the flow) carries ";ob".
+bool outbound_possible(const sip::Message& req, std::string_view stored_path) {
+  size_t vias = 0;
+  sip::Via via;
+  for (sip::ViaCursor c(req); c.next(&via);) ++vias;
+  if (vias == 1) return true;
+  std::string_view first = stored_path.substr(0, stored_path.find('>'));
+  size_t lt = first.find('<');
+  if (lt == std::string_view::npos) return false;
+  sip::Uri u;
+  if (!sip::parse_uri(first.substr(lt + 1), &u).ok()) return false;
+  sip::UriParam p;
+  for (sip::UriParamCursor c(u.params); c.next(&p);)
+    if (ascii_iequals(p.name, "ob")) return true;
   return false;
 }
 
@@ -125,6 +149,8 @@ SaveResult Registrar::save(const SaveRequest& in, const SaveFlags& flags) {
   bool star = false;
   std::string path;
   const bool path_supported = supports_path(req);
+  const bool outbound_supported = supports(req, "outbound");
+  size_t flows = 0;  // Contacts with reg-id
   const int64_t min_e = flags.min_expires >= 0 ? flags.min_expires : cfg_.min_expires;
   const int64_t max_e = flags.max_expires >= 0 ? flags.max_expires : cfg_.max_expires;
   int limit = flags.max_contacts >= 0 ? flags.max_contacts : cfg_.max_contacts;
@@ -182,7 +208,28 @@ SaveResult Registrar::save(const SaveRequest& in, const SaveFlags& flags) {
       b.expires = contact_expires(na.expires, header_expires, cfg_.default_expires, min_e, max_e);
       std::string_view v;
       if (na.param("+sip.instance", &v)) b.instance.assign(v.substr(0, ul::kMaxInstanceLen));
-      if (na.param("reg-id", &v)) b.reg_id = static_cast<uint32_t>(atoi(std::string(v).c_str()));
+      if (na.param("reg-id", &v)) {
+        // RFC 5626: a flow of this instance. Without the outbound option tag, or without an
+        // instance, reg-id is ignored (RFC 3261 rules); one reg-id Contact per REGISTER.
+        uint32_t id = 0;
+        auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), id);
+        if (ec != std::errc() || end != v.data() + v.size() || id == 0) {
+          reject = bad("Invalid reg-id param in contact");
+          break;
+        }
+        if (outbound_supported && !b.instance.empty()) {
+          if (++flows > 1) {
+            reject = bad("More than one Contact with reg-id");
+            break;
+          }
+          if (!outbound_possible(req, path)) {
+            reject = Rejection{439, "First Hop Lacks Outbound Support", "First hop lacks outbound"};
+            break;
+          }
+          b.reg_id = id;
+          b.outbound = true;
+        }
+      }
       news.push_back(std::move(b));
     }
     if (!reject && c.failed()) reject = bad("Invalid Contact header");
@@ -217,8 +264,11 @@ SaveResult Registrar::save(const SaveRequest& in, const SaveFlags& flags) {
         return true;
       }
       for (const NewBinding& b : news) {
-        auto it = std::find_if(cs.begin(), cs.end(),
-                               [&](const ul::Contact& c) { return c.uri == b.uri; });
+        // An outbound flow replaces the binding of the same (instance, reg-id), whatever its
+        // Contact URI (RFC 5626 section 6); otherwise the Contact URI is the key.
+        auto it = std::find_if(cs.begin(), cs.end(), [&](const ul::Contact& c) {
+          return b.outbound ? c.reg_id == b.reg_id && c.instance == b.instance : c.uri == b.uri;
+        });
         if (it != cs.end() && it->callid == callid && it->cseq >= cseq) {
           // A retransmission within cseq_delay changes nothing; an older CSeq is an error.
           if (in.now - it->last_modified <= cfg_.cseq_delay) continue;
@@ -248,7 +298,9 @@ SaveResult Registrar::save(const SaveRequest& in, const SaveFlags& flags) {
         c.src_ip.assign(in.src.src_ip);
         c.src_port = in.src.src_port;
         c.conn_id = in.src.conn_id;
-        c.conn_bound = persistent;
+        // A flow over TCP/TLS lives as long as its connection (RFC 5626: a failed flow's
+        // binding goes), as with tcp_persistent_flag.
+        c.conn_bound = persistent || (b.outbound && in.src.conn_id != 0 && path.empty());
         c.state = it != cs.end() && c.state == ul::ContactState::kSync ? ul::ContactState::kDirty
                                                                        : c.state;
         if (it == cs.end()) cs.push_back(std::move(fresh));
@@ -315,6 +367,9 @@ SaveResult Registrar::save(const SaveRequest& in, const SaveFlags& flags) {
     if (!contact_hdr.empty()) hdrs.push_back({"Contact", contact_hdr});
     if (!path.empty() && flags.path != PathMode::kOff && path_supported)
       hdrs.push_back({"Path", path});
+    // RFC 5626: the registrar says it kept the flow.
+    if (std::any_of(news.begin(), news.end(), [](const NewBinding& b) { return b.outbound; }))
+      hdrs.push_back({"Require", "outbound"});
   }
   if (flags.no_reply) return out;
   sip::LocalReply r;
@@ -341,11 +396,30 @@ LookupResult Registrar::lookup(std::string_view aor, sip::Method method,
   std::vector<ul::Contact> cs = table_.get(aor);
   bool filtered = false;
   const uint32_t bit = method_bit(method);
-  for (const ul::Contact& c : cs) {
-    if (c.expired(now)) continue;
-    std::optional<int> owner;
-    if (c.conn_id != 0 && probe) owner = probe(c.proto, c.src_ip, c.src_port, c.conn_id);
-    if (c.conn_bound && !owner) continue;  // its connection is gone: so is the binding
+  std::vector<std::optional<int>> owners(cs.size());
+  std::vector<bool> live(cs.size());
+  for (size_t i = 0; i < cs.size(); ++i) {
+    const ul::Contact& c = cs[i];
+    if (c.conn_id != 0 && probe) owners[i] = probe(c.proto, c.src_ip, c.src_port, c.conn_id);
+    // Expired, or its connection is gone (and so is the binding).
+    live[i] = !c.expired(now) && !(c.conn_bound && !owners[i]);
+  }
+  // RFC 5626 section 5.3: one flow per instance, its most recently refreshed live one.
+  auto superseded = [&](size_t i) {
+    const ul::Contact& c = cs[i];
+    if (c.reg_id == 0 || c.instance.empty()) return false;
+    for (size_t j = 0; j < cs.size(); ++j) {
+      if (j == i || !live[j] || cs[j].reg_id == 0 || cs[j].instance != c.instance) continue;
+      if (cs[j].last_modified > c.last_modified ||
+          (cs[j].last_modified == c.last_modified && j > i))
+        return true;
+    }
+    return false;
+  };
+  for (size_t i = 0; i < cs.size(); ++i) {
+    const ul::Contact& c = cs[i];
+    if (!live[i] || superseded(i)) continue;
+    const std::optional<int>& owner = owners[i];
     if (flags.method_filtering && bit != ul::kAllMethods && (c.methods & bit) == 0) {
       filtered = true;
       continue;

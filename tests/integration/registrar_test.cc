@@ -425,6 +425,66 @@ TEST(Registrar, PersistentBindingGoesWithItsConnection) {
   EXPECT_EQ(aor_count(**srv), 0u);
 }
 
+// RFC 5626 outbound: a phone registers a flow (Supported: outbound, +sip.instance, reg-id)
+// over TLS, gets "Require: outbound", then reconnects (a NAT rebinding) and registers the same
+// flow from a new connection and port: the binding moves to the new connection, calls go
+// there, and when that connection closes the flow's binding goes with it (no
+// tcp_persistent_flag needed).
+TEST(Registrar, OutboundFlowMovesToTheNewConnectionAndDiesWithIt) {
+  auto srv = SipsdServer::start(registrar_options(2));
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  const std::string flow =
+      ";+sip.instance=\"<urn:uuid:f81d4fae-7dec-11d0-a765-00a0c91e6bf6>\";reg-id=1";
+  auto first = TestEndpoint::tls(**srv);
+  ASSERT_TRUE(first.ok());
+  SipRequest reg1 =
+      make_register(**first, "gina", "",
+                    {"Supported: outbound", "Contact: <" + (*first)->uri("gina") + ";ob>" + flow});
+  auto r = do_register(**first, reg1);
+  ASSERT_TRUE(r.ok()) << r.message() << "\n" << (*srv)->log();
+  ASSERT_EQ(r->status(), 200) << r->text();
+  EXPECT_EQ(r->header("Require"), "outbound") << r->text();
+
+  auto second = TestEndpoint::tls(**srv);
+  ASSERT_TRUE(second.ok());
+  SipRequest reg2 =
+      make_register(**second, "gina", "",
+                    {"Supported: outbound", "Contact: <" + (*second)->uri("gina") + ";ob>" + flow},
+                    2, unique_token());
+  r = do_register(**second, reg2);
+  ASSERT_TRUE(r.ok()) << r.message();
+  ASSERT_EQ(r->status(), 200) << r->text();
+  auto dump = (*srv)->mi_result("ul_dump");
+  ASSERT_TRUE(dump.ok());
+  const std::string text = dump->dump();
+  size_t contacts = 0;
+  for (size_t at = text.find("\"Contact\":"); at != std::string::npos;
+       at = text.find("\"Contact\":", at + 1))
+    ++contacts;
+  EXPECT_EQ(contacts, 1u) << text;
+  EXPECT_NE(text.find(":" + std::to_string((*second)->hop().local_port)), std::string::npos)
+      << text;
+
+  auto caller = TestEndpoint::tls(**srv);
+  ASSERT_TRUE(caller.ok());
+  SipRequest inv = invite_to(**caller, "gina");
+  ASSERT_TRUE((*caller)->send(inv.text).ok());
+  auto in = (*second)->recv(5s);
+  ASSERT_TRUE(in.ok()) << in.message() << "\n" << (*srv)->log();
+  EXPECT_EQ(in->method(), "INVITE");
+  EXPECT_TRUE((*first)->nothing_within(200ms));
+  ASSERT_TRUE((*second)->send(build_reply(*in, reply_spec(486, "g1"))).ok());
+  auto busy = (*caller)->recv_final_or_ringing(5s);
+  ASSERT_TRUE(busy.ok()) << busy.message();
+  EXPECT_EQ(busy->status(), 486);
+
+  (*second).reset();  // the flow fails
+  auto deadline = std::chrono::steady_clock::now() + 6s;
+  while (aor_count(**srv) != 0u && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(100ms);
+  EXPECT_EQ(aor_count(**srv), 0u) << (*srv)->mi_result("ul_dump")->dump();
+}
+
 TEST(Registrar, DbMode2BindingsSurviveARestart) {
   TempDir dir;
   const std::string url = "sqlite://" + dir.path() + "/ul.db";

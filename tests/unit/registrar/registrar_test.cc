@@ -247,6 +247,88 @@ TEST_F(RegistrarTest, PersistentBindingsDieWithTheirConnection) {
   EXPECT_EQ(r.lookup("alice", sip::Method::kInvite, "INVITE", {}, 1000, gone).rc, -1);
 }
 
+// RFC 5626 outbound: a Contact with +sip.instance and reg-id, from a UA that sends
+// "Supported: outbound", is a flow: keyed by (instance, reg-id), bound to its connection,
+// answered with "Require: outbound"; lookup uses one flow per instance, the freshest live one.
+TEST_F(RegistrarTest, OutboundFlowsAreKeyedByInstanceAndRegId) {
+  Registrar r = make();
+  const std::string inst = "\"<urn:uuid:00000000-0000-1000-8000-000A95A0E128>\"";
+  auto flow = [&](const std::string& host, int reg_id) {
+    return "Supported: outbound, path\r\nContact: <sip:alice@" + host +
+           ";transport=tls;ob>;+sip.instance=" + inst + ";reg-id=" + std::to_string(reg_id) +
+           "\r\n";
+  };
+  SaveResult s = save(r, reg(flow("192.0.2.1:40000", 1)), {}, 1000, 7);
+  ASSERT_EQ(s.code, 200) << s.reply;
+  EXPECT_NE(s.reply.find("Require: outbound\r\n"), std::string::npos) << s.reply;
+  EXPECT_TRUE(s.conn_bound);  // the flow keeps its connection, and dies with it
+  // The same flow from a new connection and another Contact URI replaces the binding.
+  s = save(r, reg(flow("192.0.2.1:40002", 1), 2), {}, 1010, 8);
+  ASSERT_EQ(s.code, 200);
+  std::vector<ul::Contact> cs = table_.get("alice");
+  ASSERT_EQ(cs.size(), 1u);
+  EXPECT_EQ(cs[0].uri, "sip:alice@192.0.2.1:40002;transport=tls;ob");
+  EXPECT_EQ(cs[0].conn_id, 8u);
+  EXPECT_EQ(cs[0].reg_id, 1u);
+  // A second flow (reg-id 2) of the same instance: two bindings, one branch, the freshest.
+  s = save(r, reg(flow("192.0.2.1:40004", 2), 3), {}, 1020, 9);
+  ASSERT_EQ(s.code, 200);
+  EXPECT_EQ(table_.get("alice").size(), 2u);
+  auto probe = [](std::vector<uint32_t> alive) {
+    return [alive](Proto, std::string_view, uint16_t, uint32_t id) -> std::optional<int> {
+      for (uint32_t a : alive)
+        if (a == id) return 1;
+      return std::nullopt;
+    };
+  };
+  LookupResult l = r.lookup("alice", sip::Method::kInvite, "INVITE", {}, 1030, probe({8, 9}));
+  ASSERT_EQ(l.targets.size(), 1u);
+  EXPECT_EQ(l.targets[0].conn_id, 9u);
+  // Flow 2's connection fails: flow 1 takes over; both gone: not found.
+  l = r.lookup("alice", sip::Method::kInvite, "INVITE", {}, 1030, probe({8}));
+  ASSERT_EQ(l.targets.size(), 1u);
+  EXPECT_EQ(l.targets[0].conn_id, 8u);
+  EXPECT_EQ(r.lookup("alice", sip::Method::kInvite, "INVITE", {}, 1030, probe({})).rc, -1);
+  // Unregistering the flow by (instance, reg-id), whatever the Contact URI.
+  s = save(r, reg(flow("192.0.2.1:1", 2) + "Expires: 0\r\n", 4), {}, 1040, 9);
+  ASSERT_EQ(s.code, 200);
+  EXPECT_EQ(table_.get("alice").size(), 1u);
+}
+
+TEST_F(RegistrarTest, OutboundNeedsTheFirstHopAndOneFlowPerRegister) {
+  Registrar r = make();
+  const std::string c =
+      "Contact: <sip:alice@192.0.2.1:40000;transport=tls>;+sip.instance="
+      "\"<urn:uuid:1>\";reg-id=1\r\n";
+  // Behind a proxy whose Path has no ";ob": 439 (RFC 5626 section 6).
+  const std::string via2 = "Via: SIP/2.0/TLS 192.0.2.9:5061;branch=z9hG4bK-2\r\n";
+  SaveResult s = save(r, reg(via2 + "Supported: outbound\r\n" + c));
+  EXPECT_EQ(s.code, 439) << s.reply;
+  EXPECT_NE(s.reply.find("SIP/2.0 439 First Hop Lacks Outbound Support\r\n"), std::string::npos);
+  // With an edge proxy that keeps the flow (Path ;ob, stored with path-lazy): accepted.
+  SaveFlags lazy;
+  lazy.path = PathMode::kLazy;
+  s = save(r, reg(via2 + "Path: <sip:edge.example;lr;ob>\r\nSupported: outbound, path\r\n" + c, 2),
+           lazy);
+  EXPECT_EQ(s.code, 200) << s.reply;
+  EXPECT_NE(s.reply.find("Require: outbound\r\n"), std::string::npos) << s.reply;
+  // No "Supported: outbound": RFC 3261 rules, reg-id ignored, no Require.
+  s = save(r, reg(c, 3));
+  EXPECT_EQ(s.code, 200);
+  EXPECT_EQ(s.reply.find("Require: outbound"), std::string::npos) << s.reply;
+  // Two flows in one REGISTER, or a bad reg-id: 400.
+  s = save(
+      r, reg("Supported: outbound\r\n" + c +
+                 "Contact: <sip:alice@192.0.2.1:40001>;+sip.instance=\"<urn:uuid:1>\";reg-id=2\r\n",
+             4));
+  EXPECT_EQ(s.code, 400);
+  EXPECT_NE(s.reply.find("More than one Contact with reg-id"), std::string::npos) << s.reply;
+  s = save(r, reg("Supported: outbound\r\nContact: "
+                  "<sip:alice@192.0.2.1>;+sip.instance=\"<urn:uuid:1>\";reg-id=x\r\n",
+                  5));
+  EXPECT_EQ(s.code, 400);
+}
+
 TEST_F(RegistrarTest, MethodFiltering) {
   Registrar r = make();
   save(r, reg("Contact: <sip:alice@10.0.0.1>\r\nAllow: INVITE, ACK, BYE\r\n"));
