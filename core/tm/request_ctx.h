@@ -37,6 +37,9 @@ struct BranchTarget {
   int conn_owner = 0;
   bool no_new_conn = false;
   int q = -1;  // 0..1000; -1 = none given
+  // The Path vector the binding was registered with ("<sip:p1;lr>,<sip:p2;lr>"; "" = none):
+  // sent as the branch's Route headers (RFC 3327), ahead of any the request has.
+  std::string path;
 };
 
 enum class RouteKind : uint8_t { kRequest, kFailure, kBranch, kOnReply };
@@ -74,6 +77,7 @@ struct RequestCtx {
   int dst_conn_owner = 0;
   bool dst_no_new_conn = false;
   int dst_q = -1;
+  std::string dst_path;  // lookup(): the Path vector of the R-URI's binding
   std::vector<BranchTarget> branches;
   // serialize_branches(): the groups of equal q not tried yet, best first (next_branches()
   // takes the next one; the transaction keeps them for its failure_route).

@@ -401,7 +401,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
   // The R-URI branch, then the ones lookup() appended (forked in parallel).
   std::vector<BranchTarget> targets;
   targets.push_back(BranchTarget{std::string(ctx.effective_ruri()), du, ctx.dst_conn_id,
-                                 ctx.dst_conn_owner, ctx.dst_no_new_conn, ctx.dst_q});
+                                 ctx.dst_conn_owner, ctx.dst_no_new_conn, ctx.dst_q, ctx.dst_path});
   for (BranchTarget& t : ctx.branches) targets.push_back(std::move(t));
   ctx.branches.clear();
   std::vector<int> started;
@@ -417,6 +417,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
     branch.conn_id = t.conn_id;
     branch.conn_owner = t.conn_owner;
     branch.no_new_conn = t.no_new_conn;
+    branch.path = std::move(t.path);
     if (!run_branch_route(tx, branch)) {
       // The branch_route dropped it (or its edits did not apply): no branch.
       tx.branches.pop_back();
@@ -620,6 +621,14 @@ bool Tm::build_request(Transaction& tx, Branch& b, std::string* out) {
   }
   const std::string branch = encode_branch(BranchId{s_.proc_index, tx.id, b.index});
   if (ed.push_via(via_value(b.socket, branch)) != sip::EditStatus::kOk) return false;
+  if (!b.path.empty()) {
+    // RFC 3327: the Path vector is a preloaded route set, in the order it was received.
+    const sip::Header* first_route = req.first(sip::HeaderType::kRoute);
+    sip::EditStatus st = first_route != nullptr
+                             ? ed.insert_header_before(*first_route, "Route", b.path)
+                             : ed.insert_header_first("Route", b.path);
+    if (st != sip::EditStatus::kOk) return false;
+  }
   if (tx.rr.enabled) {
     std::vector<std::string> rrs = record_route_values(tx.rr, req, tx.up.listener, b.socket);
     // Ours goes on top of the Record-Route list (RFC 3261 §16.6 step 4).

@@ -55,6 +55,7 @@ struct Branch {
   uint32_t conn_id = 0;         // lookup(): the phone's connection to go on
   int conn_owner = 0;
   bool no_new_conn = false;
+  std::string path;  // lookup(): the binding's Path vector, sent as Route headers
   // What the branch_route made of the transaction's request for this branch (its edits
   // applied; parsed over `base`). Empty: the transaction's request as it is.
   std::string base;

@@ -49,7 +49,8 @@ int MessageEnv::serialize_branches() {
   if (ctx->branches.empty()) return 1;  // one destination: nothing to serialize
   std::vector<tm::BranchTarget> all;
   all.push_back(tm::BranchTarget{std::string(ctx->effective_ruri()), ctx->du, ctx->dst_conn_id,
-                                 ctx->dst_conn_owner, ctx->dst_no_new_conn, ctx->dst_q});
+                                 ctx->dst_conn_owner, ctx->dst_no_new_conn, ctx->dst_q,
+                                 ctx->dst_path});
   for (tm::BranchTarget& b : ctx->branches) all.push_back(std::move(b));
   ctx->branches.clear();
   std::stable_sort(all.begin(), all.end(),
@@ -80,6 +81,7 @@ int MessageEnv::next_branches() {
   ctx->dst_conn_owner = first.conn_owner;
   ctx->dst_no_new_conn = first.no_new_conn;
   ctx->dst_q = first.q;
+  ctx->dst_path = std::move(first.path);
   ctx->branches.assign(std::make_move_iterator(group.begin() + 1),
                        std::make_move_iterator(group.end()));
   return groups.empty() ? 2 : 1;
@@ -157,11 +159,12 @@ int MessageEnv::registrar_lookup(std::string_view flag_text, std::string_view ao
   ctx->dst_conn_owner = first.conn_owner;
   ctx->dst_no_new_conn = first.no_new_conn;
   ctx->dst_q = first.q;
+  ctx->dst_path = first.path;
   ctx->branches.clear();
   for (size_t i = 1; i < res.targets.size(); ++i) {
     reg::LookupTarget& b = res.targets[i];
     ctx->branches.push_back(tm::BranchTarget{std::move(b.uri), std::move(b.du), b.conn_id,
-                                             b.conn_owner, b.no_new_conn, b.q});
+                                             b.conn_owner, b.no_new_conn, b.q, std::move(b.path)});
   }
   return 1;
 }

@@ -37,6 +37,7 @@ route {
   if (is_method("OPTIONS") && is_myself("$rd")) { sl_send_reply(200, "OK"); exit; }
   if (is_method("REGISTER")) {
     if ($hdr(X-Persistent) != NULL) setflag("KEEP_CONN");
+    if ($hdr(X-Path) != NULL) { save("location", "path-lazy"); exit; }
     save("location");
     exit;
   }
@@ -483,6 +484,45 @@ TEST(Registrar, OutboundFlowMovesToTheNewConnectionAndDiesWithIt) {
   while (aor_count(**srv) != 0u && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(100ms);
   EXPECT_EQ(aor_count(**srv), 0u) << (*srv)->mi_result("ul_dump")->dump();
+}
+
+// RFC 3327: a phone registered through an edge proxy (the test endpoint, adding a Path of two
+// proxies; save with path-lazy) is reached through that proxy, with the whole Path vector as
+// the INVITE's Route headers, in order.
+TEST(Registrar, PathVectorBecomesTheRouteSet) {
+  auto srv = SipsdServer::start(registrar_options(2));
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto edge = TestEndpoint::tls(**srv);
+  ASSERT_TRUE(edge.ok());
+  const SipHop h = (*edge)->hop();
+  const std::string path = "<sip:127.0.0.1:" + std::to_string(h.local_port) +
+                           ";transport=tls;lr>, <sip:inner.example;lr>";
+  auto r = do_register(
+      **edge, make_register(**edge, "hank", "sip:hank@192.0.2.50:5060",
+                            {"X-Path: 1", "Supported: path", "Path: " + path}, 1, unique_token()));
+  ASSERT_TRUE(r.ok()) << r.message() << "\n" << (*srv)->log();
+  ASSERT_EQ(r->status(), 200) << r->text();
+  EXPECT_EQ(split_header_list(r->header("Path").value_or("")),
+            split_header_list(path))  // echoed (the UA supports path)
+      << r->text();
+
+  auto caller = TestEndpoint::tls(**srv);
+  ASSERT_TRUE(caller.ok());
+  ASSERT_TRUE((*caller)->send(invite_to(**caller, "hank").text).ok());
+  auto in = (*edge)->recv(5s);
+  ASSERT_TRUE(in.ok()) << in.message() << "\n" << (*srv)->log();
+  EXPECT_EQ(in->method(), "INVITE");
+  EXPECT_EQ(in->uri(), "sip:hank@192.0.2.50:5060");
+  std::vector<std::string> routes;
+  for (const std::string& v : in->headers("Route"))
+    for (const std::string& one : split_header_list(v)) routes.push_back(one);
+  ASSERT_EQ(routes.size(), 2u) << in->text();
+  EXPECT_EQ(routes[0], "<sip:127.0.0.1:" + std::to_string(h.local_port) + ";transport=tls;lr>");
+  EXPECT_EQ(routes[1], "<sip:inner.example;lr>");
+  ASSERT_TRUE((*edge)->send(build_reply(*in, reply_spec(486, "h1"))).ok());
+  auto busy = (*caller)->recv_final_or_ringing(5s);
+  ASSERT_TRUE(busy.ok()) << busy.message();
+  EXPECT_EQ(busy->status(), 486);
 }
 
 TEST(Registrar, DbMode2BindingsSurviveARestart) {
