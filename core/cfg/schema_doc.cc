@@ -42,7 +42,7 @@ constexpr Doc kCoreParamDocs[] = {
     {"tcp_max_connections", "Most TCP/TLS connections open at once."},
     {"tcp_connection_lifetime", "Seconds an idle TCP/TLS connection is kept."},
     {"tcp_max_msg_time", "Seconds a connection may take to send one whole message (and its TLS handshake)."},
-    {"tcp_socket_backlog", "listen(2) backlog of TCP/TLS listeners."},
+    {"tcp_socket_backlog", "listen(2) backlog of TCP/TLS listeners (10 as OpenSIPS; raise it, e.g. 1024, where connections come in bursts: a full backlog drops SYNs, and clients retry only after 1, 3, 7 s)."},
     {"tcp_keepalive", "Enable TCP keepalive on connections."},
     {"tcp_keepcount", "TCP keepalive probes before the connection is dropped (0: OS default)."},
     {"tcp_keepidle", "Idle seconds before TCP keepalive probes start (0: OS default)."},
