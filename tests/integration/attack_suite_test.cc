@@ -1,9 +1,10 @@
 // An attack suite against the real sipsd, each attack bounded in count and time: slowloris,
 // fragmentation, Content-Length abuse, a CRLF flood, a connection flood, TLS abuse, mutated
-// INVITEs and a killed worker. Every attack runs while a canary TLS connection is open on the
-// same server, and each test checks afterwards that the canary lost nothing (its OPTIONS are
-// answered on the same connection), that no worker died (except the one the test kills), and
-// that the server's descriptors and open-connection gauges are back to their baseline.
+// INVITEs, tls_reload under load and a killed worker. Every attack runs while a canary TLS
+// connection is open on the same server, and each test checks afterwards that the canary lost
+// nothing (its OPTIONS are answered on the same connection), that no worker died (except the one
+// the test kills), and that the server's descriptors and open-connection gauges are back to their
+// baseline.
 //
 // The longer versions of these runs (thousands of connections, minutes) belong in bench/.
 #include <gtest/gtest.h>
@@ -240,6 +241,36 @@ TEST_F(AttackSuite, MutatedInvitesKillNoWorker) {
     }
     c->close();
   }
+  expect_unharmed();
+}
+
+// tls_reload under load: while four clients keep OPTIONS going, MI tls_reload runs ten times;
+// every request is answered on its own connection (none is lost or closed), each reload
+// publishes a new generation, and the canary is unharmed.
+TEST_F(AttackSuite, ReloadsUnderLoadLoseNothing) {
+  std::vector<SipTestClient::Ptr> clients;
+  for (int i = 0; i < 4; ++i) {
+    auto c = tls_client();
+    ASSERT_TRUE(c);
+    clients.push_back(std::move(c));
+  }
+  int answered = 0, sent = 0, reloads = 0;
+  for (int round = 0; round < 10; ++round) {
+    auto reload = srv_->mi_result("tls_reload");
+    ASSERT_TRUE(reload.ok()) << reload.message() << "\n" << srv_->log();
+    ++reloads;
+    for (int i = 0; i < 20; ++i) {
+      for (auto& c : clients) {
+        ++sent;
+        if (options_status(*c) == 200) ++answered;
+      }
+    }
+  }
+  EXPECT_EQ(answered, sent) << srv_->log();
+  for (auto& c : clients) EXPECT_FALSE(c->closed()) << c->close_reason();
+  EXPECT_TRUE(srv_->wait_for_log("as generation " + std::to_string(reloads + 1), 2s))
+      << srv_->log();
+  for (auto& c : clients) c->close();
   expect_unharmed();
 }
 
