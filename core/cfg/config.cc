@@ -445,6 +445,25 @@ class Loader {
         return;
       }
       cfg_.acc.log_facility = m.value.str;
+    } else if (p.name == "db_url") {
+      if (m.value.str.rfind("sqlite://", 0) != 0) {
+        diag_.error(m.value.loc, strprintf("modparam: acc db_url '%s': sipsd has db_sqlite only "
+                                           "(sqlite:///path/file.db)",
+                                           m.value.str.c_str()));
+        return;
+      }
+      cfg_.acc.db_url = m.value.str;
+    } else if (p.name == "db_table_acc" || p.name == "db_table_missed_calls") {
+      if (m.value.str.empty() ||
+          m.value.str.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                        "0123456789_") != std::string::npos) {
+        diag_.error(m.value.loc, strprintf("modparam: acc %s: '%s' is not a table name "
+                                           "(letters, digits, '_')",
+                                           m.param.c_str(), m.value.str.c_str()));
+        return;
+      }
+      (p.name == "db_table_acc" ? cfg_.acc.db_table_acc : cfg_.acc.db_table_missed_calls) =
+          m.value.str;
     } else if (m.value.num != 0) {  // early_media, report_cancels, detect_direction
       diag_.error(m.value.loc, strprintf("modparam: acc '%s' = %lld is not supported by sipsd "
                                          "(only 0, OpenSIPS's default)",

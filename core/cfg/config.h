@@ -117,6 +117,10 @@ struct RegistrarParams {
 struct AccParams {
   int log_level = 2;                        // L_NOTICE
   std::string log_facility = "LOG_DAEMON";  // syslog facility of the ACC lines
+  // do_accounting("db"): where the records go (the supervisor writes them, batched).
+  std::string db_url;
+  std::string db_table_acc = "acc";
+  std::string db_table_missed_calls = "missed_calls";
 };
 
 struct MiFifoParams {

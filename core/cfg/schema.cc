@@ -371,18 +371,21 @@ const FuncDef kRrFuncs[] = {
      .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "downstream|upstream"}},
      .routes = kReq, .ready = true},
 };
-// acc: accounting to the log only (do_accounting("log", ...)); db/aaa/evi need modules sipsd
-// lacks. The three flags OpenSIPS defaults to 0 are accepted at 0 only (config.cc).
+// acc: accounting to the log and to the database (do_accounting("log|db", ...)); aaa/evi need
+// modules sipsd lacks. The three flags OpenSIPS defaults to 0 are accepted at 0 only (config.cc).
 const ModParamDef kAccParams[] = {
     {.name = "log_level", .type = ParamType::kInt, .min = -3, .max = 4},
     {.name = "log_facility", .type = ParamType::kStr},
+    {.name = "db_url", .type = ParamType::kStr},
+    {.name = "db_table_acc", .type = ParamType::kStr},
+    {.name = "db_table_missed_calls", .type = ParamType::kStr},
     {.name = "early_media", .type = ParamType::kInt, .min = 0, .max = 1},
     {.name = "report_cancels", .type = ParamType::kInt, .min = 0, .max = 1},
     {.name = "detect_direction", .type = ParamType::kInt, .min = 0, .max = 1},
 };
 const FuncDef kAccFuncs[] = {
     {.name = "do_accounting", .id = FuncId::kDoAccounting, .min_args = 1, .max_args = 3,
-     .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "log"},
+     .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "accounting type (log, db)"},
               ArgSpec{.kind = ArgKind::kStatic, .what = "accounting flags"},
               kStrArg("table")},
      .routes = kReq | kFail | kBranch, .ready = true},

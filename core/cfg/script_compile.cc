@@ -694,11 +694,20 @@ struct CfgScriptBuilder::State {
             return false;
           }
         }
-        if (def.id == FuncId::kDoAccounting && i == 0 && !ascii_iequals(a.text, "log")) {
-          error(a.loc, strprintf("OpenSIPS's accounting to \"%s\" (module acc) is not supported "
-                                 "by sipsd (only \"log\")",
-                                 a.text.c_str()));
-          return false;
+        if (def.id == FuncId::kDoAccounting && i == 0) {
+          // "log", "db" or both ("log|db"); OpenSIPS's aaa and evi back-ends are not here.
+          std::string_view rest = a.text;
+          while (true) {
+            std::string_view w = rest.substr(0, rest.find('|'));
+            if (!ascii_iequals(w, "log") && !ascii_iequals(w, "db")) {
+              error(a.loc, strprintf("OpenSIPS's accounting to \"%.*s\" (module acc) is not "
+                                     "supported by sipsd (only \"log\" and \"db\")",
+                                     static_cast<int>(w.size()), w.data()));
+              return false;
+            }
+            if (w.size() == rest.size()) break;
+            rest.remove_prefix(w.size() + 1);
+          }
         }
         set_const_str(a.text);
         return true;

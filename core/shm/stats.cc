@@ -206,6 +206,10 @@ StatInfo stat_info(Stat s) {
       return {"auth", "db_reloads", true};
     case Stat::kAuthDbErrors:
       return {"auth", "db_errors", true};
+    case Stat::kAccDbWritten:
+      return {"acc", "db_rows_written", true};
+    case Stat::kAccDbDropped:
+      return {"acc", "db_rows_dropped", true};
     case Stat::kBusyUs:
       return {"", "busy_us", false};
     case Stat::kInboundClosed:

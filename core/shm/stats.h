@@ -129,6 +129,9 @@ enum class Stat : uint16_t {
   kAuthCacheFull,        // subscriber rows left out: cache_size reached
   kAuthDbReloads,        // subscriber cache (re)loads
   kAuthDbErrors,         // subscriber loads that failed
+  // acc: do_accounting("db") (sipsd's names)
+  kAccDbWritten,  // db_rows_written: rows the supervisor wrote to acc's db_url
+  kAccDbDropped,  // db_rows_dropped: rows lost (a worker's channel full, or a failed write)
   // bookkeeping: microseconds a worker spent handling events (load:)
   kBusyUs,
   // bookkeeping: connections handed to this worker that have closed (the supervisor's load

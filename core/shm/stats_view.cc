@@ -81,7 +81,7 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   for (int s = static_cast<int>(Stat::kUlUsers); s <= static_cast<int>(Stat::kRegDefaultExpire);
        ++s)
     add_stat(static_cast<Stat>(s));
-  for (int s = static_cast<int>(Stat::kAuthChallenges); s <= static_cast<int>(Stat::kAuthDbErrors);
+  for (int s = static_cast<int>(Stat::kAuthChallenges); s <= static_cast<int>(Stat::kAccDbDropped);
        ++s)
     add_stat(static_cast<Stat>(s));
   for (Proto p : {Proto::kTcp, Proto::kTls}) {

@@ -29,6 +29,7 @@
 #include "core/shm/shm_region.h"
 #include "core/shm/stats.h"
 #include "core/shm/stats_view.h"
+#include "core/supervisor/acc_writer.h"
 #include "core/supervisor/auth_service.h"
 #include "core/supervisor/listener.h"
 #include "core/supervisor/worker_pool.h"
@@ -115,6 +116,9 @@ class Supervisor final : public MiHost, public TlsMiHost {
   void refresh_usrloc_gauges();
   // db_mode 2: writes the table back when it changed.
   void usrloc_write_back(const char* why);
+  // do_accounting("db"): writes the rows the workers sent (a timer, a full batch, shutdown).
+  void flush_acc(const char* why);
+  static void on_acc_timer(evutil_socket_t, short, void* arg);
   bool usrloc_enabled() const { return cfg_.has_module("usrloc") || cfg_.has_module("registrar"); }
   static void on_mi_stop(evutil_socket_t, short, void* arg);
   Status start_mi();
@@ -165,6 +169,8 @@ class Supervisor final : public MiHost, public TlsMiHost {
   EventPtr health_ev_;
   ul::LocationTable location_;
   EventPtr usrloc_ev_;
+  std::unique_ptr<AccWriter> acc_writer_;  // do_accounting("db"): null without acc's db_url
+  EventPtr acc_ev_;
   MiRegistry mi_registry_;
   std::unique_ptr<MiFifoServer> mi_;
   EventPtr mi_stop_ev_;
@@ -586,6 +592,14 @@ void Supervisor::on_channel(evutil_socket_t, short, void* arg) {
         LOG_NOTICE("core", "sipsd %s ready: %d workers, %zu listeners", SIPSD_VERSION,
                    s->pool_.size(), s->listeners_.size());
       }
+    } else if (env.body_case() == ipc::Envelope::kAccRecord) {
+      if (!s->acc_writer_) {
+        stat_add(Stat::kAccDbDropped);
+      } else {
+        const uint64_t dropped = s->acc_writer_->dropped();
+        if (s->acc_writer_->add(std::move(*env.mutable_acc_record()))) s->flush_acc("batch");
+        if (s->acc_writer_->dropped() > dropped) stat_add(Stat::kAccDbDropped);
+      }
     } else {
       LOG_ERR("core", "unexpected message kind %d from worker %d",
               static_cast<int>(env.body_case()), i + 1);
@@ -789,6 +803,24 @@ void Supervisor::on_usrloc_timer(evutil_socket_t, short, void* arg) {
   s->usrloc_write_back("timer");
 }
 
+void Supervisor::flush_acc(const char* why) {
+  if (!acc_writer_ || acc_writer_->pending() == 0) return;
+  const uint64_t dropped_before = acc_writer_->dropped();
+  Result<size_t> n = acc_writer_->flush();
+  if (n.ok()) {
+    stat_add(Stat::kAccDbWritten, *n);
+    LOG_DBG("acc", "%s: %zu rows written", why, *n);
+  } else {
+    LOG_ERR("acc", "writing accounting rows (%s): %s: %llu rows lost", why, n.message().c_str(),
+            static_cast<unsigned long long>(acc_writer_->dropped() - dropped_before));
+  }
+  stat_add(Stat::kAccDbDropped, acc_writer_->dropped() - dropped_before);
+}
+
+void Supervisor::on_acc_timer(evutil_socket_t, short, void* arg) {
+  static_cast<Supervisor*>(arg)->flush_acc("timer");
+}
+
 void Supervisor::on_load_sample(evutil_socket_t, short, void* arg) {
   auto* s = static_cast<Supervisor*>(arg);
   s->stats_->sample_load(monotonic_ms());
@@ -925,6 +957,16 @@ int Supervisor::run() {
     struct timeval tv = {cfg_.usrloc.timer_interval, 0};
     event_add(usrloc_ev_.get(), &tv);
   }
+  if (!cfg_.acc.db_url.empty()) {
+    Result<std::unique_ptr<AccWriter>> acc = AccWriter::open(cfg_.acc);
+    if (!acc.ok()) {
+      LOG_ERR("acc", "%s", acc.message().c_str());
+      return 1;
+    }
+    acc_writer_ = std::move(acc).value();
+    acc_ev_.reset(event_new(base_.get(), -1, EV_PERSIST, on_acc_timer, this));
+    event_add(acc_ev_.get(), &one_second);
+  }
   st = start_mi();
   if (!st.ok()) {
     LOG_ERR("mi_fifo", "%s", st.message().c_str());
@@ -959,6 +1001,7 @@ int Supervisor::run() {
     waitpid(pid, nullptr, 0);
   }
   usrloc_write_back("shutdown");
+  flush_acc("shutdown");
   LOG_NOTICE("core", "sipsd stopped");
   return st.ok() ? 0 : 1;
 }

@@ -93,6 +93,7 @@ class TmHost {
 inline constexpr uint8_t kAccLog = 1;     // "log": account the transaction to the log
 inline constexpr uint8_t kAccMissed = 2;  // "missed": a failed INVITE is also a missed call
 inline constexpr uint8_t kAccFailed = 4;  // "failed": account negative replies too
+inline constexpr uint8_t kAccDb = 8;      // "db": account the transaction to acc's database
 
 struct TmSetup {
   struct event_base* base = nullptr;

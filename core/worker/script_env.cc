@@ -340,9 +340,14 @@ bool MessageEnv::pv_set(const PvRef& ref, const ScriptValue& v) {
 
 // ---- functions --------------------------------------------------------------------------------
 
-int MessageEnv::do_accounting(std::string_view flags) {
+int MessageEnv::do_accounting(std::string_view types, std::string_view flags) {
   if (sc_.req == nullptr) return -1;
-  uint8_t bits = tm::kAccLog;
+  uint8_t bits = 0;
+  while (!types.empty()) {  // "log", "db", "log|db" (checked at load)
+    std::string_view t = types.substr(0, types.find('|'));
+    bits |= ascii_iequals(t, "db") ? tm::kAccDb : tm::kAccLog;
+    types.remove_prefix(std::min(types.size(), t.size() + 1));
+  }
   while (!flags.empty()) {
     size_t bar = flags.find('|');
     std::string_view f = trim(flags.substr(0, bar));
@@ -618,7 +623,7 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
       return ascii_iequals(type, trim(arg_str(0))) ? 1 : -1;
     }
     case FuncId::kDoAccounting:
-      return do_accounting(arg_str(1));
+      return do_accounting(arg_str(0), arg_str(1));
     case FuncId::kForceRport:
       if (ctx == nullptr) return -1;
       ctx->force_rport = true;

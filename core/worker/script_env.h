@@ -80,8 +80,9 @@ class MessageEnv final : public ScriptEnv {
   // strip / prefix / rewriteuser and rewritehostport (R-URI edits through set_ruri_part).
   int rewrite_ruri_user(FuncId id, const ScriptValue& arg);
   int rewrite_ruri_hostport(std::string_view hostport);
-  // do_accounting("log", flags): marks the request's transaction for the log.
-  int do_accounting(std::string_view flags);
+  // do_accounting("log|db", flags): marks the request's transaction for the log and/or acc's
+  // database.
+  int do_accounting(std::string_view types, std::string_view flags);
   bool set_ruri_part(PvId id, const ScriptValue& v);
   ScriptValue addr_part(PvId id);
   ScriptValue header(std::string_view name, int index) const;

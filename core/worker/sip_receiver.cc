@@ -96,11 +96,34 @@ void SipReceiver::set_acc(const AccParams& acc) {
 
 void SipReceiver::on_final_reply(const tm::Transaction& tx, int code, std::string_view reason,
                                  std::string_view to_tag) {
-  if (!(tx.acc & tm::kAccLog)) return;
+  if (!(tx.acc & (tm::kAccLog | tm::kAccDb))) return;
+  const sip::NameAddr* from = tx.req.from();
+  const std::string_view from_tag =
+      from != nullptr && from->has_tag ? from->tag : std::string_view();
+  // OpenSIPS acc's rows (acc, missed_calls): what the log line says, for the supervisor to write.
+  auto row = [&](bool missed) {
+    if (!acc_db_sink_) {
+      if (!acc_db_warned_)
+        LOG_ERR("acc",
+                "do_accounting(\"db\") without modparam(\"acc\", \"db_url\", ...): "
+                "records are not written");
+      acc_db_warned_ = true;
+      return;
+    }
+    ipc::AccRecord r;
+    r.set_missed(missed);
+    r.set_method(tx.method);
+    r.set_from_tag(std::string(from_tag));
+    r.set_to_tag(std::string(to_tag));
+    r.set_callid(std::string(tx.req.call_id()));
+    r.set_sip_code(code);
+    r.set_sip_reason(std::string(reason));
+    r.set_time(static_cast<int64_t>(time(nullptr)));
+    if (!acc_db_sink_(r)) stat_add(Stat::kAccDbDropped);
+  };
   // OpenSIPS acc's log lines: "ACC: transaction answered: timestamp=...;method=...;...".
   auto line = [&](const char* what) {
-    const sip::NameAddr* from = tx.req.from();
-    std::string_view from_tag = from != nullptr && from->has_tag ? from->tag : std::string_view();
+    if (!(tx.acc & tm::kAccLog)) return;
     std::string text = strprintf(
         "ACC: %s: timestamp=%lld;method=%s;from_tag=%.*s;to_tag=%.*s;"
         "call_id=%.*s;code=%d;reason=%.*s",
@@ -111,8 +134,14 @@ void SipReceiver::on_final_reply(const tm::Transaction& tx, int code, std::strin
     const auto level = static_cast<LogLevel>(acc_.log_level);
     if (logger().enabled(level)) logger().write_text(level, nullptr, text, acc_facility_);
   };
-  if (tx.invite && code >= 300 && (tx.acc & tm::kAccMissed)) line("call missed");
-  if (code < 300 || (tx.acc & tm::kAccFailed)) line("transaction answered");
+  if (tx.invite && code >= 300 && (tx.acc & tm::kAccMissed)) {
+    line("call missed");
+    if (tx.acc & tm::kAccDb) row(true);
+  }
+  if (code < 300 || (tx.acc & tm::kAccFailed)) {
+    line("transaction answered");
+    if (tx.acc & tm::kAccDb) row(false);
+  }
 }
 
 void SipReceiver::run_route(RouteRef route) {

@@ -7,6 +7,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -18,6 +19,7 @@
 #include "core/transport/transport.h"
 #include "core/worker/myself.h"
 #include "core/worker/script_env.h"
+#include "ipc/ipc.pb.h"
 #include "tls_mgm/tls_vars.h"
 
 namespace sipsd {
@@ -57,6 +59,10 @@ class SipReceiver final : public tm::TmHost {
                       std::string_view to_tag) override;
   // acc's modparams (log level and syslog facility of the ACC lines).
   void set_acc(const AccParams& acc);
+  // Where do_accounting("db") records go (the worker sends them to the supervisor, which
+  // writes them); false when one could not be queued. Unset: "db" accounting is refused.
+  using AccDbSink = std::function<bool(const ipc::AccRecord&)>;
+  void set_acc_db_sink(AccDbSink sink) { acc_db_sink_ = std::move(sink); }
 
  private:
   std::shared_ptr<const Script> script_;
@@ -71,6 +77,8 @@ class SipReceiver final : public tm::TmHost {
   AvpStore avps_;             // $avp(x) of a request before it has a transaction
   AccParams acc_;
   int acc_facility_ = -1;  // syslog facility of acc's lines (-1: the logger's)
+  AccDbSink acc_db_sink_;
+  bool acc_db_warned_ = false;  // "no db_url" said once
 };
 
 }  // namespace sipsd

@@ -214,6 +214,15 @@ int Worker::run() {
     receiver_.set_auth(auth_.get());
   }
   receiver_.set_acc(s_.config->acc);
+  if (!s_.config->acc.db_url.empty()) {
+    // do_accounting("db"): the supervisor writes the rows (batched, off this loop). A full
+    // channel drops the row (counted), it never blocks the worker.
+    receiver_.set_acc_db_sink([this](const ipc::AccRecord& r) {
+      ipc::Envelope env;
+      *env.mutable_acc_record() = r;
+      return s_.channel.send(env) == ipc::IoStatus::kOk;
+    });
+  }
   for (auto& [peer, channel] : s_.peers) transport_->attach_peer(peer, std::move(channel));
   s_.peers.clear();
   for (UdpSocketSetup& u : s_.udp) {

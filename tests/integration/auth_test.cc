@@ -9,6 +9,7 @@
 #include <chrono>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -459,6 +460,84 @@ TEST(TlsMgmDb, TlsReloadReadsTheTable) {
   ASSERT_TRUE(c.ok()) << c.message();
   EXPECT_EQ((*c)->peer_subject(), "CN = localhost");
   EXPECT_EQ(options_status(**c), 200);
+}
+
+// acc: do_accounting("db", ...) rows reach OpenSIPS's `acc` and `missed_calls` tables of
+// acc's db_url (made by `sipsctl db init`), written by the supervisor in batches: an answered
+// OPTIONS, a busy INVITE (missed and failed), and nothing for an unaccounted negative reply.
+// acc:db_rows_written counts them.
+TEST(AccDb, RowsReachTheAccAndMissedCallsTables) {
+  TempDir dir("sipsd-accdb");
+  const std::string file = dir.file("acc.db");
+  const std::string url = "sqlite://" + file;
+  ASSERT_TRUE(sipsctl({"db", "init", url}).ok());
+  SipsdOptions o;
+  o.workers = 2;
+  o.modparams = {"loadmodule \"tm.so\"", "loadmodule \"acc.so\"",
+                 "modparam(\"acc\", \"db_url\", \"" + url + "\")"};
+  o.route =
+      "route {\n"
+      "  t_newtran();\n"
+      "  if (is_method(\"OPTIONS\")) { do_accounting(\"db\"); t_reply(200, \"OK\"); exit; }\n"
+      "  if ($ci == \"acc-quiet\") { do_accounting(\"log|db\"); t_reply(404, \"No\"); exit; }\n"
+      "  do_accounting(\"db\", \"missed|failed\");\n"
+      "  t_reply(486, \"Busy Here\");\n"
+      "}\n";
+  auto srv = SipsdServer::start(o);
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto c = SipTestClient::connect_tls("127.0.0.1", (*srv)->tls_port(), default_tls_options());
+  ASSERT_TRUE(c.ok()) << c.message();
+  auto send = [&](const std::string& method, const std::string& call_id) {
+    SipRequestSpec spec;
+    spec.method = method;
+    spec.call_id = call_id;
+    spec.from_tag = "ft-" + call_id;
+    ASSERT_TRUE((*c)->send((*c)->make_options(spec).text).ok());
+    for (int i = 0; i < 3; ++i) {  // 100 Trying first for the INVITE
+      auto reply = (*c)->read_reply(5s);
+      ASSERT_TRUE(reply.ok()) << reply.message();
+      if (reply->status() >= 200) break;
+    }
+  };
+  send("OPTIONS", "acc-ok");
+  send("MESSAGE", "acc-quiet");
+  send("INVITE", "acc-busy");
+  auto st = (*srv)->stats_until(
+      [](const ServerStats& s) { return s.get("acc:db_rows_written") >= 3; }, 5s);
+  ASSERT_TRUE(st.ok()) << st.message();
+  EXPECT_EQ(st->get("acc:db_rows_written"), 3u) << (*srv)->log();
+  EXPECT_EQ(st->get("acc:db_rows_dropped"), 0u);
+  EXPECT_EQ(query_one(file,
+                      "SELECT method || ' ' || from_tag || ' ' || sip_code || ' ' || "
+                      "sip_reason FROM acc WHERE callid = 'acc-ok'"),
+            "OPTIONS ft-acc-ok 200 OK");
+  EXPECT_NE(query_one(file, "SELECT to_tag FROM acc WHERE callid = 'acc-ok'"), "");
+  EXPECT_EQ(query_one(file,
+                      "SELECT sip_code || ' ' || sip_reason FROM acc "
+                      "WHERE callid = 'acc-busy'"),
+            "486 Busy Here");
+  EXPECT_EQ(query_one(file,
+                      "SELECT method || ' ' || sip_code FROM missed_calls "
+                      "WHERE callid = 'acc-busy'"),
+            "INVITE 486");
+  EXPECT_EQ(query_one(file, "SELECT count(*) FROM acc WHERE callid = 'acc-quiet'"), "0");
+  // time is a DATETIME as OpenSIPS writes it.
+  EXPECT_TRUE(std::regex_match(query_one(file, "SELECT time FROM acc WHERE callid = 'acc-ok'"),
+                               std::regex(R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)")));
+}
+
+// A db_url whose tables are missing stops sipsd at start with the table named.
+TEST(AccDb, AMissingTableIsAStartupError) {
+  TempDir dir("sipsd-accdb");
+  const std::string url = "sqlite://" + dir.file("empty.db");
+  ASSERT_TRUE(sipsctl({"db", "init", url}).ok());
+  SipsdOptions o;
+  o.modparams = {"loadmodule \"tm.so\"", "loadmodule \"acc.so\"",
+                 "modparam(\"acc\", \"db_url\", \"" + url + "\")",
+                 "modparam(\"acc\", \"db_table_acc\", \"acc_other\")"};
+  auto srv = SipsdServer::start(o);
+  ASSERT_FALSE(srv.ok());
+  EXPECT_NE(srv.message().find("acc_other"), std::string::npos) << srv.message();
 }
 
 }  // namespace

@@ -639,7 +639,7 @@ TEST(Config, OpenSipsNamesSipsdLacksSaySo) {
             "c.cfg:3:1: OpenSIPS's core parameter 'tcp_threshold' is not supported by sipsd");
 }
 
-TEST(Config, AccToTheLogOnly) {
+TEST(Config, AccToTheLogAndTheDatabase) {
   const std::string h = std::string(kTcp) + "loadmodule \"tm.so\"\nloadmodule \"acc.so\"\n";
   Config cfg = load_ok(h +
                        "modparam(\"acc\", \"log_level\", 3)\n"
@@ -648,15 +648,26 @@ TEST(Config, AccToTheLogOnly) {
                        "route { t_newtran(); do_accounting(\"log\", \"missed|failed\"); }\n");
   EXPECT_EQ(cfg.acc.log_level, 3);
   EXPECT_EQ(cfg.acc.log_facility, "LOG_LOCAL1");
+  Config db = load_ok(h +
+                      "modparam(\"acc\", \"db_url\", \"sqlite:///var/lib/sipsd/acc.db\")\n"
+                      "modparam(\"acc\", \"db_table_missed_calls\", \"missed\")\n"
+                      "route { t_newtran(); do_accounting(\"log|db\", \"missed\"); }\n");
+  EXPECT_EQ(db.acc.db_url, "sqlite:///var/lib/sipsd/acc.db");
+  EXPECT_EQ(db.acc.db_table_acc, "acc");
+  EXPECT_EQ(db.acc.db_table_missed_calls, "missed");
   EXPECT_EQ(error_lines(h + "modparam(\"acc\", \"early_media\", 1)\n"
                             "modparam(\"acc\", \"db_url\", \"mysql://x\")\n"
-                            "route { do_accounting(\"db\"); }\n"),
+                            "modparam(\"acc\", \"db_table_acc\", \"acc; DROP\")\n"
+                            "route { do_accounting(\"aaa\"); }\n"),
             (std::vector<std::string>{
                 "c.cfg:5:32: modparam: acc 'early_media' = 1 is not supported by sipsd (only 0, "
                 "OpenSIPS's default)",
-                "c.cfg:6:17: OpenSIPS's parameter 'db_url' (module acc) is not supported by sipsd",
-                "c.cfg:7:23: OpenSIPS's accounting to \"db\" (module acc) is not supported by "
-                "sipsd (only \"log\")",
+                "c.cfg:6:27: modparam: acc db_url 'mysql://x': sipsd has db_sqlite only "
+                "(sqlite:///path/file.db)",
+                "c.cfg:7:33: modparam: acc db_table_acc: 'acc; DROP' is not a table name "
+                "(letters, digits, '_')",
+                "c.cfg:8:23: OpenSIPS's accounting to \"aaa\" (module acc) is not supported by "
+                "sipsd (only \"log\" and \"db\")",
             }));
 }
 
