@@ -22,13 +22,15 @@ process (so --per-proc <= 19,000 and N / W below 19,000 for the workers), 2 core
 clients and the server, 23 GB of memory.
 
 usage: bench/memory/registered_phones.py BUILD [--phones 100000] [--workers 8]
-           [--per-proc 15000] [--hold 60] [--ping-interval 30] [--json FILE]
+           [--per-proc 15000] [--conns 32] [--hold 60] [--ping-interval 30] [--ul-dump]
+           [--json FILE] [--keep]
 """
 import argparse
 import hashlib
 import json
 import math
 import os
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -74,7 +76,7 @@ class Registrar:
         self.fifo = os.path.join(self.dir, "fifo")
         self.sipsctl = os.path.join(build, "sipsctl")
         self.workers = workers
-        hash_bits = max(9, min(20, int(math.ceil(math.log2(max(phones, 1))))))
+        hash_bits = max(9, min(16, int(math.ceil(math.log2(max(phones, 1))))))
         cfg = os.path.join(self.dir, "registrar.cfg")
         with open(cfg, "w") as f:
             f.write("""log_level=2
@@ -185,6 +187,8 @@ def main():
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--ul-dump", action="store_true", help="also count the bindings ul_dump lists")
     ap.add_argument("--json")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep the work dir (cfg, database, logs, per-process JSON)")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
     n = a.phones
@@ -219,9 +223,11 @@ def main():
         time.sleep(1)
         base = sample(reg.proc.pid)
         t0 = time.time()
+        # An even share each, so the processes finish connecting together (each holds --hold
+        # from the end of its own connect phase).
         for k in range(procs):
-            first = k * a.per_proc
-            count = min(a.per_proc, n - first)
+            first = k * n // procs
+            count = (k + 1) * n // procs - first
             jf = os.path.join(work, "sipsbench-%d.json" % k)
             args = [os.path.join(build, "bench", "sipsbench"), "idle", "--register",
                     "--target", "tls:127.0.0.1:%d" % reg.port, "--ca", reg.ca,
@@ -256,7 +262,9 @@ def main():
                 break
         t_all = last_change - t0
         time.sleep(3)  # the last 200s written, the loops idle again
+        open_before = reg.stat("tls:conns_open")
         held = sample(reg.proc.pid)
+        open_after = reg.stat("tls:conns_open")
         stats = {}
         for name in ("usrloc:registered_users", "usrloc:location-contacts", "tls:conns_open",
                      "registrar:accepted_regs", "registrar:rejected_regs", "auth:"):
@@ -293,9 +301,14 @@ def main():
 
     d_rss = held["total"][0] - base["total"][0]
     d_pss = held["total"][1] - base["total"][1]
-    per = registered if registered > 0 else 1
+    # What the sample held: the bindings, and the TLS connections open (the lower of the counts
+    # before and after it, should a process have ended its hold meanwhile).
+    held_phones = min(registered, open_before, open_after)
+    per = held_phones if held_phones > 0 else 1
     result.update({
         "registered": registered,
+        "tls_conns_open_at_sample": [open_before, open_after],
+        "phones_held_at_sample": held_phones,
         "time_to_register_s": t_all,
         "registrations_per_s": registered / t_all if t_all > 0 else 0,
         "server_before_kb": {"rss": base["total"][0], "pss": base["total"][1]},
@@ -330,8 +343,12 @@ def main():
     print("server memory:         RSS %.1f -> %.1f MiB, PSS %.1f -> %.1f MiB (%d processes)" % (
         base["total"][0] / 1024.0, held["total"][0] / 1024.0, base["total"][1] / 1024.0,
         held["total"][1] / 1024.0, len(held) - 1))
-    print("per registered phone:  RSS %.0f bytes, PSS %.0f bytes" % (
-        result["rss_per_phone_bytes"], result["pss_per_phone_bytes"]))
+    print("per registered phone:  RSS %.0f bytes, PSS %.0f bytes (%d phones registered and "
+          "connected at the sample; TLS connections open %d before it, %d after)" % (
+              result["rss_per_phone_bytes"], result["pss_per_phone_bytes"], held_phones,
+              open_before, open_after))
+    if held_phones < n:
+        print("  WARNING: not all %d phones were held at the sample (raise --hold)" % n)
     print("clients (sipsbench):   %d established+registered, %d failed, %d closed by the server "
           "while held; %d of %d checks answered 200; client RSS %.0f MiB" % (
               est, failed, closed, checks, checked, client_rss_kb / 1024.0))
@@ -345,7 +362,10 @@ def main():
     if a.json:
         with open(a.json, "w") as f:
             json.dump(result, f, indent=1)
-    print("work dir (cfg, logs, per-process JSON): %s" % work)
+    if a.keep:
+        print("work dir (cfg, database, logs, per-process JSON): %s" % work)
+    else:
+        shutil.rmtree(work, ignore_errors=True)
     return 0 if registered >= n else 1
 
 
