@@ -163,6 +163,20 @@ def ul_dump_count(reg):
     return aors, contacts
 
 
+def cpu_seconds(pids):
+    """utime + stime of these processes (/proc/PID/stat), in seconds."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            with open("/proc/%d/stat" % p) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])
+        except (OSError, IndexError, ValueError):
+            pass
+    return total / float(tick)
+
+
 def tree_rss_kb(pids):
     total = 0
     for p in pids:
@@ -222,6 +236,8 @@ def main():
     try:
         time.sleep(1)
         base = sample(reg.proc.pid)
+        server_pids = [reg.proc.pid] + children(reg.proc.pid)
+        cpu0 = cpu_seconds(server_pids)
         t0 = time.time()
         # An even share each, so the processes finish connecting together (each holds --hold
         # from the end of its own connect phase).
@@ -261,6 +277,9 @@ def main():
                     all(p.poll() is not None for p, _, _ in benches):
                 break
         t_all = last_change - t0
+        server_cpu_s = cpu_seconds(server_pids) - cpu0
+        cpu_window_s = time.time() - t0
+        client_cpu_s = cpu_seconds([p.pid for p, _, _ in benches])
         time.sleep(3)  # the last 200s written, the loops idle again
         open_before = reg.stat("tls:conns_open")
         held = sample(reg.proc.pid)
@@ -311,6 +330,10 @@ def main():
         "phones_held_at_sample": held_phones,
         "time_to_register_s": t_all,
         "registrations_per_s": registered / t_all if t_all > 0 else 0,
+        "server_cpu_s": server_cpu_s,
+        "server_cpu_per_phone_us": server_cpu_s * 1e6 / max(registered, 1),
+        "client_cpu_s": client_cpu_s,
+        "cpu_window_s": cpu_window_s,
         "server_before_kb": {"rss": base["total"][0], "pss": base["total"][1]},
         "server_held_kb": {"rss": held["total"][0], "pss": held["total"][1]},
         "server_processes": len(held) - 1,
@@ -340,6 +363,9 @@ def main():
             result["ul_dump"]["aors"], result["ul_dump"]["contacts"], result["ul_dump"]["s"]))
     print("time to register all:  %.1f s (%.0f registrations/s, each TLS handshake + REGISTER + "
           "401 + REGISTER + 200)" % (t_all, result["registrations_per_s"]))
+    print("CPU while registering: server %.1f s (%.0f us per phone), sipsbench %.1f s, over %.1f s "
+          "on %d cores" % (server_cpu_s, result["server_cpu_per_phone_us"], client_cpu_s,
+                          cpu_window_s, os.cpu_count() or 0))
     print("server memory:         RSS %.1f -> %.1f MiB, PSS %.1f -> %.1f MiB (%d processes)" % (
         base["total"][0] / 1024.0, held["total"][0] / 1024.0, base["total"][1] / 1024.0,
         held["total"][1] / 1024.0, len(held) - 1))
