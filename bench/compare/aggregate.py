@@ -38,11 +38,15 @@ SCENARIOS = [
     ("call_tls_reuse_paced", "the same, paced at half the lower server's peak"),
     ("call_udp", "relayed calls over UDP, callees listening"),
     ("call_udp_paced", "the same, paced at half the lower server's peak"),
+    ("call_auth_tls", "authenticated calls over TLS: callees registered (digest), every INVITE "
+     "challenged (407) and sent again with credentials, lookup(\"location\")"),
+    ("call_auth_tls_paced", "the same, paced at half the lower server's peak"),
     ("register", "REGISTER with digest auth over TLS, nonce reused with nc+1"),
     ("register_fresh", "REGISTER with digest auth over TLS, every registration challenged"),
 ]
 REGISTER = {"register": "nonce reuse", "register_fresh": "fresh challenge"}
-RELAY = {"call_tls": "TLS", "call_tls_reuse": "TLS reuse", "call_udp": "UDP"}
+RELAY = {"call_tls": "TLS", "call_tls_reuse": "TLS reuse", "call_udp": "UDP",
+         "call_auth_tls": "TLS authenticated"}
 
 # (scenario, json path, label, unit, better) ; better: "higher" / "lower"
 METRICS = [
@@ -192,6 +196,8 @@ def sipsd_relay_skipped(meta, scen):
     """Whether bench-compare left sipsd out of this relay scenario (its relay cfg rejected)."""
     if not scen.startswith("call_"):
         return False
+    if scen.startswith("call_auth"):
+        return meta.get("sipsd_call_auth") == 0
     relay = meta.get("sipsd_relay")
     return relay == "none" or (relay == "stream" and scen.startswith("call_udp"))
 
@@ -385,6 +391,16 @@ def main():
         elif relay == "stream":
             lines.append("          sipsd: call_udp NOT RUN (Kamailio only): %s" %
                          meta.get("sipsd_relay_why"))
+    if any(r["scenario"].startswith("call_auth") for r in rows):
+        lines.append("auth    : call_auth_tls = the same calls between subscribers of the register "
+                     "scenarios: callees --callee-mode register (REGISTER, 401, REGISTER with "
+                     "credentials), callers --caller-auth (INVITE, 407, ACK, INVITE with "
+                     "Proxy-Authorization); both servers: proxy_authorize + consume_credentials, "
+                     "record_route, lookup(\"location\"), t_relay; auth_db on db_sqlite, usrloc "
+                     "in memory; a fresh server per run")
+        if meta.get("sipsd_call_auth") == 0:
+            lines.append("          sipsd: call_auth_tls NOT RUN (Kamailio only): %s" %
+                         meta.get("sipsd_call_auth_why"))
     if any(r["scenario"].startswith("register") for r in rows):
         reg = meta.get("register") or {}
         lines.append("register: sipsbench register: %s subscribers @%s over %s TLS connections, "

@@ -44,6 +44,13 @@
 #    own subscriber schema, ha1 computed here (sipsctl db init for sipsd's tables; Kamailio's
 #    /usr/share/kamailio/db_sqlite/*-create.sql, kamailio-sqlite-modules). register: TLS,
 #    re-registrations reuse the nonce with nc+1; register_fresh: every registration challenged.
+#  - call_auth_tls runs both servers as the proxy of a small domain (sipsd-call-auth.cfg.in,
+#    kamailio-call-auth.cfg.in): the same subscribers and databases as the register scenarios;
+#    sipsbench's callees REGISTER with digest auth over TLS (--callee-mode register), every
+#    call's INVITE is challenged (407), ACKed and sent again with Proxy-Authorization
+#    (--caller-auth), then proxy_authorize, record_route, lookup("location") and t_relay over
+#    the callee's registration connection. Each run starts a fresh server, so no contact of an
+#    earlier run's (closed) connections is left in usrloc.
 #
 # Bounded: every sipsbench run has --duration/--warmup/--timeout (idle: a 120 s handshake
 # cap inside sipsbench, ramp: --rate-max and --step-duration) and the whole run is wrapped in
@@ -74,9 +81,9 @@ missing packages with apt-get).
                     at the top of this script)
   --only LIST       comma-separated scenarios to run (default: all):
                     tls32,tls1,tcp32,ramp,hs_ecdsa,hs_rsa,hs_resume,idle,storm,
-                    call_tls,call_tls_reuse,call_udp (each call_* is a run at the maximum
-                    rate, then one paced at half the lower server's peak: call_*_paced),
-                    register,register_fresh
+                    call_tls,call_tls_reuse,call_udp,call_auth_tls (each call_* is a run at
+                    the maximum rate, then one paced at half the lower server's peak:
+                    call_*_paced), register,register_fresh
   --call-concurrent K  calls in flight in the maximum-rate call runs (default 64)
   --reg-users N     subscribers of the register scenarios (default 1000)
   --reg-concurrent K  registrations in progress in the register scenarios (default 64)
@@ -155,7 +162,7 @@ for b in "$SIPSD" "$BENCH"; do
 done
 [[ "$(id -u)" -eq 0 ]] || { echo "bench-compare: run as root (it installs packages and raises limits)" >&2; exit 2; }
 
-ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle storm call_tls call_tls_reuse call_udp register register_fresh"
+ALL_SCENARIOS="tls32 tls1 tcp32 ramp hs_ecdsa hs_rsa hs_resume idle storm call_tls call_tls_reuse call_udp call_auth_tls register register_fresh"
 SCENARIOS=""
 for s in $ALL_SCENARIOS; do
   if [[ -z "$ONLY" || ",$ONLY," == *",$s,"* ]]; then
@@ -411,7 +418,9 @@ PY
 }
 SIPSD_REG=0
 SIPSD_REG_WHY=""
-if [[ " $SCENARIOS " == *" register"* ]]; then
+SIPSD_AUTH=0
+SIPSD_AUTH_WHY=""
+if [[ " $SCENARIOS " == *" register"* || " $SCENARIOS " == *" call_auth"* ]]; then
   make_reg_dbs || die "could not make the register scenarios' databases"
   sed -e "s|@UDP_PORT@|${UDP_PORT[kamailio]}|g" -e "s|@TCP_PORT@|${TCP_PORT[kamailio]}|g" \
     -e "s|@TLS_PORT@|${TLS_PORT[kamailio]}|g" -e "s|@WORKERS@|$WORKERS|g" \
@@ -436,6 +445,28 @@ if [[ " $SCENARIOS " == *" register"* ]]; then
     SIPSD_REG_WHY="$(first_cfg_error "$TMP/sipsd-register-check.log")"
     log "register: sipsd -c rejects the registrar cfg ($SIPSD_REG_WHY): Kamailio only"
   fi
+  # call_auth_tls: the same subscribers, a domain proxy (registrar + authenticated calls).
+  sed -e "s|@TCP_PORT@|${TCP_PORT[kamailio]}|g" -e "s|@TLS_PORT@|${TLS_PORT[kamailio]}|g" \
+    -e "s|@WORKERS@|$WORKERS|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" \
+    -e "s|@MODULE_DIR@|$KAM_MODULES|g" -e "s|@TLS_CFG@|$TMP/kamailio-relay-tls.cfg|g" \
+    -e "s|@EXTRA@|$extra|g" -e "s|@DB@|$TMP/kamailio-reg.db|g" \
+    "$HERE/kamailio-call-auth.cfg.in" >"$TMP/kamailio-call-auth.cfg"
+  "$KAMAILIO" -c -f "$TMP/kamailio-call-auth.cfg" >"$TMP/kamailio-check.log" 2>&1 ||
+    { cat "$TMP/kamailio-check.log" >&2; die "kamailio -c rejected the generated kamailio-call-auth.cfg"; }
+  sed -e "s|@TCP_PORT@|${TCP_PORT[sipsd]}|g" -e "s|@TLS_PORT@|${TLS_PORT[sipsd]}|g" \
+    -e "s|@WORKERS@|$WORKERS|g" -e "s|@MAX_CONNS@|$MAX_CONNS|g" \
+    -e "s|@ECDSA_CERT@|$TMP/ecdsa.pem|g" -e "s|@ECDSA_KEY@|$TMP/ecdsa.key|g" \
+    -e "s|@FIFO@|$TMP/sipsd_auth_fifo|g" -e "s|@DB@|$TMP/sipsd-reg.db|g" \
+    "$HERE/sipsd-call-auth.cfg.in" >"$TMP/sipsd-call-auth.cfg"
+  if [[ $SIPSD_REG_DB -eq 0 ]]; then
+    SIPSD_AUTH_WHY="$SIPSD_REG_WHY"
+  elif "$SIPSD" -c -f "$TMP/sipsd-call-auth.cfg" >"$TMP/sipsd-call-auth-check.log" 2>&1; then
+    SIPSD_AUTH=1
+  else
+    SIPSD_AUTH_WHY="$(first_cfg_error "$TMP/sipsd-call-auth-check.log")"
+    [[ " $SCENARIOS " == *" call_auth"* ]] &&
+      log "call_auth_tls: sipsd -c rejects the proxy cfg ($SIPSD_AUTH_WHY): Kamailio only"
+  fi
 fi
 
 # ---------------------------------------------------------------------------------------------
@@ -451,12 +482,14 @@ start_server() {  # NAME PROFILE(std|hs)
     local cfg="$TMP/sipsd.cfg"
     [[ "$profile" == relay ]] && cfg="$TMP/sipsd-relay.cfg"
     [[ "$profile" == reg ]] && cfg="$TMP/sipsd-register.cfg"
+    [[ "$profile" == auth ]] && cfg="$TMP/sipsd-call-auth.cfg"
     setsid "$SIPSD" -f "$cfg" >>"$logf" 2>&1 </dev/null &
   else
     local cfg="$TMP/kamailio.cfg"
     [[ "$profile" == hs ]] && cfg="$TMP/kamailio-hs.cfg"
     [[ "$profile" == relay ]] && cfg="$TMP/kamailio-relay.cfg"
     [[ "$profile" == reg ]] && cfg="$TMP/kamailio-register.cfg"
+    [[ "$profile" == auth ]] && cfg="$TMP/kamailio-call-auth.cfg"
     # -m shared memory (connections, TLS state), -M per-process memory, both in MB.
     setsid "$KAMAILIO" -DD -E -f "$cfg" -m 1024 -M 32 >>"$logf" 2>&1 </dev/null &
   fi
@@ -477,7 +510,7 @@ ready_check() {  # NAME PROFILE: one OPTIONS (and its 200) per listener, each bo
   local name="$1" t targets
   targets=("tcp:127.0.0.1:${TCP_PORT[$name]}" "tls:127.0.0.1:${TLS_PORT[$name]}")
   # The relay cfgs have no RSA listener; their UDP one is proven by call_udp itself.
-  [[ "${2:-std}" != relay && "${2:-std}" != reg ]] && targets+=("tls:127.0.0.1:${RSA_PORT[$name]}")
+  [[ "${2:-std}" != relay && "${2:-std}" != reg && "${2:-std}" != auth ]] && targets+=("tls:127.0.0.1:${RSA_PORT[$name]}")
   for t in "${targets[@]}"; do
     local ca=()
     [[ $t == tls:* ]] && ca=(--ca "$CA")
@@ -598,6 +631,8 @@ json.dump({
   "sipsd_register_why": r'''$SIPSD_REG_WHY''',
   "register": {"users": $REG_USERS, "concurrent": $REG_CONCURRENT, "conns": 4,
                "domain": "$REG_DOMAIN"},
+  "sipsd_call_auth": $SIPSD_AUTH,
+  "sipsd_call_auth_why": r'''$SIPSD_AUTH_WHY''',
   "sipsd_relay": "$SIPSD_RELAY",
   "sipsd_relay_why": r'''$SIPSD_RELAY_WHY''',
   "call": {"conns": 4, "callees": 4, "concurrent": $CALL_CONCURRENT, "hold_ms": 0,
@@ -611,12 +646,19 @@ EOF
 # ---------------------------------------------------------------------------------------------
 # Each prints the sipsbench arguments for SERVER (after the mode), or nothing to skip.
 scenario_profile() {  # handshake-heavy scenarios use Kamailio's "hs" profile; calls a proxy
-  case "$1" in hs_* | idle | storm) echo hs ;; call_*) echo relay ;; register*) echo reg ;; *) echo std ;; esac
+  case "$1" in
+    hs_* | idle | storm) echo hs ;;
+    call_auth*) echo auth ;;
+    call_*) echo relay ;;
+    register*) echo reg ;;
+    *) echo std ;;
+  esac
 }
 # Whether SERVER runs SCENARIO at all: sipsd runs the relay ones only with a relay cfg it
 # accepts (call_udp only with UDP in it).
 scenario_runs_on() {  # SCENARIO SERVER
   if [[ $2 == sipsd && $1 == register* ]]; then [[ $SIPSD_REG -eq 1 ]]; return; fi
+  if [[ $2 == sipsd && $1 == call_auth* ]]; then [[ $SIPSD_AUTH -eq 1 ]]; return; fi
   [[ $2 == sipsd && $1 == call_* ]] || return 0
   [[ $SIPSD_RELAY == udp ]] && return 0
   [[ $SIPSD_RELAY == stream && $1 != call_udp* ]] && return 0
@@ -650,6 +692,10 @@ call_args() {  # SCENARIO SERVER
     call_tls_reuse) echo call --target "tls:127.0.0.1:${TLS_PORT[$n]}" --ca "$CA" \
       --callee-mode connect "${common[@]}" ;;
     call_udp) echo call --target "udp:127.0.0.1:${UDP_PORT[$n]}" --callee-mode listen "${common[@]}" ;;
+    # Callees alice0..3 registered, callers alice4..7 authenticated (subscribers of make_reg_dbs).
+    call_auth_tls) echo call --target "tls:127.0.0.1:${TLS_PORT[$n]}" --ca "$CA" \
+      --callee-mode register --caller-auth --domain "$REG_DOMAIN" --password 'pw{i}' \
+      "${common[@]}" ;;
   esac
 }
 scenario_args() {  # SCENARIO SERVER
@@ -714,8 +760,9 @@ scenario_limit() {  # wall-clock cap of one sipsbench run, seconds
 run_one() {  # SCENARIO SERVER ROUND
   local s="$1" n="$2" r="$3"
   if ! scenario_runs_on "$s" "$n"; then
-    [[ $r -eq 1 && $s == call_* && $s != *_paced ]] && log "$s: sipsd not run: its relay cfg is not accepted ($SIPSD_RELAY_WHY)"
+    [[ $r -eq 1 && $s == call_* && $s != call_auth* && $s != *_paced ]] && log "$s: sipsd not run: its relay cfg is not accepted ($SIPSD_RELAY_WHY)"
     [[ $r -eq 1 && $s == register* ]] && log "$s: sipsd not run: $SIPSD_REG_WHY"
+    [[ $r -eq 1 && $s == call_auth_tls ]] && log "$s: sipsd not run: $SIPSD_AUTH_WHY"
     return 0
   fi
   local args
@@ -734,6 +781,9 @@ run_one() {  # SCENARIO SERVER ROUND
   [[ $n == sipsd && $profile == hs ]] && profile=std
   # Memory per idle connection is measured on a fresh process, so earlier runs do not count.
   [[ $s == idle ]] && fresh=1
+  # call_auth_tls: usrloc must hold only this run's registrations (old ones point at closed
+  # connections and would be forked to).
+  [[ $s == call_auth* ]] && fresh=1
   ensure_server "$n" "$profile" $fresh
   local pid="${PID[$n]}" json="$OUT/raw/$n-$s-r$r.json" txt="$OUT/raw/$n-$s-r$r.txt"
   rm -f "$json"

@@ -44,7 +44,7 @@ void append_from(std::string* out, const CallerEnd& from, std::string_view tag) 
   out->append("From: <sip:");
   out->append(from.user);
   out->append("@");
-  out->append(from.ip);
+  out->append(from.domain.empty() ? from.ip : from.domain);
   out->append(">;tag=");
   out->append(tag);
   out->append("\r\n");
@@ -244,14 +244,17 @@ void append_invite(std::string* out, const CallerEnd& from, const CallerDialog& 
   append_from(out, from, d.from_tag);
   append_line(out, "To", d.to);
   append_line(out, "Call-ID", d.call_id);
-  out->append("CSeq: 1 INVITE\r\n");
+  out->append("CSeq: ");
+  out->append(std::to_string(d.cseq));
+  out->append(" INVITE\r\n");
   append_contact(out, from);
+  out->append(d.auth);
   out->append("User-Agent: sipsbench\r\n");
   append_end(out, sdp);
 }
 
 void append_ack_2xx(std::string* out, const CallerEnd& from, const CallerDialog& d) {
-  append_in_dialog(out, "ACK", 1, ".a", from, d);
+  append_in_dialog(out, "ACK", d.cseq, ".a", from, d);
 }
 
 void append_ack_non2xx(std::string* out, const CallerEnd& from, const CallerDialog& d) {
@@ -263,12 +266,42 @@ void append_ack_non2xx(std::string* out, const CallerEnd& from, const CallerDial
   append_from(out, from, d.from_tag);
   append_line(out, "To", d.to);
   append_line(out, "Call-ID", d.call_id);
-  out->append("CSeq: 1 ACK\r\n");
+  out->append("CSeq: ");
+  out->append(std::to_string(d.cseq));
+  out->append(" ACK\r\n");
   append_end(out, {});
 }
 
 void append_bye(std::string* out, const CallerEnd& from, const CallerDialog& d) {
-  append_in_dialog(out, "BYE", 2, ".b", from, d);
+  append_in_dialog(out, "BYE", d.cseq + 1, ".b", from, d);
+}
+
+void append_register(std::string* out, const CallerEnd& from, std::string_view call_id,
+                     std::string_view tag, std::string_view branch, uint32_t cseq, int expires,
+                     std::string_view authorization) {
+  std::string_view host = from.domain.empty() ? std::string_view(from.ip) : from.domain;
+  out->append("REGISTER sip:");
+  out->append(host);
+  out->append(" SIP/2.0\r\n");
+  append_via(out, from, branch, "");
+  out->append("Max-Forwards: 70\r\n");
+  append_from(out, from, tag);
+  out->append("To: <sip:");
+  out->append(from.user);
+  out->append("@");
+  out->append(host);
+  out->append(">\r\n");
+  append_line(out, "Call-ID", call_id);
+  out->append("CSeq: ");
+  out->append(std::to_string(cseq));
+  out->append(" REGISTER\r\n");
+  append_contact(out, from);
+  out->append("Expires: ");
+  out->append(std::to_string(expires));
+  out->append("\r\n");
+  if (!authorization.empty()) append_line(out, "Authorization", authorization);
+  out->append("User-Agent: sipsbench\r\n");
+  append_end(out, {});
 }
 
 void append_register_options(std::string* out, const CallerEnd& from, std::string_view target_uri,

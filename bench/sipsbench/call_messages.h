@@ -49,7 +49,8 @@ struct CallerEnd {
   Transport transport = Transport::kTls;
   std::string ip;
   uint16_t port = 0;
-  std::string user;  // "caller-W-C"
+  std::string user;    // "caller-W-C", or a subscriber's name
+  std::string domain;  // the From/To host when not empty (a subscriber's domain), else ip
 };
 
 // One call as its caller sees it.
@@ -60,6 +61,9 @@ struct CallerDialog {
   std::string ruri;    // the INVITE's R-URI (the callee's URI)
   std::string to;      // the INVITE's To; after a final response, the response's To (with tag)
   DialogRoute route;   // after a 2xx
+  uint32_t cseq = 1;   // of the INVITE: 2 once it was re-sent with credentials; ACK the same,
+                       // BYE this + 1
+  std::string auth;    // whole header lines the INVITE carries ("Proxy-Authorization: ...\r\n")
 };
 
 // The SDP bodies (about 150 bytes); `port` is the RTP port offered.
@@ -72,6 +76,13 @@ void append_ack_2xx(std::string* out, const CallerEnd& from, const CallerDialog&
 // The ACK of a non-2xx final response: the INVITE's R-URI and branch, d.to from the response.
 void append_ack_non2xx(std::string* out, const CallerEnd& from, const CallerDialog& d);
 void append_bye(std::string* out, const CallerEnd& from, const CallerDialog& d);
+
+// A REGISTER of from.user@from.domain (R-URI sip:DOMAIN) binding the Contact
+// sip:USER@IP:PORT;transport=T for `expires` seconds; `authorization` (a header value, or "")
+// goes in an Authorization header.
+void append_register(std::string* out, const CallerEnd& from, std::string_view call_id,
+                     std::string_view tag, std::string_view branch, uint32_t cseq, int expires,
+                     std::string_view authorization);
 
 // An OPTIONS from a connecting callee to the proxy at `target` (its R-URI).
 void append_register_options(std::string* out, const CallerEnd& from, std::string_view target_uri,

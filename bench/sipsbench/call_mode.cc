@@ -46,6 +46,7 @@ class Coordinator {
     outer.measure_to = outer.start + drain_ns() + to_ns(o_.warmup + o_.duration) + setup_ns();
     outer.stop = outer.measure_to;
     int w = o_.workers;
+    int caller_base = 0;
     for (int i = 0; i < w; ++i) {
       int callers = o_.conns / w + (i < o_.conns % w ? 1 : 0);
       std::vector<int> callees;
@@ -54,7 +55,8 @@ class Coordinator {
       double rate = o_.call.rate * callers / o_.conns;
       auto worker =
           std::make_unique<CallWorker>(o_, i, callers, std::move(callees), std::max(in_flight, 1),
-                                       rate, outer, interrupted_, control_, run_id);
+                                       rate, outer, interrupted_, control_, run_id, caller_base);
+      caller_base += callers;
       Status s = worker->init_call();
       if (!s.ok()) return s;
       workers_.push_back(std::move(worker));

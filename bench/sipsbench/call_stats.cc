@@ -34,6 +34,9 @@ void CallStats::merge(const CallStats& o) {
   callee_byes += o.callee_byes;
   callee_unknown += o.callee_unknown;
   callee_other += o.callee_other;
+  callee_registered += o.callee_registered;
+  caller_challenges += o.caller_challenges;
+  auth_refused += o.auth_refused;
   protocol_errors += o.protocol_errors;
   connection_errors += o.connection_errors;
   note_error(o.first_error);

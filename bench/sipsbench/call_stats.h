@@ -45,8 +45,12 @@ struct CallStats {
   uint64_t callee_invites = 0;
   uint64_t callee_acks = 0;
   uint64_t callee_byes = 0;
-  uint64_t callee_unknown = 0;  // BYE for no dialog: 481
-  uint64_t callee_other = 0;    // other requests (OPTIONS, ...): 200
+  uint64_t callee_unknown = 0;     // BYE for no dialog: 481
+  uint64_t callee_other = 0;       // other requests (OPTIONS, ...): 200
+  uint64_t callee_registered = 0;  // --callee-mode register: REGISTERs answered 2xx
+  // --caller-auth.
+  uint64_t caller_challenges = 0;  // 401/407 to a first INVITE, answered with credentials
+  uint64_t auth_refused = 0;       // 401/407 again to the INVITE with credentials
   // Errors not tied to one call's outcome: bad or unexpected messages, broken connections.
   uint64_t protocol_errors = 0;
   uint64_t connection_errors = 0;

@@ -9,6 +9,8 @@
 #include <cstring>
 
 #include "bench/sipsbench/client_tls.h"
+#include "bench/sipsbench/digest_client.h"
+#include "core/auth/digest.h"
 
 namespace sipsd::bench {
 
@@ -41,10 +43,11 @@ bool parse_u32(std::string_view s, uint32_t* out) {
 CallWorker::CallWorker(const Options& options, int index, int callers, std::vector<int> callees,
                        int in_flight, double rate, const RunPlan& outer,
                        const std::atomic<bool>& interrupted, const CallControl& control,
-                       uint32_t run_id)
+                       uint32_t run_id, int caller_base)
     : LoopWorker(options, index, callers, outer, interrupted),
       control_(control),
       run_id_(run_id),
+      caller_base_(caller_base),
       in_flight_(in_flight),
       rate_(rate),
       t1_(static_cast<int64_t>(options.call.t1_ms * 1e6)),
@@ -58,6 +61,12 @@ CallWorker::CallWorker(const Options& options, int index, int callers, std::vect
     auto c = std::make_unique<Callee>();
     c->global = callees[i];
     c->user = strprintf("callee-%d", callees[i]);
+    if (options.call.callee_mode == CalleeMode::kRegister) {
+      int sub = options.reg.first_user + callees[i];
+      c->user = options.reg.user_prefix + std::to_string(sub);
+      c->ha1 = auth::compute_ha1(auth::Algorithm::kMd5, c->user, options.reg.domain,
+                                 expand_index(options.reg.password, sub));
+    }
     callees_.push_back(std::move(c));
     callee_states_[i].store(static_cast<int>(CalleeState::kPending));
   }
@@ -93,7 +102,7 @@ void CallWorker::start() {
   pacer_.reset(event_new(base(), -1, EV_PERSIST, &CallWorker::pace_cb, this));
   int64_t now = now_ns();
   for (size_t i = 0; i < callers_.size(); ++i) open_caller(i, now);
-  if (options_.call.callee_mode == CalleeMode::kConnect) {
+  if (options_.call.callee_mode != CalleeMode::kListen) {
     for (size_t i = 0; i < callees_.size(); ++i) connect_callee(*callees_[i], i, now);
   }
 }
@@ -119,14 +128,25 @@ void CallWorker::channel_open(SipChannel& ch) {
   int owner = ch.owner_index();
   if (owner >= 0) {
     CallerConn& cc = callers_[static_cast<size_t>(owner)];
-    cc.end = CallerEnd{ch.transport(), ch.local_ip(), ch.local_port(),
-                       strprintf("caller-%d-%d", index_, owner)};
+    cc.end = CallerEnd{ch.transport(),
+                       ch.local_ip(),
+                       ch.local_port(),
+                       strprintf("caller-%d-%d", index_, owner),
+                       {}};
+    if (options_.call.caller_auth) {
+      const RegisterOptions& r = options_.reg;
+      int sub = r.first_user + options_.call.callees + caller_base_ + owner;
+      cc.end.user = r.user_prefix + std::to_string(sub);
+      cc.end.domain = r.domain;
+      cc.ha1 = auth::compute_ha1(auth::Algorithm::kMd5, cc.end.user, r.domain,
+                                 expand_index(r.password, sub));
+    }
     cc.ready = true;
     callers_ready_.fetch_add(1, std::memory_order_relaxed);
     return;
   }
   Callee& c = callee_of(ch);
-  if (options_.call.callee_mode == CalleeMode::kConnect && &ch == c.channel.get())
+  if (options_.call.callee_mode != CalleeMode::kListen && &ch == c.channel.get())
     send_callee_options(c, now_ns());
 }
 
@@ -273,6 +293,8 @@ bool CallWorker::start_call(int64_t now) {
   // To: the callee's address of record without URI parameters.
   d.to = "<" + d.ruri.substr(0, d.ruri.find(';')) + ">";
   d.route = DialogRoute{};
+  d.cseq = 1;
+  d.auth.clear();
   ++active_;
   ++cc.calls;
   ++cs_.started_total;
@@ -342,10 +364,12 @@ void CallWorker::caller_response(SipChannel&, sip::Message& msg) {
   }
   Call& c = calls_[slot];
   int64_t now = now_ns();
-  if (msg.cseq_method() == "INVITE" && msg.cseq_number() == 1) {
+  if (msg.cseq_method() == "INVITE" && msg.cseq_number() == c.d.cseq) {
     invite_response(slot, c, msg, now);
-  } else if (msg.cseq_method() == "BYE" && msg.cseq_number() == 2) {
+  } else if (msg.cseq_method() == "BYE" && msg.cseq_number() == c.d.cseq + 1) {
     bye_response(slot, c, msg, now);
+  } else if (msg.cseq_method() == "INVITE" && msg.cseq_number() < c.d.cseq) {
+    ++cs_.late;  // e.g. the challenge retransmitted (UDP) after the INVITE with credentials
   } else {
     note_protocol_error(strprintf("response with an unexpected CSeq %u %.*s", msg.cseq_number(),
                                   static_cast<int>(msg.cseq_method().size()),
@@ -356,7 +380,7 @@ void CallWorker::caller_response(SipChannel&, sip::Message& msg) {
 
 void CallWorker::invite_response(uint32_t slot, Call& c, sip::Message& msg, int64_t now) {
   int code = msg.status_code();
-  if (c.state != CallState::kInviting) {
+  if (c.state != CallState::kInviting && c.state != CallState::kInvitingAuth) {
     if (code >= 200 && code < 300 && c.state != CallState::kFree) {
       // The 2xx was retransmitted (our ACK was lost, or late): ACK it again (13.2.2.4).
       scratch_.clear();
@@ -383,8 +407,15 @@ void CallWorker::invite_response(uint32_t slot, Call& c, sip::Message& msg, int6
     scratch_.clear();
     append_ack_non2xx(&scratch_, callers_[c.conn].end, c.d);
     send_for(slot, c, scratch_);
-    if (c.state != CallState::kFree)
-      end_call(slot, c, Outcome::kNon2xx, strprintf("INVITE %d", code));
+    if (c.state == CallState::kFree) return;
+    bool challenge = (code == 401 || code == 407) && options_.call.caller_auth;
+    if (challenge && c.state == CallState::kInviting) {
+      ++cs_.caller_challenges;
+      reinvite_with_credentials(slot, c, msg, now);
+      return;
+    }
+    if (challenge) ++cs_.auth_refused;  // challenged again: the credentials were refused
+    end_call(slot, c, Outcome::kNon2xx, strprintf("INVITE %d", code));
     return;
   }
   if (c.measured) cs_.setup.record(static_cast<uint64_t>(now - c.started));
@@ -403,6 +434,41 @@ void CallWorker::invite_response(uint32_t slot, Call& c, sip::Message& msg, int6
   } else {
     push_timer(Timer{now + hold_, slot, c.gen, TimerKind::kHoldEnd, CallState::kConfirmed});
   }
+}
+
+void CallWorker::reinvite_with_credentials(uint32_t slot, Call& c, const sip::Message& challenge,
+                                           int64_t now) {
+  int code = challenge.status_code();
+  DigestChallenge ch;
+  if (!find_md5_challenge(challenge, &ch)) {
+    end_call(slot, c, Outcome::kNon2xx, strprintf("INVITE %d without an MD5 challenge", code));
+    return;
+  }
+  CallerConn& cc = callers_[c.conn];
+  CallerDialog& d = c.d;
+  // A new INVITE of the same call (RFC 3261 22.2): same Call-ID and From tag, the To without
+  // the challenge's tag, the next CSeq, a new branch.
+  d.to = "<" + d.ruri.substr(0, d.ruri.find(';')) + ">";
+  d.cseq = 2;
+  d.branch.append(".2");
+  std::string cnonce =
+      strprintf("%x.%llx", run_id_, static_cast<unsigned long long>(++cnonce_counter_));
+  d.auth = code == 407 ? "Proxy-Authorization: " : "Authorization: ";
+  d.auth += digest_credentials(ch, DigestAnswer{cc.end.user, cc.ha1, "INVITE", d.ruri, 1, cnonce});
+  d.auth += "\r\n";
+  c.state = CallState::kInvitingAuth;
+  c.provisional = false;
+  c.tx_sent = now;
+  c.retx_interval = t1_;
+  scratch_.clear();
+  append_invite(&scratch_, cc.end, d, offer_);
+  bool udp = options_.target.transport == Transport::kUdp;
+  if (udp) c.request = scratch_;
+  if (!send_for(slot, c, scratch_)) return;
+  push_timer(
+      Timer{now + plan_.timeout, slot, c.gen, TimerKind::kTimeout, CallState::kInvitingAuth});
+  if (udp)
+    push_timer(Timer{now + t1_, slot, c.gen, TimerKind::kRetransmit, CallState::kInvitingAuth});
 }
 
 void CallWorker::send_bye(uint32_t slot, Call& c, int64_t now) {
@@ -525,18 +591,18 @@ void CallWorker::timer_due(const Timer& t, int64_t now) {
   Call& c = calls_[t.slot];
   if (c.gen != t.gen || c.state != t.state) return;  // stale
   switch (t.kind) {
-    case TimerKind::kTimeout:
-      end_call(
-          t.slot, c,
-          t.state == CallState::kInviting ? Outcome::kInviteTimeout : Outcome::kByeTimeout,
-          strprintf("%s timed out after %.3f s", t.state == CallState::kInviting ? "INVITE" : "BYE",
-                    static_cast<double>(plan_.timeout) / 1e9));
+    case TimerKind::kTimeout: {
+      bool invite = t.state != CallState::kByeing;
+      end_call(t.slot, c, invite ? Outcome::kInviteTimeout : Outcome::kByeTimeout,
+               strprintf("%s timed out after %.3f s", invite ? "INVITE" : "BYE",
+                         static_cast<double>(plan_.timeout) / 1e9));
       break;
+    }
     case TimerKind::kHoldEnd:
       send_bye(t.slot, c, now);
       break;
     case TimerKind::kRetransmit: {
-      bool invite = t.state == CallState::kInviting;
+      bool invite = t.state != CallState::kByeing;
       if (invite && c.provisional) return;  // a response stopped them
       if (!send_for(t.slot, c, c.request)) return;
       if (invite) {

@@ -13,6 +13,8 @@
 //
 // A call (UAC): INVITE (UDP: retransmitted at T1, 2T1, ... until a response) -> 1xx -> 2xx ->
 // ACK along the route set of the 2xx -> --hold -> BYE (UDP: retransmitted, capped at T2) -> 2xx.
+// With --caller-auth the first INVITE's 401/407 is ACKed and the INVITE sent again with
+// credentials (CSeq 2, a new branch); the call's --timeout then starts again.
 // Its timers live in one min-heap; an entry names the call's slot, the slot's generation and
 // the transaction, so a stale entry is recognised and dropped when it comes due.
 // call_worker.cc holds the caller side and the loop, call_worker_uas.cc the callee side.
@@ -50,11 +52,12 @@ enum class CalleeState : int { kPending = 0, kReady = 1, kFailed = 2 };
 
 class CallWorker : public LoopWorker, private ChannelHandler {
  public:
-  // `callers`: this worker's caller connections; `callees`: the global indices of its callees;
+  // `callers`: this worker's caller connections, globally numbered from `caller_base`;
+  // `callees`: the global indices of its callees;
   // `in_flight`: its share of --concurrent; `rate`: its calls/s (0: closed loop).
   CallWorker(const Options& options, int index, int callers, std::vector<int> callees,
              int in_flight, double rate, const RunPlan& outer, const std::atomic<bool>& interrupted,
-             const CallControl& control, uint32_t run_id);
+             const CallControl& control, uint32_t run_id, int caller_base);
   ~CallWorker() override;
 
   // Main thread, before run(): the callees' server TLS context and, in listen mode, their
@@ -77,7 +80,8 @@ class CallWorker : public LoopWorker, private ChannelHandler {
   const CallStats& call_stats() const { return cs_; }
 
  private:
-  enum class CallState : uint8_t { kFree, kInviting, kConfirmed, kByeing };
+  // kInvitingAuth: the INVITE with credentials, after a challenge (--caller-auth).
+  enum class CallState : uint8_t { kFree, kInviting, kInvitingAuth, kConfirmed, kByeing };
   enum class Outcome : uint8_t {
     kCompleted,
     kInviteTimeout,
@@ -117,6 +121,7 @@ class CallWorker : public LoopWorker, private ChannelHandler {
     int64_t retry_at = 0;  // when broken: reconnect at
     bool ready = false;
     uint32_t calls = 0;  // in progress on it
+    std::string ha1;     // --caller-auth: of its subscriber (end.user)
   };
 
   struct Callee {
@@ -135,6 +140,10 @@ class CallWorker : public LoopWorker, private ChannelHandler {
     int64_t options_deadline = 0;
     int64_t options_retx_at = 0;
     bool answered = false;
+    // Register mode: the REGISTER in c.options, its CSeq, whether it carried credentials.
+    std::string ha1;
+    uint32_t reg_cseq = 0;
+    bool reg_credentials = false;
   };
 
   enum class DialogState : uint8_t { kAnswered, kConfirmed, kTerminated };
@@ -175,6 +184,9 @@ class CallWorker : public LoopWorker, private ChannelHandler {
   size_t next_ready_conn();
   void caller_response(SipChannel& ch, sip::Message& msg);
   void invite_response(uint32_t slot, Call& c, sip::Message& msg, int64_t now);
+  // --caller-auth: the INVITE again with credentials for the challenge in `challenge`.
+  void reinvite_with_credentials(uint32_t slot, Call& c, const sip::Message& challenge,
+                                 int64_t now);
   void bye_response(uint32_t slot, Call& c, sip::Message& msg, int64_t now);
   void send_bye(uint32_t slot, Call& c, int64_t now);
   // Sends on the call's connection; false (the call failed, kTransport) when it could not.
@@ -194,6 +206,11 @@ class CallWorker : public LoopWorker, private ChannelHandler {
   Status listen_callee(Callee& c, size_t i);
   void connect_callee(Callee& c, size_t i, int64_t now);
   void send_callee_options(Callee& c, int64_t now);
+  // Register mode: the callee's REGISTER, with an Authorization answering `challenge` when not
+  // null.
+  void send_callee_register(Callee& c, int64_t now, const sip::Message* challenge);
+  // A response to the callee's OPTIONS or REGISTER.
+  void callee_announce_response(SipChannel& ch, Callee& c, sip::Message& msg);
   void callee_ready(size_t i);
   void callee_failed(size_t i, const std::string& why);
   static void accept_cb(evutil_socket_t fd, short, void* arg);
@@ -213,6 +230,7 @@ class CallWorker : public LoopWorker, private ChannelHandler {
 
   const CallControl& control_;
   const uint32_t run_id_;
+  const int caller_base_;
   const int in_flight_;
   const double rate_;
   const int64_t t1_;
@@ -244,6 +262,7 @@ class CallWorker : public LoopWorker, private ChannelHandler {
   std::priority_queue<CalleeRetx, std::vector<CalleeRetx>, std::greater<CalleeRetx>> callee_retx_;
   std::deque<std::pair<int64_t, std::string>> linger_;  // UDP: terminated dialogs kept until
   uint64_t tag_counter_ = 0;
+  uint64_t cnonce_counter_ = 0;
 
   CallStats cs_;
   std::atomic<int> callers_ready_{0};

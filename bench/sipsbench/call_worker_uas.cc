@@ -1,5 +1,6 @@
 // CallWorker's callee side (UAS): the callees come up (listening, or connecting to the proxy and
-// announcing themselves with an OPTIONS), accept the proxy's connections, and answer what reaches
+// announcing themselves with an OPTIONS, or with a REGISTER answered with digest credentials),
+// accept the proxy's connections, and answer what reaches
 // them: INVITE with 180 and 200 (SDP), ACK, BYE with 200 (481 without a dialog), anything else
 // with 200; over UDP the 200 is retransmitted until the ACK and duplicates are absorbed.
 #include <arpa/inet.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 
 #include "bench/sipsbench/call_worker.h"
+#include "bench/sipsbench/digest_client.h"
 
 namespace sipsd::bench {
 
@@ -69,7 +71,11 @@ void CallWorker::connect_callee(Callee& c, size_t i, int64_t now) {
 }
 
 void CallWorker::send_callee_options(Callee& c, int64_t now) {
-  CallerEnd end{c.channel->transport(), c.channel->local_ip(), c.channel->local_port(), c.user};
+  if (options_.call.callee_mode == CalleeMode::kRegister) {
+    send_callee_register(c, now, nullptr);
+    return;
+  }
+  CallerEnd end{c.channel->transport(), c.channel->local_ip(), c.channel->local_port(), c.user, {}};
   c.uri = sip_uri(c.user, end.ip, end.port, end.transport);
   c.contact = "Contact: <" + c.uri + ">\r\n";
   c.options_call_id = strprintf("o%08x.%d%.*s", run_id_, c.global,
@@ -81,6 +87,39 @@ void CallWorker::send_callee_options(Callee& c, int64_t now) {
   append_register_options(&c.options, end, target, c.options_call_id,
                           strprintf("%x", static_cast<unsigned>(c.global) + 1),
                           strprintf("z9hG4bK.o%08x.%d", run_id_, c.global));
+  c.options_retx_at = now + t1_;
+  c.channel->send(c.options);
+}
+
+void CallWorker::send_callee_register(Callee& c, int64_t now, const sip::Message* challenge) {
+  const RegisterOptions& r = options_.reg;
+  CallerEnd end{c.channel->transport(), c.channel->local_ip(), c.channel->local_port(), c.user,
+                r.domain};
+  // Callers call the address of record; the proxy's lookup("location") finds this connection.
+  c.uri = "sip:" + c.user + "@" + r.domain;
+  c.contact = "Contact: <" + sip_uri(c.user, end.ip, end.port, end.transport) + ">\r\n";
+  c.options_call_id = strprintf("r%08x.%d%.*s", run_id_, c.global,
+                                static_cast<int>(kCallIdSuffix.size()), kCallIdSuffix.data());
+  std::string authorization;
+  if (challenge != nullptr) {
+    DigestChallenge ch;
+    if (!find_md5_challenge(*challenge, &ch)) {
+      callee_failed(static_cast<size_t>(-c.channel->owner_index() - 1),
+                    strprintf("the proxy answered its REGISTER %d without an MD5 challenge",
+                              challenge->status_code()));
+      return;
+    }
+    std::string cnonce = strprintf("%x.r%d", run_id_, c.global);
+    authorization = digest_credentials(
+        ch, DigestAnswer{c.user, c.ha1, "REGISTER", "sip:" + r.domain, 1, cnonce});
+  }
+  c.reg_credentials = challenge != nullptr;
+  ++c.reg_cseq;
+  c.options.clear();
+  append_register(&c.options, end, c.options_call_id,
+                  strprintf("%x", static_cast<unsigned>(c.global) + 1),
+                  strprintf("z9hG4bK.r%08x.%d.%u", run_id_, c.global, c.reg_cseq), c.reg_cseq,
+                  r.expires, authorization);
   c.options_retx_at = now + t1_;
   c.channel->send(c.options);
 }
@@ -137,18 +176,7 @@ void CallWorker::accept_all(size_t i) {
 void CallWorker::callee_message(SipChannel& ch, Callee& c, sip::Message& msg,
                                 const sockaddr_in& from) {
   if (!msg.is_request()) {
-    size_t i = static_cast<size_t>(-ch.owner_index() - 1);
-    if (msg.call_id() != c.options_call_id || c.answered) {
-      note_protocol_error(c.user + ": unexpected response " + std::to_string(msg.status_code()));
-      return;
-    }
-    if (msg.status_code() < 200) return;
-    c.answered = true;
-    if (msg.status_code() < 300) {
-      callee_ready(i);
-    } else {
-      callee_failed(i, strprintf("the proxy answered its OPTIONS %d", msg.status_code()));
-    }
+    callee_announce_response(ch, c, msg);
     return;
   }
   switch (msg.method_id()) {
@@ -198,6 +226,29 @@ void CallWorker::callee_message(SipChannel& ch, Callee& c, sip::Message& msg,
       append_response(&scratch_, msg, 200, "OK", "o", false, c.contact, {});
       ch.send(scratch_, &from);
       return;
+  }
+}
+
+void CallWorker::callee_announce_response(SipChannel& ch, Callee& c, sip::Message& msg) {
+  size_t i = static_cast<size_t>(-ch.owner_index() - 1);
+  if (msg.call_id() != c.options_call_id || c.answered) {
+    note_protocol_error(c.user + ": unexpected response " + std::to_string(msg.status_code()));
+    return;
+  }
+  bool reg = options_.call.callee_mode == CalleeMode::kRegister;
+  if (reg && msg.cseq_number() != c.reg_cseq) return;  // to an earlier REGISTER (UDP)
+  int code = msg.status_code();
+  if (code < 200) return;
+  if (reg && (code == 401 || code == 407) && !c.reg_credentials) {
+    send_callee_register(c, now_ns(), &msg);
+    return;
+  }
+  c.answered = true;
+  if (code < 300) {
+    if (reg) ++cs_.callee_registered;
+    callee_ready(i);
+  } else {
+    callee_failed(i, strprintf("the proxy answered its %s %d", reg ? "REGISTER" : "OPTIONS", code));
   }
 }
 

@@ -13,13 +13,17 @@
 #include <utility>
 #include <vector>
 
+#include "bench/sipsbench/call_messages.h"
 #include "bench/sipsbench/cpu_usage.h"
+#include "bench/sipsbench/digest_client.h"
 #include "bench/sipsbench/loop_stream.h"
 #include "bench/sipsbench/loop_worker.h"
 #include "bench/sipsbench/reply_parser.h"
 #include "bench/sipsbench/report.h"
 #include "bench/sipsbench/request_template.h"
 #include "bench/sipsbench/runner.h"
+#include "core/auth/digest.h"
+#include "core/sip/message.h"
 
 namespace sipsd::bench {
 
@@ -45,7 +49,8 @@ class IdleWorker : public LoopWorker {
   ~IdleWorker() override { close_all(); }
 
  private:
-  enum class State : uint8_t { kNew, kConnecting, kRetry, kOpen, kClosed, kFailed };
+  // kRegistering (--register): handshake done, the REGISTER not answered 2xx yet.
+  enum class State : uint8_t { kNew, kConnecting, kRegistering, kRetry, kOpen, kClosed, kFailed };
   enum class Phase : uint8_t { kConnecting, kHolding, kDraining, kChecking, kDone };
 
   // Only the connections chosen for the check carry one.
@@ -55,6 +60,9 @@ class IdleWorker : public LoopWorker {
     std::vector<char> in;
     uint32_t tag = 0;
     bool done = false;
+    // --register: the registration in progress on the connection using this reader.
+    int64_t reg_started = 0;
+    uint32_t reg_cseq = 0;
   };
 
   struct Conn {
@@ -87,7 +95,7 @@ class IdleWorker : public LoopWorker {
       sockaddr_in& a = sources_[static_cast<size_t>(k)];
       a = sockaddr_in{};
       a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl((127u << 24) | static_cast<uint32_t>(2 + k));
+      a.sin_addr.s_addr = htonl((127u << 24) | static_cast<uint32_t>(options_.first_source + k));
     }
     conns_list_.resize(static_cast<size_t>(options_.connections));
     for (size_t i = 0; i < conns_list_.size(); ++i) {
@@ -97,7 +105,7 @@ class IdleWorker : public LoopWorker {
     }
     r_.requested = conns_list_.size();
     phase_start_ = now;
-    connect_until_ = now + to_ns(kIdleConnectLimitS);
+    connect_until_ = now + to_ns(options_.connect_limit);
     next_progress_ = now + kSecondNs;
     launch(now);
   }
@@ -170,8 +178,18 @@ class IdleWorker : public LoopWorker {
         launch(now);
         return;
       }
+      r_.handshake.record(static_cast<uint64_t>(now - c.started));
+      if (options_.idle_register) {
+        begin_register(c, now);
+        return;
+      }
       established(c, now);
       launch(now);
+    }
+    if (c.state == State::kRegistering) {
+      if (!flush(c)) return;
+      read_all(c, now);
+      return;
     }
     if (c.state != State::kOpen) return;
     if (!flush(c)) return;
@@ -184,11 +202,106 @@ class IdleWorker : public LoopWorker {
     --active_;
     ++r_.established;
     ++open_;
-    r_.handshake.record(static_cast<uint64_t>(now - c.started));
     // The first ping at a fraction of the interval that spreads the pings over it evenly.
     double frac = std::fmod(static_cast<double>(c.index) * kGoldenFraction, 1.0);
     pings_.push(
         Due{now + static_cast<int64_t>(frac * static_cast<double>(ping_interval_)), c.index});
+  }
+
+  // --register: connection i registers subscriber PREFIX(--first-user + i) from its own address.
+  void begin_register(Conn& c, int64_t now) {
+    c.state = State::kRegistering;
+    c.deadline = now + plan_.timeout;
+    c.check = std::make_unique<Check>();
+    c.check->reg_started = now;
+    send_register(c, nullptr);
+  }
+
+  void send_register(Conn& c, const DigestChallenge* ch) {
+    const RegisterOptions& r = options_.reg;
+    int sub = r.first_user + static_cast<int>(c.index);
+    const sockaddr_in& src = sources_[c.index % sources_.size()];
+    char ip[INET_ADDRSTRLEN] = "127.0.0.1";
+    inet_ntop(AF_INET, &src.sin_addr, ip, sizeof ip);
+    CallerEnd end{options_.target.transport, ip, c.stream.local_port(),
+                  r.user_prefix + std::to_string(sub), r.domain};
+    std::string authorization;
+    if (ch != nullptr) {
+      std::string ha1 = auth::compute_ha1(auth::Algorithm::kMd5, end.user, r.domain,
+                                          expand_index(r.password, sub));
+      std::string cnonce = strprintf("%x.%u", run_tag_, c.index);
+      authorization = digest_credentials(
+          *ch, DigestAnswer{end.user, ha1, "REGISTER", "sip:" + r.domain, 1, cnonce});
+    }
+    uint32_t cseq = ++c.check->reg_cseq;
+    append_register(
+        &c.out, end, strprintf("i%x.%u@sipsbench", run_tag_, c.index), strprintf("%x", c.index + 1),
+        strprintf("z9hG4bK.i%x.%u.%u", run_tag_, c.index, cseq), cseq, r.expires, authorization);
+    flush(c);
+  }
+
+  void register_failed(Conn& c, const std::string& why) {
+    char where[64];
+    snprintf(where, sizeof where, "connection %u: ", c.index);
+    ++r_.register_failed;
+    r_.note_error(where + why);
+    drop(c);
+    c.check.reset();
+    --active_;
+    c.state = State::kFailed;
+    ++r_.failed;
+  }
+
+  // The registrar's replies to the connection's REGISTER.
+  void on_register_bytes(Conn& c, std::string_view data, int64_t now) {
+    Check& k = *c.check;
+    if (k.in.size() + data.size() > kMaxCheckReply) {
+      register_failed(c, "REGISTER reply larger than 64 KiB");
+      return;
+    }
+    k.in.insert(k.in.end(), data.begin(), data.end());
+    size_t off = 0;
+    for (;;) {
+      std::string_view pending(k.in.data() + off, k.in.size() - off);
+      Frame f = k.framer.next(pending);
+      if (f.kind == FrameKind::kNeedMore) {
+        off += f.skip;
+        break;
+      }
+      if (f.kind == FrameKind::kError) {
+        register_failed(c, std::string("REGISTER reply: ") + frame_error_text(f.error));
+        return;
+      }
+      off += f.consumed();
+      if (f.kind != FrameKind::kMessage) continue;
+      std::string text(pending.substr(f.skip, f.length));
+      sip::Message msg;
+      sip::ParseResult pr = sip::parse_message(text.data(), text.size(), &msg);
+      if (pr.status != sip::ParseStatus::kOk || msg.is_request()) {
+        register_failed(c, "REGISTER reply: not a SIP response");
+        return;
+      }
+      if (msg.cseq_number() != k.reg_cseq || msg.status_code() < 200) continue;
+      int code = msg.status_code();
+      if (code < 300) {
+        r_.registration.record(static_cast<uint64_t>(now - k.reg_started));
+        ++r_.registered;
+        c.check.reset();
+        established(c, now);
+        launch(now);
+        return;
+      }
+      DigestChallenge ch;
+      if ((code == 401 || code == 407) && k.reg_cseq == 1 && find_md5_challenge(msg, &ch)) {
+        ++r_.register_challenges;
+        send_register(c, &ch);
+        if (c.state != State::kRegistering) return;  // the send broke the connection
+        continue;
+      }
+      register_failed(c, strprintf("REGISTER answered %d", code));
+      return;
+    }
+    k.in.erase(k.in.begin(), k.in.begin() + static_cast<std::ptrdiff_t>(off));
   }
 
   // Writes what is queued; false when the connection broke.
@@ -211,7 +324,10 @@ class IdleWorker : public LoopWorker {
         closed_by_server(c, c.stream.error());
         return;
       }
-      if (c.check) {
+      if (c.state == State::kRegistering) {
+        on_register_bytes(c, std::string_view(scratch_.data(), n), now);
+        if (c.state != State::kRegistering) return;
+      } else if (c.check) {
         if (!on_check_bytes(c, std::string_view(scratch_.data(), n))) return;
       } else {
         on_pong_bytes(c, std::string_view(scratch_.data(), n), now);
@@ -242,6 +358,10 @@ class IdleWorker : public LoopWorker {
   }
 
   void closed_by_server(Conn& c, const std::string& why) {
+    if (c.state == State::kRegistering) {
+      register_failed(c, "closed while registering: " + why);
+      return;
+    }
     char where[64];
     snprintf(where, sizeof where, "connection %u: ", c.index);
     if (c.check && !c.check->done) check_done(c, false, where + why);
@@ -325,6 +445,10 @@ class IdleWorker : public LoopWorker {
   void expire_attempts(int64_t now) {
     for (size_t i = 0; i < next_new_; ++i) {
       Conn& c = *conns_list_[i];
+      if (c.state == State::kRegistering && now >= c.deadline) {
+        register_failed(c, "no 2xx to the REGISTER within --timeout");
+        continue;
+      }
       if (c.state != State::kConnecting || now < c.deadline) continue;
       bool tls = c.stream.handshaking();
       attempt_failed(c, tls ? &r_.handshake_failed : &r_.connect_failed,
@@ -336,13 +460,17 @@ class IdleWorker : public LoopWorker {
   void give_up_connecting(int64_t now) {
     for (auto& cp : conns_list_) {
       Conn& c = *cp;
+      if (c.state == State::kRegistering) {
+        register_failed(c, "the connect phase ended (--connect-limit) before the registration did");
+        continue;
+      }
       if (c.state == State::kConnecting) {
         drop(c);
         --active_;
       }
       if (c.state == State::kConnecting || c.state == State::kRetry || c.state == State::kNew) {
         if (c.state == State::kConnecting && now < c.deadline)
-          r_.note_error("the connect phase ended (120 s) before the handshake did");
+          r_.note_error("the connect phase ended (--connect-limit) before the handshake did");
         c.state = State::kFailed;
         ++r_.failed;
       }
@@ -471,6 +599,7 @@ class IdleWorker : public LoopWorker {
   std::function<void(uint64_t)> at_hold_end_;
   const bool progress_;
   const int64_t ping_interval_ = to_ns(options_.ping_interval);
+  const uint32_t run_tag_ = static_cast<uint32_t>(getpid());
   std::vector<sockaddr_in> sources_;
   std::vector<std::unique_ptr<Conn>> conns_list_;
   std::deque<uint32_t> retry_;
@@ -522,7 +651,7 @@ Result<IdleResult> run_idle(const Options& o, const std::atomic<bool>& interrupt
   plan.start = now_ns();
   // The phases keep their own time; this is the outer bound for LoopWorker::sending().
   plan.measure_from = plan.start;
-  plan.measure_to = plan.start + to_ns(kIdleConnectLimitS + o.duration) + 3 * plan.timeout;
+  plan.measure_to = plan.start + to_ns(o.connect_limit + o.duration) + 3 * plan.timeout;
   plan.stop = plan.measure_to;
 
   auto at_hold_end = [&](uint64_t) {

@@ -3,8 +3,13 @@
 // alive with CRLFCRLF pings (RFC 5626) every --ping-interval, holds them for --duration, then
 // samples the server's memory again and asks --check of them for an OPTIONS.
 //
-//   baseline memory ─► connect phase (≤ 120 s) ─► hold (--duration) ─► await pongs (≤ --timeout)
+//   baseline memory ─► connect phase (≤ --connect-limit) ─► hold (--duration) ─► await pongs (≤
+//   --timeout)
 //     ─► memory after ─► check (≤ --timeout) ─► close all
+//
+// With --register a connection, once its handshake is done, registers one subscriber
+// (REGISTER -> 401 -> REGISTER with Authorization -> 200, within --timeout) before it counts as
+// established and starts pinging: the idle phones of a registrar.
 #pragma once
 
 #include <atomic>
@@ -19,8 +24,6 @@
 
 namespace sipsd::bench {
 
-// The connect phase never lasts longer than this, however many connections are asked for.
-inline constexpr double kIdleConnectLimitS = 120;
 // Attempts per connection before it counts as failed; every failed attempt is an error.
 inline constexpr int kIdleMaxAttempts = 3;
 
@@ -34,6 +37,11 @@ struct IdleResult : CpuFigures {
   uint64_t handshake_failed = 0;  // failed attempts: TLS handshake failed or timed out
   uint64_t closed = 0;            // established, then closed by the server before the end
   uint64_t open_at_after = 0;     // open when the "after" memory sample was taken
+  // --register: registrations answered 2xx, and those that failed (the connection then counts
+  // as failed and is closed).
+  uint64_t registered = 0;
+  uint64_t register_failed = 0;
+  uint64_t register_challenges = 0;
   // Keep-alives (whole run).
   uint64_t pings_sent = 0;
   uint64_t pongs_received = 0;
@@ -43,8 +51,9 @@ struct IdleResult : CpuFigures {
   uint64_t check_ok = 0;  // answered 200
   std::string first_check_error;
 
-  LatencyHistogram handshake;  // connect start → handshake done (per successful attempt)
-  LatencyHistogram pong;       // ping written → pong read
+  LatencyHistogram handshake;     // connect start → handshake done (per successful attempt)
+  LatencyHistogram pong;          // ping written → pong read
+  LatencyHistogram registration;  // --register: first REGISTER written → its 200 read
   std::string first_error;
 
   double connect_s = 0;  // length of the connect phase

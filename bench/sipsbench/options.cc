@@ -59,7 +59,15 @@ const char* transport_via(Transport t) {
 }
 
 const char* callee_mode_name(CalleeMode m) {
-  return m == CalleeMode::kListen ? "listen" : "connect";
+  switch (m) {
+    case CalleeMode::kListen:
+      return "listen";
+    case CalleeMode::kConnect:
+      return "connect";
+    case CalleeMode::kRegister:
+      return "register";
+  }
+  return "?";
 }
 
 std::string Target::text() const {
@@ -134,7 +142,17 @@ Idle mode:
                         (default 10)
   --check M             at the end, this many connections (spread over the set) must answer an
                         OPTIONS with a 200 (default 20; 0: no check)
-  The handshake phase ends after 120 s at the latest; a failed attempt is counted and retried
+  --first-source K      the first source address is 127.0.0.K (default 2), so several
+                        sipsbench processes can use distinct addresses
+  --register            each connection, once connected, registers one subscriber:
+                        connection i is PREFIX(--first-user + i)@--domain (REGISTER -> 401 ->
+                        REGISTER with Authorization -> 200, --expires); it counts as
+                        established when the 200 arrives; reports registered and failed
+  --user-prefix, --domain, --password, --expires, --first-user   with --register, as in
+                        register mode
+  --connect-limit SEC   the connect phase (handshakes, and registrations with --register) ends
+                        after this long at the latest (default 120)
+  The handshake phase ends after --connect-limit (120 s) at the latest; a failed attempt is counted and retried
   (3 attempts per connection). --duration is the hold time once the handshakes are done.
 
 Storm mode (a network blip: every phone reconnects at once):
@@ -169,7 +187,11 @@ Call mode:
                         proxy opens the connections; connect: callee i connects to the proxy
                         first and sends an OPTIONS (it must be answered 2xx), and the R-URI and
                         Contact are its connection's source address, so the proxy must reuse
-                        that connection (a phone behind NAT)
+                        that connection (a phone behind NAT); register: callee i connects to
+                        the proxy and registers as subscriber PREFIX(--first-user + i)@--domain
+                        with digest auth (REGISTER -> 401 -> REGISTER with Authorization ->
+                        200), and the R-URI is that address of record, so the proxy must find
+                        it with lookup("location") and reuse its connection
   --callee-listen IP:PORT  listen mode: the first callee's address (default 127.0.0.1:0: each
                         callee gets a port from the kernel)
   --concurrent K        closed loop: K calls in flight, a new one as soon as one ends (default
@@ -177,6 +199,13 @@ Call mode:
                         and counted (default 10000)
   --rate R              open loop: R calls/s started on schedule, answered or not
   --hold MS             between the ACK and the BYE (default 0)
+  --caller-auth         every INVITE goes out without credentials; the 401/407 challenge is
+                        ACKed and the INVITE sent again (CSeq 2, new branch) with
+                        (Proxy-)Authorization (MD5, qop=auth) as caller connection k's
+                        subscriber PREFIX(--first-user + --callees + k)@--domain (its From);
+                        each call is challenged, and setup latency includes the challenge
+  --user-prefix, --domain, --password, --expires, --first-user   the subscribers of
+                        --caller-auth and --callee-mode register (as in register mode)
   --t1 MS               UDP: INVITE and BYE are retransmitted after T1, 2T1, 4T1, ... (BYE
                         capped at T2 = 8 T1) until a response; a callee retransmits its 200
                         until the ACK (default 500)
@@ -260,6 +289,11 @@ enum OptId {
   kOptPassword,
   kOptExpires,
   kOptNonceReuse,
+  kOptCallerAuth,
+  kOptFirstUser,
+  kOptFirstSource,
+  kOptRegister,
+  kOptConnectLimit,
 };
 
 const struct option kLongOptions[] = {
@@ -306,6 +340,11 @@ const struct option kLongOptions[] = {
     {"password", required_argument, nullptr, kOptPassword},
     {"expires", required_argument, nullptr, kOptExpires},
     {"nonce-reuse", required_argument, nullptr, kOptNonceReuse},
+    {"caller-auth", no_argument, nullptr, kOptCallerAuth},
+    {"first-user", required_argument, nullptr, kOptFirstUser},
+    {"first-source", required_argument, nullptr, kOptFirstSource},
+    {"register", no_argument, nullptr, kOptRegister},
+    {"connect-limit", required_argument, nullptr, kOptConnectLimit},
     {"help", no_argument, nullptr, 'h'},
     {nullptr, 0, nullptr, 0},
 };
@@ -457,7 +496,8 @@ Result<Options> finish_call_options(Options& o, bool have_inflight, bool have_co
         "--callee-mode listen over TLS: --cert and --key (the callees' server certificate) are "
         "required");
   if (tls && !listen && !o.cert_file.empty())
-    return make_error("--cert/--key are the listening callees' certificate: not with connect mode");
+    return make_error(
+        "--cert/--key are the listening callees' certificate: not with connect or register mode");
   if (!have_concurrent) c.concurrent = c.rate > 0 ? kCallDefaultCap : kCallDefaultConcurrent;
   if (c.listen_port != 0 && static_cast<int>(c.listen_port) + c.callees - 1 > 65535)
     return make_error("--callee-listen port + --callees goes past 65535");
@@ -518,6 +558,8 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
   std::vector<const char*> call_only;
   std::vector<const char*> shared_only;  // call and register modes
   std::vector<const char*> register_only;
+  std::vector<const char*> subscriber_only;  // register mode, call mode with subscribers, idle
+                                             // mode with --register
   std::string target_text;
   bool have_transport = false;
   Transport transport = Transport::kTls;
@@ -674,8 +716,11 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
           o.call.callee_mode = CalleeMode::kListen;
         } else if (std::string_view(optarg) == "connect") {
           o.call.callee_mode = CalleeMode::kConnect;
+        } else if (std::string_view(optarg) == "register") {
+          o.call.callee_mode = CalleeMode::kRegister;
         } else {
-          s = make_error(strprintf("--callee-mode '%s': expected listen or connect", optarg));
+          s = make_error(
+              strprintf("--callee-mode '%s': expected listen, connect or register", optarg));
         }
         call_only.push_back("--callee-mode");
         break;
@@ -708,22 +753,22 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
         break;
       case kOptUserPrefix:
         o.reg.user_prefix = optarg;
-        register_only.push_back("--user-prefix");
+        subscriber_only.push_back("--user-prefix");
         break;
       case kOptDomain:
         o.reg.domain = optarg;
         if (o.reg.domain.empty() || o.reg.domain.find_first_of(" \t\r\n<>\"") != std::string::npos)
           s = make_error(strprintf("--domain '%s': expected a host name", optarg));
-        register_only.push_back("--domain");
+        subscriber_only.push_back("--domain");
         break;
       case kOptPassword:
         o.reg.password = optarg;
-        register_only.push_back("--password");
+        subscriber_only.push_back("--password");
         break;
       case kOptExpires:
         s = parse_int("expires", optarg, 0, 1000000, &n);
         o.reg.expires = static_cast<int>(n);
-        register_only.push_back("--expires");
+        subscriber_only.push_back("--expires");
         break;
       case kOptNonceReuse:
         if (std::string_view(optarg) == "yes") {
@@ -734,6 +779,28 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
           s = make_error(strprintf("--nonce-reuse '%s': expected yes or no", optarg));
         }
         register_only.push_back("--nonce-reuse");
+        break;
+      case kOptCallerAuth:
+        o.call.caller_auth = true;
+        call_only.push_back("--caller-auth");
+        break;
+      case kOptFirstUser:
+        s = parse_int("first-user", optarg, 0, kMaxUsers, &n);
+        o.reg.first_user = static_cast<int>(n);
+        subscriber_only.push_back("--first-user");
+        break;
+      case kOptFirstSource:
+        s = parse_int("first-source", optarg, 2, 254, &n);
+        o.first_source = static_cast<int>(n);
+        idle_only.push_back("--first-source");
+        break;
+      case kOptRegister:
+        o.idle_register = true;
+        idle_only.push_back("--register");
+        break;
+      case kOptConnectLimit:
+        s = parse_seconds("connect-limit", optarg, 1, kMaxDuration, &o.connect_limit);
+        idle_only.push_back("--connect-limit");
         break;
       case ':':
         return make_error(strprintf("%s: missing argument", argv[optind - 1]));
@@ -753,6 +820,16 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
     return make_error(strprintf("%s applies to call and register modes only", shared_only.front()));
   if (o.mode != Mode::kRegister && !register_only.empty())
     return make_error(strprintf("%s applies to register mode only", register_only.front()));
+  bool subscribers = o.mode == Mode::kRegister || (o.mode == Mode::kIdle && o.idle_register) ||
+                     (o.mode == Mode::kCall &&
+                      (o.call.caller_auth || o.call.callee_mode == CalleeMode::kRegister));
+  if (!subscribers && !subscriber_only.empty())
+    return make_error(strprintf(
+        "%s applies to register mode, call mode with --caller-auth or --callee-mode register, and "
+        "idle mode with --register only",
+        subscriber_only.front()));
+  if (o.mode == Mode::kStorm && (o.idle_register || o.first_source != 2 || o.connect_limit != 120))
+    return make_error("--register, --first-source and --connect-limit apply to idle mode only");
   {
     Status s = parse_target(target_text, have_transport ? &transport : nullptr, &o.target);
     if (!s.ok()) return make_error(s.message());
@@ -820,6 +897,9 @@ Result<Options> parse_options(int argc, char** argv, bool* help) {
     if (o.sources == 0)
       o.sources = (o.connections + kConnectionsPerSource - 1) / kConnectionsPerSource;
     if (o.sources > kMaxSources) return make_error("too many connections for the source addresses");
+    if (o.first_source + o.sources - 1 > 254)
+      return make_error(strprintf("--first-source %d + --sources %d goes past 127.0.0.254",
+                                  o.first_source, o.sources));
   }
   if (o.mode == Mode::kRamp) {
     if (have_duration)

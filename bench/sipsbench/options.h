@@ -14,13 +14,14 @@ namespace sipsd::bench {
 
 enum class Mode { kThroughput, kHandshake, kIdle, kRamp, kCall, kStorm, kRegister };
 enum class Transport { kTls, kTcp, kUdp };  // kUdp: call and register modes only
-// Call mode: how the proxy reaches the callees.
-enum class CalleeMode { kListen, kConnect };
+// Call mode: how the proxy reaches the callees (kRegister: they connect and REGISTER with
+// digest auth; the proxy finds them with lookup("location")).
+enum class CalleeMode { kListen, kConnect, kRegister };
 
 const char* mode_name(Mode m);
 const char* transport_name(Transport t);     // "tls", "tcp", "udp"
 const char* transport_via(Transport t);      // "TLS", "TCP", "UDP" (Via and transport= parameter)
-const char* callee_mode_name(CalleeMode m);  // "listen", "connect"
+const char* callee_mode_name(CalleeMode m);  // "listen", "connect", "register"
 
 struct Target {
   Transport transport = Transport::kTls;
@@ -40,6 +41,9 @@ struct CallOptions {
   int concurrent = 0;  // closed loop: calls in flight; open loop: the cap on them
   double hold_ms = 0;  // between the ACK and the BYE
   double t1_ms = 500;  // UDP retransmission base (RFC 3261 T1); T2 is 8 x T1
+  // Every INVITE is sent without credentials first; its 401/407 is ACKed and the INVITE sent
+  // again (CSeq 2) with (Proxy-)Authorization as the caller's subscriber.
+  bool caller_auth = false;
 };
 
 // Register mode: who registers where (--rate, --concurrent, --transport and --t1 are shared
@@ -51,6 +55,9 @@ struct RegisterOptions {
   std::string password = "pw{i}";      // "{i}" becomes the subscriber's index
   int expires = 3600;
   bool nonce_reuse = true;  // a re-registration reuses the last nonce with the next nc
+  // The first subscriber index used by call mode (callees PREFIX(first_user + i), then the
+  // callers) and idle mode with --register (connection i registers PREFIX(first_user + i)).
+  int first_user = 0;
 };
 
 struct Options {
@@ -74,10 +81,13 @@ struct Options {
   double warmup = 2;
   double timeout = 5;  // per request (throughput) or per connection (handshake)
   // Idle mode
-  int connections = 1000;     // connections to open and hold
-  int sources = 0;            // source addresses 127.0.0.2, .3, ...; 0: one per 20000 connections
-  double ping_interval = 10;  // CRLFCRLF keep-alive period per connection (s)
-  int check = 20;             // connections asked for an OPTIONS at the end
+  int connections = 1000;      // connections to open and hold
+  int sources = 0;             // source addresses 127.0.0.2, .3, ...; 0: one per 20000 connections
+  double ping_interval = 10;   // CRLFCRLF keep-alive period per connection (s)
+  int check = 20;              // connections asked for an OPTIONS at the end
+  int first_source = 2;        // --sources start at 127.0.0.first_source
+  double connect_limit = 120;  // idle: the connect phase ends after this many seconds
+  bool idle_register = false;  // each connection REGISTERs one subscriber (digest) first
   // Storm mode (also --connections, --sources, --conns: handshakes at a time while setting up)
   int procs = 0;  // client processes the connections are spread over; 0: one per 10000
   // Ramp mode

@@ -11,55 +11,6 @@
 
 namespace sipsd::bench {
 
-namespace {
-
-// "{i}" in the pattern becomes the subscriber's index.
-std::string expand(const std::string& pattern, int i) {
-  std::string out = pattern;
-  std::string idx = std::to_string(i);
-  for (size_t p = out.find("{i}"); p != std::string::npos; p = out.find("{i}", p + idx.size()))
-    out.replace(p, 3, idx);
-  return out;
-}
-
-// One parameter of a `Digest k=v, k="v"` challenge ("" when absent).
-std::string challenge_param(std::string_view v, std::string_view name) {
-  size_t p = 0;
-  while (p < v.size()) {
-    while (p < v.size() && (v[p] == ' ' || v[p] == ',' || v[p] == '\t')) ++p;
-    size_t eq = v.find('=', p);
-    if (eq == std::string_view::npos) return "";
-    std::string_view key = v.substr(p, eq - p);
-    while (!key.empty() && key.back() == ' ') key.remove_suffix(1);
-    p = eq + 1;
-    while (p < v.size() && v[p] == ' ') ++p;
-    std::string value;
-    if (p < v.size() && v[p] == '"') {
-      ++p;
-      while (p < v.size() && v[p] != '"') {
-        if (v[p] == '\\' && p + 1 < v.size()) ++p;
-        value += v[p++];
-      }
-      ++p;
-    } else {
-      size_t e = v.find(',', p);
-      if (e == std::string_view::npos) e = v.size();
-      value = std::string(v.substr(p, e - p));
-      while (!value.empty() && value.back() == ' ') value.pop_back();
-      p = e;
-    }
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), key.size()) == 0)
-      return value;
-  }
-  return "";
-}
-
-bool starts_with_digest(std::string_view v) {
-  return v.size() > 7 && strncasecmp(v.data(), "Digest ", 7) == 0;
-}
-
-}  // namespace
-
 void RegisterStats::merge(const RegisterStats& o) {
   attempted += o.attempted;
   completed += o.completed;
@@ -101,8 +52,8 @@ RegisterWorker::RegisterWorker(const Options& options, int index, int conns, std
     User& u = users_[k];
     u.global = users[k];
     u.name = r.user_prefix + std::to_string(u.global);
-    u.ha1 =
-        auth::compute_ha1(auth::Algorithm::kMd5, u.name, r.domain, expand(r.password, u.global));
+    u.ha1 = auth::compute_ha1(auth::Algorithm::kMd5, u.name, r.domain,
+                              expand_index(r.password, u.global));
     u.call_id = strprintf("reg-%08x-%d", run_id_, u.global);
     u.from_tag = strprintf("rt%x-%d", run_id_, u.global);
   }
@@ -224,7 +175,7 @@ bool RegisterWorker::start_registration(int64_t now) {
     ++rs_.attempted;
     u.started = now;
     u.auth_sent = 0;
-    u.reused = options_.reg.nonce_reuse && !u.nonce.empty();
+    u.reused = options_.reg.nonce_reuse && !u.chal.nonce.empty();
     if (u.reused) ++rs_.nonce_reused;
     send_register(u, u.reused, now);
     return true;
@@ -251,25 +202,11 @@ void RegisterWorker::send_register(User& u, bool credentials, int64_t now) {
   if (credentials) {
     ++u.nc;
     std::string uri = "sip:" + r.domain;
-    std::string nc = strprintf("%08x", u.nc);
     std::string cnonce =
         strprintf("%x%llx", run_id_, static_cast<unsigned long long>(++cnonce_counter_));
-    bool qop = !u.qop.empty();
-    // Views of strings that outlive `in` (a `qop ? cnonce : ""` would view a dead temporary).
-    std::string_view no_qop;
-    auth::DigestInput in{"REGISTER",
-                         uri,
-                         u.nonce,
-                         qop ? std::string_view(cnonce) : no_qop,
-                         qop ? std::string_view(nc) : no_qop,
-                         qop ? std::string_view("auth") : no_qop,
-                         no_qop};
-    std::string resp = auth::compute_response(auth::Algorithm::kMd5, u.ha1, in);
-    m += "Authorization: Digest username=\"" + u.name + "\", realm=\"" + u.realm + "\", nonce=\"" +
-         u.nonce + "\", uri=\"" + uri + "\", response=\"" + resp + "\", algorithm=MD5";
-    if (qop) m += ", qop=auth, nc=" + nc + ", cnonce=\"" + cnonce + "\"";
-    if (!u.opaque.empty()) m += ", opaque=\"" + u.opaque + "\"";
-    m += "\r\n";
+    m += "Authorization: " +
+         digest_credentials(u.chal, DigestAnswer{u.name, u.ha1, "REGISTER", uri, u.nc, cnonce}) +
+         "\r\n";
     ++rs_.with_credentials;
   }
   m += "User-Agent: sipsbench\r\nContent-Length: 0\r\n\r\n";
@@ -327,34 +264,18 @@ void RegisterWorker::response(User& u, sip::Message& msg, int64_t now) {
   }
   if (code == 401 || code == 407) {
     ++rs_.challenges;
-    sip::HeaderType want =
-        code == 401 ? sip::HeaderType::kWwwAuthenticate : sip::HeaderType::kProxyAuthenticate;
-    const sip::Header* chosen = nullptr;
-    for (const sip::Header& h : msg.headers()) {
-      if (h.type != want || !starts_with_digest(h.value)) continue;
-      std::string alg = challenge_param(h.value.substr(7), "algorithm");
-      if (alg.empty() || strcasecmp(alg.c_str(), "MD5") == 0) {
-        chosen = &h;
-        break;
-      }
-    }
-    if (chosen == nullptr) {
+    DigestChallenge ch;
+    if (!find_md5_challenge(msg, &ch)) {
       end(u, Outcome::kNon2xx, strprintf("%d without an MD5 digest challenge", code), now);
       return;
     }
-    std::string_view v = chosen->value.substr(7);
-    bool stale = strcasecmp(challenge_param(v, "stale").c_str(), "true") == 0;
-    if (stale) ++rs_.stale;
+    if (ch.stale) ++rs_.stale;
     // Fresh credentials refused (not just a stale nonce): the password is wrong.
-    if (u.cred_on_last && !(u.reused && u.auth_sent == 0) && (!stale || u.auth_sent >= 2)) {
+    if (u.cred_on_last && !(u.reused && u.auth_sent == 0) && (!ch.stale || u.auth_sent >= 2)) {
       end(u, Outcome::kAuth, strprintf("%d after credentials for %s", code, u.name.c_str()), now);
       return;
     }
-    u.nonce = challenge_param(v, "nonce");
-    u.realm = challenge_param(v, "realm");
-    u.opaque = challenge_param(v, "opaque");
-    std::string qop = challenge_param(v, "qop");
-    u.qop = qop.find("auth") != std::string::npos ? "auth" : "";
+    u.chal = std::move(ch);
     u.nc = 0;
     ++u.auth_sent;
     send_register(u, true, now);
@@ -377,7 +298,7 @@ void RegisterWorker::end(User& u, Outcome outcome, const std::string& why, int64
       rs_.latency.record(static_cast<uint64_t>(now - u.started));
     }
   } else {
-    if (outcome != Outcome::kTimeout) u.nonce.clear();
+    if (outcome != Outcome::kTimeout) u.chal.nonce.clear();
     if (measured) {
       switch (outcome) {
         case Outcome::kTimeout:

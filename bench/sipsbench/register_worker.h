@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "bench/sipsbench/call_channel.h"
+#include "bench/sipsbench/digest_client.h"
 #include "bench/sipsbench/latency_histogram.h"
 #include "bench/sipsbench/loop_worker.h"
 
@@ -79,8 +80,7 @@ class RegisterWorker : public LoopWorker, private ChannelHandler {
     std::string call_id;
     std::string from_tag;
     uint32_t cseq = 0;
-    // The last challenge.
-    std::string nonce, realm, opaque, qop;
+    DigestChallenge chal;  // the last challenge (an empty nonce: none)
     uint32_t nc = 0;
     // The registration in progress.
     bool busy = false;

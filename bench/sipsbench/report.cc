@@ -308,6 +308,13 @@ void print_idle_summary(FILE* out, const Options& o, const IdleResult& r) {
                 "at the memory sample",
                 u(r.established), u(r.requested), u(r.failed), u(r.closed), u(r.open_at_after)));
   row(tls ? "handshake (us)" : "connect (us)", percentiles(r.handshake));
+  if (o.idle_register) {
+    row("registrations",
+        strprintf("%llu registered (%s%d.. @%s), %llu failed, %llu challenged", u(r.registered),
+                  o.reg.user_prefix.c_str(), o.reg.first_user, o.reg.domain.c_str(),
+                  u(r.register_failed), u(r.register_challenges)));
+    row("register (us)", percentiles(r.registration));
+  }
   double ratio = r.pings_sent > 0 ? 100.0 * static_cast<double>(r.pongs_received) /
                                         static_cast<double>(r.pings_sent)
                                   : 0.0;
@@ -370,6 +377,13 @@ std::string render_idle_json(const Options& o, const IdleResult& r) {
       .count("unsolicited", r.unsolicited)
       .raw("pong_us", latency_json(r.pong))
       .raw("handshake_us", latency_json(r.handshake));
+  j.boolean("register", o.idle_register)
+      .count("first_user", static_cast<uint64_t>(o.reg.first_user))
+      .count("first_source", static_cast<uint64_t>(o.first_source))
+      .count("registered", r.registered)
+      .count("register_failed", r.register_failed)
+      .count("register_challenges", r.register_challenges)
+      .raw("register_us", latency_json(r.registration));
   j.count("checked", r.checked)
       .count("check_ok", r.check_ok)
       .str("check_error", r.first_check_error);
@@ -517,8 +531,9 @@ std::string call_load(const Options& o) {
   std::string load =
       c.rate > 0 ? strprintf("%g calls/s offered (at most %d in flight)", c.rate, c.concurrent)
                  : strprintf("%d calls in flight", c.concurrent);
-  return strprintf("%s, %d caller %s, %d callees (%s), hold %g ms", load.c_str(), o.conns,
-                   o.target.transport == Transport::kUdp ? "sockets" : "connections", c.callees,
+  return strprintf("%s, %d caller %s%s, %d callees (%s), hold %g ms", load.c_str(), o.conns,
+                   o.target.transport == Transport::kUdp ? "sockets" : "connections",
+                   c.caller_auth ? " (authenticated)" : "", c.callees,
                    callee_mode_name(c.callee_mode), c.hold_ms);
 }
 
@@ -584,6 +599,11 @@ void print_call_summary(FILE* out, const Options& o, const CallResult& r) {
                   "never ACKed %llu, duplicates absorbed %llu",
                   u(s.invite_retransmits), u(s.bye_retransmits), u(s.ack_resent),
                   u(s.callee_2xx_retransmits), u(s.callee_ack_timeouts), u(s.callee_duplicates)));
+  if (o.call.caller_auth || o.call.callee_mode == CalleeMode::kRegister)
+    row("authentication",
+        strprintf("%llu callees registered; %llu INVITEs challenged and sent again with "
+                  "credentials, %llu challenged again (refused)",
+                  u(s.callee_registered), u(s.caller_challenges), u(s.auth_refused)));
   row("callees saw", strprintf("%llu INVITE, %llu ACK, %llu BYE, %llu unknown (481), %llu other",
                                u(s.callee_invites), u(s.callee_acks), u(s.callee_byes),
                                u(s.callee_unknown), u(s.callee_other)));
@@ -657,7 +677,11 @@ std::string render_call_json(const Options& o, const CallResult& r) {
       .count("callee_acks", s.callee_acks)
       .count("callee_byes", s.callee_byes)
       .count("callee_unknown", s.callee_unknown)
-      .count("callee_other", s.callee_other);
+      .count("callee_other", s.callee_other)
+      .boolean("caller_auth", c.caller_auth)
+      .count("callee_registered", s.callee_registered)
+      .count("caller_challenges", s.caller_challenges)
+      .count("auth_refused", s.auth_refused);
   j.count("errors", s.errors())
       .count("protocol_errors", s.protocol_errors)
       .count("connection_errors", s.connection_errors)

@@ -102,7 +102,7 @@ TEST(CallMessages, A2xxWithoutContactCannotBeFollowed) {
 }
 
 TEST(CallMessages, CallerRequestsFollowTheDialog) {
-  CallerEnd end{Transport::kTls, "127.0.0.1", 5000, "caller-0-0"};
+  CallerEnd end{Transport::kTls, "127.0.0.1", 5000, "caller-0-0", {}};
   CallerDialog d;
   d.call_id = "c1@sipsbench";
   d.from_tag = "a";

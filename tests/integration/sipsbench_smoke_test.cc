@@ -359,7 +359,7 @@ BenchRun run_direct_calls(const std::string& transport, std::vector<std::string>
   return run_bench("call", args);
 }
 
-void expect_clean_calls(const BenchRun& b) {
+void expect_clean_calls(const BenchRun& b, int callees = 1) {
   ASSERT_TRUE(b.result.ok()) << b.result.describe();
   const BenchReport& r = b.report;
   expect_call_report_keys(r);
@@ -371,7 +371,7 @@ void expect_clean_calls(const BenchRun& b) {
       << r.text();
   EXPECT_GT(r.num("calls_per_s"), 0) << r.text();
   EXPECT_EQ(r.num("callers_ready"), 2) << r.text();
-  EXPECT_EQ(r.num("callees_ready"), 1) << r.text();
+  EXPECT_EQ(r.num("callees_ready"), callees) << r.text();
   // The callee saw every call the caller finished, with its ACK and its BYE.
   EXPECT_GE(r.num("callee_invites"), r.num("calls_completed_total")) << r.text();
   EXPECT_GE(r.num("callee_acks"), r.num("calls_completed_total")) << r.text();
@@ -477,14 +477,16 @@ TEST(SipsbenchSmoke, NothingSucceedingIsAFailure) {
 // --- register mode -------------------------------------------------------------------------
 
 // sipsd as a registrar with digest auth: auth_db on a SQLite file made with sipsctl (users
-// alice0..alice2@a.example, passwords pw0..pw2), usrloc + registrar saving the contacts.
+// alice0..alice5@a.example, passwords pw0..pw5), usrloc + registrar saving the contacts; and
+// as the proxy of that domain: INVITEs challenged (proxy_authorize), then lookup("location"),
+// record_route() and t_relay().
 class SipsbenchRegister : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string url = "sqlite://" + dir_.file("sipsd.db");
     RunResult init = run({SIPSCTL_BINARY, "db", "init", url});
     ASSERT_TRUE(init.ok()) << init.describe();
-    for (int i = 0; i < kUsers; ++i) {
+    for (int i = 0; i < kSubscribers; ++i) {
       std::string aor = "alice" + std::to_string(i) + "@a.example";
       RunResult add =
           run({SIPSCTL_BINARY, "user", "add", aor, "pw" + std::to_string(i), "--db", url});
@@ -494,6 +496,7 @@ class SipsbenchRegister : public ::testing::Test {
     o.udp = true;
     o.log_level = 2;
     o.modparams = {"loadmodule \"tm.so\"",
+                   "loadmodule \"rr.so\"",
                    "loadmodule \"usrloc.so\"",
                    "loadmodule \"registrar.so\"",
                    "loadmodule \"auth.so\"",
@@ -501,6 +504,10 @@ class SipsbenchRegister : public ::testing::Test {
                    "modparam(\"auth_db\", \"db_url\", \"" + url + "\")",
                    "modparam(\"auth_db\", \"load_credentials\", \"\")"};
     o.route = R"(route {
+  if (has_totag()) {
+    if (loose_route()) t_relay();
+    exit;  # and the ACK of a 407
+  }
   if (is_method("REGISTER")) {
     if (!www_authorize("", "subscriber")) {
       www_challenge("", "auth");
@@ -508,6 +515,24 @@ class SipsbenchRegister : public ::testing::Test {
     }
     consume_credentials();
     if (!save("location")) sl_reply_error();
+    exit;
+  }
+  if (is_method("OPTIONS")) {
+    sl_send_reply(200, "OK");
+    exit;
+  }
+  if (is_method("INVITE")) {
+    if (!proxy_authorize("", "subscriber")) {
+      proxy_challenge("", "auth");
+      exit;
+    }
+    consume_credentials();
+    if (!lookup("location")) {
+      sl_send_reply(404, "Not Found");
+      exit;
+    }
+    record_route();
+    t_relay();
     exit;
   }
   sl_send_reply(501, "Not Implemented");
@@ -537,7 +562,10 @@ class SipsbenchRegister : public ::testing::Test {
     EXPECT_NE(b.result.out.find("registrations/s"), std::string::npos) << b.result.out;
   }
 
-  static constexpr int kUsers = 3;
+  std::string tls_target() const { return "tls:127.0.0.1:" + std::to_string(srv_->tls_port()); }
+
+  static constexpr int kUsers = 3;  // register mode's
+  static constexpr int kSubscribers = 6;
   TempDir dir_{"sipsbench-register"};
   std::unique_ptr<SipsdServer> srv_;
 };
@@ -569,6 +597,40 @@ TEST_F(SipsbenchRegister, AWrongPasswordIsCountedAsAuthRejected) {
   EXPECT_TRUE(b.result.status.exited && b.result.status.code == 1) << b.result.describe();
   EXPECT_EQ(b.report.num("registrations_completed"), 0) << b.report.text();
   EXPECT_GT(b.report.num("failed_auth"), 0) << b.report.text();
+}
+
+// Authenticated calls (issue 11): callees alice0 and alice1 register with digest auth, callers
+// alice2 and alice3 are challenged on every INVITE, ACK the 407 and send the INVITE again with
+// Proxy-Authorization; sipsd finds the callees with lookup("location") and reaches them over
+// their registration connections.
+TEST_F(SipsbenchRegister, AuthenticatedCallsReachRegisteredCallees) {
+  BenchRun b = run_bench(
+      "call", {"--target", tls_target(), "--ca", test_cert("ca.pem"), "--callee-mode", "register",
+               "--caller-auth", "--callees", "2", "--conns", "2", "--concurrent", "4", "--domain",
+               "a.example", "--password", "pw{i}", "--server-pid", std::to_string(srv_->pid())});
+  expect_clean_calls(b, 2);
+  const BenchReport& r = b.report;
+  EXPECT_EQ(r.num("callee_registered"), 2) << r.text();
+  // Every call started was challenged once (the measured ones are a part of them).
+  EXPECT_EQ(r.num("caller_challenges"), r.num("calls_started_total")) << r.text();
+  EXPECT_EQ(r.num("auth_refused"), 0) << r.text();
+  EXPECT_NE(b.result.out.find("INVITEs challenged"), std::string::npos) << b.result.out;
+}
+
+// Idle mode with --register: each held connection registers one subscriber (alice2..alice5)
+// before it idles, then answers the check.
+TEST_F(SipsbenchRegister, IdleConnectionsRegisterBeforeTheyIdle) {
+  BenchRun b = run_bench_as_given(
+      "idle", {"--target", tls_target(), "--ca", test_cert("ca.pem"), "--register", "--connections",
+               "4", "--first-user", "2", "--domain", "a.example", "--duration", "0.5", "--check",
+               "2", "--server-pid", std::to_string(srv_->pid())});
+  ASSERT_TRUE(b.result.ok()) << b.result.describe();
+  const BenchReport& r = b.report;
+  EXPECT_EQ(r.num("registered"), 4) << r.text() << b.result.out;
+  EXPECT_EQ(r.num("register_failed"), 0) << r.text();
+  EXPECT_EQ(r.num("register_challenges"), 4) << r.text();
+  EXPECT_EQ(r.num("connections_established"), 4) << r.text();
+  EXPECT_EQ(r.num("check_ok"), 2) << r.text();
 }
 
 TEST(SipsbenchSmoke, RefusesTargetsOffLoopback) {
