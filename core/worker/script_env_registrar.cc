@@ -50,7 +50,7 @@ int MessageEnv::serialize_branches() {
   std::vector<tm::BranchTarget> all;
   all.push_back(tm::BranchTarget{std::string(ctx->effective_ruri()), ctx->du, ctx->dst_conn_id,
                                  ctx->dst_conn_owner, ctx->dst_no_new_conn, ctx->dst_q,
-                                 ctx->dst_path});
+                                 ctx->dst_path, ctx->forced_socket});
   for (tm::BranchTarget& b : ctx->branches) all.push_back(std::move(b));
   ctx->branches.clear();
   std::stable_sort(all.begin(), all.end(),
@@ -82,6 +82,7 @@ int MessageEnv::next_branches() {
   ctx->dst_no_new_conn = first.no_new_conn;
   ctx->dst_q = first.q;
   ctx->dst_path = std::move(first.path);
+  if (first.socket >= 0) ctx->forced_socket = first.socket;
   ctx->branches.assign(std::make_move_iterator(group.begin() + 1),
                        std::make_move_iterator(group.end()));
   return groups.empty() ? 2 : 1;
@@ -129,6 +130,18 @@ int MessageEnv::registrar_save(std::string_view flag_text, std::string_view aor)
   return res.rc;
 }
 
+// The index of the listener usrloc names "proto:ip:port" (as save() stored it), or -1.
+int MessageEnv::listener_named(std::string_view socket) const {
+  if (socket.empty() || sv_.tm == nullptr) return -1;
+  const std::vector<SocketAddr>& all = sv_.tm->transport().sockets();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const SocketAddr& s = all[i];
+    if (socket == std::string(proto_name(s.proto)) + ":" + s.ip + ":" + std::to_string(s.port))
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
 int MessageEnv::registrar_lookup(std::string_view flag_text, std::string_view aor_arg) {
   reg::Registrar* r = sv_.registrar;
   tm::RequestCtx* ctx = sc_.req;
@@ -160,11 +173,17 @@ int MessageEnv::registrar_lookup(std::string_view flag_text, std::string_view ao
   ctx->dst_no_new_conn = first.no_new_conn;
   ctx->dst_q = first.q;
   ctx->dst_path = first.path;
+  // As OpenSIPS: each branch leaves from the listener its binding was registered on (the R-URI
+  // branch through the forced send socket), so its Via and Record-Route name the socket the
+  // phone knows (and a request from another listener gets the double Record-Route).
+  const int first_socket = listener_named(first.socket);
+  if (first_socket >= 0) ctx->forced_socket = first_socket;
   ctx->branches.clear();
   for (size_t i = 1; i < res.targets.size(); ++i) {
     reg::LookupTarget& b = res.targets[i];
     ctx->branches.push_back(tm::BranchTarget{std::move(b.uri), std::move(b.du), b.conn_id,
-                                             b.conn_owner, b.no_new_conn, b.q, std::move(b.path)});
+                                             b.conn_owner, b.no_new_conn, b.q, std::move(b.path),
+                                             listener_named(b.socket)});
   }
   return 1;
 }
