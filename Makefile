@@ -19,7 +19,7 @@ DEB_PACKAGES := build-essential cmake pkg-config libssl-dev openssl libevent-dev
                 libprotobuf-dev protobuf-compiler rapidjson-dev libgtest-dev libbenchmark-dev \
                 clang-format socat stunnel4 sip-tester libc-ares-dev dnsmasq-base \
                 sslscan \
-                libsqlite3-dev python3
+                libsqlite3-dev python3 baresip-core
 # And what `make check` needs on top: clang 14 with its sanitizer and libFuzzer runtimes
 # (libclang-rt-14-dev has libFuzzer for -fsanitize=fuzzer; libfuzzer-14-dev is not needed), and
 # llvm-14 for llvm-symbolizer, which turns the addresses in sanitizer reports into file:line.

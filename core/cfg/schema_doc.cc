@@ -206,6 +206,7 @@ constexpr Doc kFunctionDocs[] = {
     {"resetflag", "Clear a message flag."},
     {"isflagset", "True if a message flag is set."},
     {"force_rport", "Add rport to the received Via as if the client had asked for it."},
+    {"force_send_socket", "Send from this listener ([proto:]ip[:port]), named in Via and Record-Route."},
     {"forward", "Forward statelessly to the R-URI or the given destination."},
     {"is_myself", "True if host[:port] (or a URI) is this server (listeners, `as`, alias)."},
     {"setbflag", "Set a branch flag of the R-URI branch."},

@@ -54,6 +54,8 @@ enum class FuncId : uint8_t {
   kRewritehostport,  // rewritehostport(s)  args: string "host[:port]"
   kHasBody,          // has_body([type])    args: [string content type] (sipmsgops)
   kDoAccounting,     // do_accounting("log"[, "missed|failed"[, table]])  (acc, log only)
+  // core: the listener a request leaves from
+  kForceSendSocket,  // force_send_socket(s)  args: static "[proto:]ip[:port]" of a listener
   // sl
   kSlSendReply,   // sl_send_reply(code, reason)  args: int 100..699, string
   kSlReplyError,  // sl_reply_error()

@@ -429,6 +429,7 @@ LookupResult Registrar::lookup(std::string_view aor, sip::Method method,
     t.q = c.q;
     t.cflags = c.cflags;
     t.path = c.path;
+    t.socket = c.socket;
     if (!c.path.empty()) {
       t.du = first_path_uri(c.path);
     } else if (!c.received.empty()) {

@@ -91,6 +91,7 @@ struct LookupTarget {
   uint32_t conn_id = 0;  // the connection to go on (0: none)
   int conn_owner = 0;
   bool no_new_conn = false;  // a TCP/TLS binding: never open a connection towards the phone
+  std::string socket;        // the listener it registered on ("tls:127.0.0.1:5061"): sent from
   int q = ul::kQUnspecified;
   uint32_t cflags = 0;
   std::string path;

@@ -40,6 +40,7 @@ struct BranchTarget {
   // The Path vector the binding was registered with ("<sip:p1;lr>,<sip:p2;lr>"; "" = none):
   // sent as the branch's Route headers (RFC 3327), ahead of any the request has.
   std::string path;
+  int socket = -1;  // the listener it leaves from (the binding's), -1 = the transaction's
 };
 
 enum class RouteKind : uint8_t { kRequest, kFailure, kBranch, kOnReply };

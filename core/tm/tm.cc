@@ -418,6 +418,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
     branch.conn_owner = t.conn_owner;
     branch.no_new_conn = t.no_new_conn;
     branch.path = std::move(t.path);
+    branch.forced_socket = t.socket;
     if (!run_branch_route(tx, branch)) {
       // The branch_route dropped it (or its edits did not apply): no branch.
       tx.branches.pop_back();
@@ -591,7 +592,8 @@ bool Tm::try_next_address(Transaction& tx, Branch& b) {
     Result<NextHop> hop = hop_for(d, tx);
     if (!hop.ok()) continue;
     b.hop = std::move(hop).value();
-    b.socket = socket_for(b.hop.proto, b.hop.ip, tx.forced_socket, &tx.up);
+    b.socket = socket_for(b.hop.proto, b.hop.ip,
+                          b.forced_socket >= 0 ? b.forced_socket : tx.forced_socket, &tx.up);
     if (b.socket < 0) {
       LOG_NOTICE("tm", "%s: branch %d: no %s listener to send from", tx.up.label.c_str(), b.index,
                  proto_name(b.hop.proto));

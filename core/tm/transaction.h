@@ -55,7 +55,8 @@ struct Branch {
   uint32_t conn_id = 0;         // lookup(): the phone's connection to go on
   int conn_owner = 0;
   bool no_new_conn = false;
-  std::string path;  // lookup(): the binding's Path vector, sent as Route headers
+  std::string path;        // lookup(): the binding's Path vector, sent as Route headers
+  int forced_socket = -1;  // lookup(): an appended branch leaves from its binding's listener
   // What the branch_route made of the transaction's request for this branch (its edits
   // applied; parsed over `base`). Empty: the transaction's request as it is.
   std::string base;

@@ -8,6 +8,7 @@
 
 #include "core/base/ascii.h"
 #include "core/base/printable.h"
+#include "core/base/transport.h"
 #include "core/cfg/schema.h"
 #include "core/cfg/script_regex.h"
 #include "core/shm/stats.h"
@@ -572,6 +573,45 @@ int MessageEnv::relay_flags(std::span<const ScriptValue> args, tm::RelayFlags* o
   return 1;
 }
 
+// force_send_socket()'s argument, as OpenSIPS writes it: "[proto:]ip[:port]".
+int MessageEnv::listener_matching(std::string_view spec) const {
+  if (sv_.tm == nullptr) return -1;
+  std::optional<Proto> proto;
+  if (size_t colon = spec.find(':'); colon != std::string_view::npos) {
+    proto = proto_from_name(spec.substr(0, colon));
+    if (proto) spec.remove_prefix(colon + 1);
+  }
+  std::string_view ip = spec;
+  std::string_view port_text;
+  if (!spec.empty() && spec.front() == '[') {
+    size_t close = spec.find(']');
+    if (close == std::string_view::npos) return -1;
+    ip = spec.substr(1, close - 1);
+    if (close + 1 < spec.size()) {
+      if (spec[close + 1] != ':') return -1;
+      port_text = spec.substr(close + 2);
+    }
+  } else if (size_t colon = spec.rfind(':'); colon != std::string_view::npos) {
+    if (spec.find(':') != colon) return -1;  // a bare IPv6 address needs brackets
+    ip = spec.substr(0, colon);
+    port_text = spec.substr(colon + 1);
+  }
+  unsigned port = 0;  // 0: any
+  if (!port_text.empty()) {
+    auto [end, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+    if (ec != std::errc() || end != port_text.data() + port_text.size() || port == 0 ||
+        port > 65535)
+      return -1;
+  }
+  const std::vector<SocketAddr>& all = sv_.tm->transport().sockets();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const SocketAddr& s = all[i];
+    if ((!proto || s.proto == *proto) && s.ip == ip && (port == 0 || s.port == port))
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
 int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
   auto arg_str = [&](size_t i) {
     return i < args.size() && args[i].is_str() ? args[i].str() : std::string_view();
@@ -628,6 +668,18 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
       if (ctx == nullptr) return -1;
       ctx->force_rport = true;
       return 1;
+    case FuncId::kForceSendSocket: {
+      if (ctx == nullptr) return -1;
+      const int socket = listener_matching(arg_str(0));
+      if (socket < 0) {
+        LOG_ERR("core", "force_send_socket(\"%s\"): no such listening socket",
+                printable(arg_str(0)).c_str());
+        return -1;
+      }
+      ctx->forced_socket = socket;
+      if (ctx->tx != nullptr) ctx->tx->forced_socket = socket;
+      return 1;
+    }
     case FuncId::kForward:
       if (ctx == nullptr || tm == nullptr) return -1;
       return tm->forward(*ctx, arg_str(0));

@@ -100,6 +100,11 @@ class MessageEnv final : public ScriptEnv {
   int next_branches();
   int registrar_save(std::string_view flags, std::string_view aor);
   int registrar_lookup(std::string_view flags, std::string_view aor);
+  int listener_named(std::string_view socket) const;
+  int binding_socket(const reg::LookupTarget& t) const;
+  // force_send_socket()'s "[proto:]ip[:port]" ([v6] in brackets): the first listener with that
+  // address (and proto, port when given), or -1.
+  int listener_matching(std::string_view spec) const;
   int registrar_is_registered(std::string_view aor);
   int registrar_remove(std::string_view aor, std::string_view contact);
   // auth / auth_db (script_env_auth.cc)

@@ -4,9 +4,12 @@
 #include <time.h>
 
 #include <algorithm>
+#include <optional>
 
+#include "core/base/ascii.h"
 #include "core/base/log.h"
 #include "core/shm/stats.h"
+#include "core/sip/uri.h"
 #include "core/worker/script_env.h"
 
 namespace sipsd {
@@ -50,7 +53,7 @@ int MessageEnv::serialize_branches() {
   std::vector<tm::BranchTarget> all;
   all.push_back(tm::BranchTarget{std::string(ctx->effective_ruri()), ctx->du, ctx->dst_conn_id,
                                  ctx->dst_conn_owner, ctx->dst_no_new_conn, ctx->dst_q,
-                                 ctx->dst_path});
+                                 ctx->dst_path, ctx->forced_socket});
   for (tm::BranchTarget& b : ctx->branches) all.push_back(std::move(b));
   ctx->branches.clear();
   std::stable_sort(all.begin(), all.end(),
@@ -82,6 +85,7 @@ int MessageEnv::next_branches() {
   ctx->dst_no_new_conn = first.no_new_conn;
   ctx->dst_q = first.q;
   ctx->dst_path = std::move(first.path);
+  if (first.socket >= 0) ctx->forced_socket = first.socket;
   ctx->branches.assign(std::make_move_iterator(group.begin() + 1),
                        std::make_move_iterator(group.end()));
   return groups.empty() ? 2 : 1;
@@ -129,6 +133,33 @@ int MessageEnv::registrar_save(std::string_view flag_text, std::string_view aor)
   return res.rc;
 }
 
+// The index of the listener usrloc names "proto:ip:port" (as save() stored it), or -1.
+int MessageEnv::listener_named(std::string_view socket) const {
+  if (socket.empty() || sv_.tm == nullptr) return -1;
+  const std::vector<SocketAddr>& all = sv_.tm->transport().sockets();
+  for (size_t i = 0; i < all.size(); ++i) {
+    const SocketAddr& s = all[i];
+    if (socket == std::string(proto_name(s.proto)) + ":" + s.ip + ":" + std::to_string(s.port))
+      return static_cast<int>(i);
+  }
+  return -1;
+}
+
+// The listener a binding was registered on, when its next hop (the $du lookup() gives it, else
+// the Contact) uses that listener's transport; -1 otherwise (a Path or du over another transport:
+// the usual choice of socket applies).
+int MessageEnv::binding_socket(const reg::LookupTarget& t) const {
+  const int socket = listener_named(t.socket);
+  if (socket < 0) return -1;
+  sip::Uri hop;
+  if (!sip::parse_uri(t.du.empty() ? t.uri : t.du, &hop).ok()) return -1;
+  std::string_view transport;
+  std::optional<Proto> proto = hop.scheme == sip::UriScheme::kSips ? Proto::kTls : Proto::kUdp;
+  if (hop.param("transport", &transport)) proto = proto_from_name(ascii_to_lower(transport));
+  const SocketAddr& s = sv_.tm->transport().sockets()[static_cast<size_t>(socket)];
+  return proto && *proto == s.proto ? socket : -1;
+}
+
 int MessageEnv::registrar_lookup(std::string_view flag_text, std::string_view aor_arg) {
   reg::Registrar* r = sv_.registrar;
   tm::RequestCtx* ctx = sc_.req;
@@ -160,11 +191,18 @@ int MessageEnv::registrar_lookup(std::string_view flag_text, std::string_view ao
   ctx->dst_no_new_conn = first.no_new_conn;
   ctx->dst_q = first.q;
   ctx->dst_path = first.path;
+  // As OpenSIPS: each branch leaves from the listener its binding was registered on (the R-URI
+  // branch through the forced send socket), so its Via and Record-Route name the socket the
+  // phone knows (and a request from another listener gets the double Record-Route).
+  const int first_socket = binding_socket(first);
+  if (first_socket >= 0) ctx->forced_socket = first_socket;
   ctx->branches.clear();
   for (size_t i = 1; i < res.targets.size(); ++i) {
     reg::LookupTarget& b = res.targets[i];
+    const int socket = binding_socket(b);  // before b's strings move
     ctx->branches.push_back(tm::BranchTarget{std::move(b.uri), std::move(b.du), b.conn_id,
-                                             b.conn_owner, b.no_new_conn, b.q, std::move(b.path)});
+                                             b.conn_owner, b.no_new_conn, b.q, std::move(b.path),
+                                             socket});
   }
   return 1;
 }

@@ -1,0 +1,108 @@
+// force_send_socket() against the real sipsd: a request forced out of a second listener leaves
+// from it (its address is the datagram's source and the top Via) and is record-routed twice
+// (;r2=on), as OpenSIPS does when the outbound listener differs from the inbound one; a socket
+// that is not a listener makes the function fail with a log line and changes nothing.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "tests/integration/proxy_fixture.h"
+#include "tests/integration/sipsd_server.h"
+#include "tests/integration/udp_test_peer.h"
+
+namespace sipsd::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+// X-Out names the listener to send from; "none" when force_send_socket() refused it.
+const char* const kRoute = R"cfg(
+route {
+  if (has_totag()) { if (loose_route()) t_relay(); exit; }
+  record_route();
+  if ($hdr(X-Out) != NULL) {
+    if (!force_send_socket("udp:127.0.0.3")) append_hf("X-Forced: none\r\n");
+  }
+  if ($hdr(X-Bad) != NULL) {
+    if (!force_send_socket("udp:127.0.0.9:5999")) append_hf("X-Forced: none\r\n");
+  }
+  t_relay();
+}
+)cfg";
+
+struct Delivered {
+  SipMessage msg;
+  UdpPeer::Datagram from;
+};
+
+class ForceSendSocket : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    SipsdOptions o = proxy_options();
+    o.udp_workers = 1;
+    o.globals = {"socket=udp:127.0.0.3:0"};
+    o.route = kRoute;
+    auto srv = SipsdServer::start(o);
+    ASSERT_TRUE(srv.ok()) << srv.message();
+    srv_ = std::move(srv).value();
+    auto uac = UdpPeer::bind();
+    auto uas = UdpPeer::bind();
+    ASSERT_TRUE(uac.ok() && uas.ok());
+    uac_ = std::move(uac).value();
+    uas_ = std::move(uas).value();
+  }
+
+  // An INVITE from the UAC through the proxy (with `header`), as the UAS got it.
+  Delivered invite_with(const std::string& header) {
+    SipRequestSpec spec;
+    spec.method = "INVITE";
+    spec.request_uri = "sip:bob@127.0.0.1:" + std::to_string(uas_->local_port());
+    spec.from_uri = "sip:alice@a.example";
+    spec.extra_headers.push_back(header);
+    spec.body = sdp();
+    SipRequest invite = build_sip_request(spec, uac_->hop("127.0.0.1", srv_->udp_port()));
+    EXPECT_TRUE(uac_->send_to("127.0.0.1", srv_->udp_port(), invite.text).ok());
+    Delivered d;
+    auto in = uas_->recv_message(3s, &d.from);
+    EXPECT_TRUE(in.ok()) << in.message() << "\n" << srv_->log();
+    if (in.ok()) d.msg = *in;
+    return d;
+  }
+
+  std::unique_ptr<SipsdServer> srv_;
+  std::unique_ptr<UdpPeer> uac_, uas_;
+};
+
+TEST_F(ForceSendSocket, LeavesFromTheForcedListenerAndRecordRoutesTwice) {
+  Delivered d = invite_with("X-Out: yes");
+  EXPECT_EQ(d.from.from_ip, "127.0.0.3");
+  std::vector<std::string> vias = d.msg.vias();
+  ASSERT_FALSE(vias.empty()) << d.msg.text();
+  EXPECT_EQ(vias[0].rfind("SIP/2.0/UDP 127.0.0.3:" + std::to_string(d.from.from_port) + ";", 0), 0u)
+      << vias[0];
+  std::vector<std::string> rrs = d.msg.headers("Record-Route");
+  ASSERT_EQ(rrs.size(), 2u) << d.msg.text();
+  EXPECT_EQ(rrs[0].rfind("<sip:127.0.0.3:" + std::to_string(d.from.from_port) + ";r2=on;lr", 0), 0u)
+      << rrs[0];
+  EXPECT_EQ(rrs[1].rfind("<sip:127.0.0.1:" + std::to_string(srv_->udp_port()) + ";r2=on;lr", 0), 0u)
+      << rrs[1];
+  EXPECT_FALSE(d.msg.header("X-Forced").has_value()) << d.msg.text();
+}
+
+TEST_F(ForceSendSocket, ANonListenerFailsAndChangesNothing) {
+  Delivered plain = invite_with("X-None: yes");
+  Delivered d = invite_with("X-Bad: yes");
+  EXPECT_EQ(d.msg.header("X-Forced"), "none") << d.msg.text();
+  EXPECT_TRUE(
+      srv_->wait_for_log("force_send_socket(\"udp:127.0.0.9:5999\"): no such listening socket"))
+      << srv_->log();
+  // It leaves as a request that never called force_send_socket() does.
+  EXPECT_EQ(d.from.from_ip, plain.from.from_ip);
+  EXPECT_EQ(d.from.from_port, plain.from.from_port);
+  EXPECT_EQ(d.msg.headers("Record-Route").size(), plain.msg.headers("Record-Route").size());
+}
+
+}  // namespace
+}  // namespace sipsd::test
