@@ -1,7 +1,8 @@
 // force_send_socket() against the real sipsd: a request forced out of a second listener leaves
 // from it (its address is the datagram's source and the top Via) and is record-routed twice
 // (;r2=on), as OpenSIPS does when the outbound listener differs from the inbound one; a socket
-// that is not a listener makes the function fail with a log line and changes nothing.
+// that is not a listener makes the function fail with a log line and changes nothing; without
+// it, UDP leaves from the listener the request came in on.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -54,16 +55,19 @@ class ForceSendSocket : public ::testing::Test {
     uas_ = std::move(uas).value();
   }
 
-  // An INVITE from the UAC through the proxy (with `header`), as the UAS got it.
-  Delivered invite_with(const std::string& header) {
+  // An INVITE from the UAC through the proxy (with `header`), as the UAS got it; sent to the
+  // proxy's listener at `ip`:`port` (0: its first UDP listener).
+  Delivered invite_with(const std::string& header, const std::string& ip = "127.0.0.1",
+                        uint16_t port = 0) {
+    if (port == 0) port = srv_->udp_port();
     SipRequestSpec spec;
     spec.method = "INVITE";
     spec.request_uri = "sip:bob@127.0.0.1:" + std::to_string(uas_->local_port());
     spec.from_uri = "sip:alice@a.example";
     spec.extra_headers.push_back(header);
     spec.body = sdp();
-    SipRequest invite = build_sip_request(spec, uac_->hop("127.0.0.1", srv_->udp_port()));
-    EXPECT_TRUE(uac_->send_to("127.0.0.1", srv_->udp_port(), invite.text).ok());
+    SipRequest invite = build_sip_request(spec, uac_->hop(ip, port));
+    EXPECT_TRUE(uac_->send_to(ip, port, invite.text).ok());
     Delivered d;
     auto in = uas_->recv_message(3s, &d.from);
     EXPECT_TRUE(in.ok()) << in.message() << "\n" << srv_->log();
@@ -89,6 +93,22 @@ TEST_F(ForceSendSocket, LeavesFromTheForcedListenerAndRecordRoutesTwice) {
   EXPECT_EQ(rrs[1].rfind("<sip:127.0.0.1:" + std::to_string(srv_->udp_port()) + ";r2=on;lr", 0), 0u)
       << rrs[1];
   EXPECT_FALSE(d.msg.header("X-Forced").has_value()) << d.msg.text();
+}
+
+// Without force_send_socket(), a request relayed over UDP leaves from the UDP listener it came
+// in on (as OpenSIPS's get_send_socket), and its Via names that listener.
+TEST_F(ForceSendSocket, UdpLeavesFromTheInboundListenerByDefault) {
+  const uint16_t second = invite_with("X-Out: yes").from.from_port;  // 127.0.0.3's port
+  ASSERT_NE(second, 0);
+  Delivered d = invite_with("X-None: yes", "127.0.0.3", second);
+  EXPECT_EQ(d.from.from_ip, "127.0.0.3");
+  EXPECT_EQ(d.from.from_port, second);
+  std::vector<std::string> vias = d.msg.vias();
+  ASSERT_FALSE(vias.empty()) << d.msg.text();
+  EXPECT_EQ(vias[0].rfind("SIP/2.0/UDP 127.0.0.3:" + std::to_string(second) + ";", 0), 0u)
+      << vias[0];
+  // One Record-Route: in and out on the same listener.
+  EXPECT_EQ(d.msg.headers("Record-Route").size(), 1u) << d.msg.text();
 }
 
 TEST_F(ForceSendSocket, ANonListenerFailsAndChangesNothing) {
