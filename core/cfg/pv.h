@@ -24,23 +24,27 @@ enum class PvId : uint8_t {
   kCi,     // $ci    Call-ID
   kUa,     // $ua    User-Agent
 
-  kRuUser,       // $rU    R-URI user                                   writable
-  kRuHost,       // $rd    R-URI host                                   writable
-  kRuPort,       // $rp    R-URI port (int)                             writable
-  kRuProto,      // $rP    R-URI transport parameter
-  kDu,           // $du    destination URI (next hop)                   writable (NULL resets)
-  kFromUri,      // $fu
-  kFromUser,     // $fU
-  kFromHost,     // $fd
-  kFromTag,      // $ft
-  kToUri,        // $tu
-  kToUser,       // $tU
-  kToHost,       // $td
-  kToTag,        // $tt
-  kCseq,         // $cs    CSeq number (int)
-  kSocketIn,     // $socket_in  the receiving socket, "tls:192.0.2.1:5061"
-  kRcvIp,        // $Ri, $socket_in(ip)    receiving IP
-  kRcvPort,      // $Rp, $socket_in(port)  receiving port (int)
+  kRuUser,    // $rU    R-URI user                                   writable
+  kRuHost,    // $rd    R-URI host                                   writable
+  kRuPort,    // $rp    R-URI port (int)                             writable
+  kRuProto,   // $rP    R-URI transport parameter
+  kDu,        // $du    destination URI (next hop)                   writable (NULL resets)
+  kFromUri,   // $fu
+  kFromUser,  // $fU
+  kFromHost,  // $fd
+  kFromTag,   // $ft
+  kToUri,     // $tu
+  kToUser,    // $tU
+  kToHost,    // $td
+  kToTag,     // $tt
+  kCseq,      // $cs    CSeq number (int)
+  kSocketIn,  // $socket_in  the receiving socket, "tls:192.0.2.1:5061"
+  kRcvIp,     // $Ri, $socket_in(ip)    receiving IP
+  kRcvPort,   // $Rp, $socket_in(port)  receiving port (int)
+  // $socket_out[(proto|ip|port)]: the listener the request is forced out of (force_send_socket
+  // or an assignment), "udp:192.0.2.1:5060"; NULL when none is forced. Writable (the whole
+  // variable): a listener as force_send_socket() takes it; NULL removes the forcing.
+  kSocketOut,
   kReplyStatus,  // $rs    reply status code (int); NULL on requests
   kReplyReason,  // $rr    reply reason phrase; NULL on requests
   kHdr,          // $hdr(Name)[i]  header body; PvRef::name is Name, PvRef::index is i

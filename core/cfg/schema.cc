@@ -570,6 +570,7 @@ constexpr PvDef kPvs[] = {
     {.name = "tt", .id = PvId::kToTag},
     {.name = "cs", .id = PvId::kCseq, .numeric = true},
     {.name = "socket_in", .id = PvId::kSocketIn, .arg = PvArg::kOptional},
+    {.name = "socket_out", .id = PvId::kSocketOut, .writable = true, .arg = PvArg::kOptional},
     {.name = "Ri", .id = PvId::kRcvIp},
     {.name = "Rp", .id = PvId::kRcvPort, .numeric = true},
     {.name = "rs", .id = PvId::kReplyStatus, .numeric = true},

@@ -283,6 +283,7 @@ constexpr Doc kVariableDocs[] = {
     {"tt", "To tag."},
     {"cs", "CSeq number."},
     {"socket_in", "Receiving socket \"proto:ip:port\", or one field: (proto), (ip), (port)."},
+    {"socket_out", "Forced sending socket (force_send_socket or assigned: $socket_out = \"udp:ip:port\"; NULL unforces), or one field."},
     {"Ri", "Receiving IP (OpenSIPS 2.x)."},
     {"Rp", "Receiving port (OpenSIPS 2.x)."},
     {"rs", "Reply status."},

@@ -166,6 +166,12 @@ struct CfgScriptBuilder::State {
       id = f->second;
       def = &cfg::pv_def(id);
     }
+    if (id == PvId::kSocketOut && spec.has_arg && spec.arg != "proto" && spec.arg != "ip" &&
+        spec.arg != "port") {
+      error(loc, strprintf("unknown script variable '%s'%s ($socket_out fields: proto, ip, port)",
+                           text.c_str(), where));
+      return nullptr;
+    }
     if (!def->module.empty() && !module_loaded(def->module)) {
       error(loc, strprintf("unknown script variable '%s'%s, missing loadmodule \"%.*s.so\"?",
                            text.c_str(), where, static_cast<int>(def->module.size()),

@@ -248,6 +248,16 @@ ScriptValue MessageEnv::pv_get(const PvRef& ref) {
       scratch_ = std::string(proto_name(s.proto)) + ":" + s.ip + ":" + std::to_string(s.port);
       return ScriptValue::of(std::string_view(scratch_));
     }
+    case PvId::kSocketOut: {
+      int forced = sc_.req != nullptr ? sc_.req->forced_socket : (tx ? tx->forced_socket : -1);
+      if (forced < 0 || sv_.tm == nullptr) return ScriptValue::null();
+      const SocketAddr& s = sv_.tm->transport().sockets()[static_cast<size_t>(forced)];
+      if (ref.name == "ip") return ScriptValue::of(std::string_view(s.ip));
+      if (ref.name == "port") return ScriptValue::of(static_cast<int64_t>(s.port));
+      if (ref.name == "proto") return ScriptValue::of(std::string_view(proto_name(s.proto)));
+      scratch_ = std::string(proto_name(s.proto)) + ":" + s.ip + ":" + std::to_string(s.port);
+      return ScriptValue::of(std::string_view(scratch_));
+    }
     case PvId::kCi:
       return m ? non_empty(m->call_id()) : ScriptValue::null();
     case PvId::kUa:
@@ -333,6 +343,23 @@ bool MessageEnv::pv_set(const PvRef& ref, const ScriptValue& v) {
         sc_.req->du = std::move(text);
       }
       return true;
+    case PvId::kSocketOut: {
+      tm::RequestCtx* ctx = sc_.req;
+      if (ctx == nullptr || !ref.name.empty()) return false;
+      int socket = -1;
+      if (!v.is_null()) {
+        if (!v.is_str()) return false;
+        socket = listener_matching(v.str());
+        if (socket < 0) {
+          LOG_ERR("script", "$socket_out = \"%s\": no such listening socket",
+                  printable(v.str()).c_str());
+          return false;
+        }
+      }
+      ctx->forced_socket = socket;
+      if (ctx->tx != nullptr) ctx->tx->forced_socket = socket;
+      return true;
+    }
     default:
       LOG_ERR("script", "this variable cannot be assigned");
       return false;

@@ -26,6 +26,11 @@ route {
   if ($hdr(X-Out) != NULL) {
     if (!force_send_socket("udp:127.0.0.3")) append_hf("X-Forced: none\r\n");
   }
+  if ($hdr(X-Out-Pv) != NULL) {
+    if ($socket_out == NULL) append_hf("X-Unforced: yes\r\n");
+    $socket_out = "udp:127.0.0.3";
+    append_hf("X-Socket-Out: $socket_out $socket_out(proto) $socket_out(ip) $socket_out(port)\r\n");
+  }
   if ($hdr(X-Bad) != NULL) {
     if (!force_send_socket("udp:127.0.0.9:5999")) append_hf("X-Forced: none\r\n");
   }
@@ -93,6 +98,18 @@ TEST_F(ForceSendSocket, LeavesFromTheForcedListenerAndRecordRoutesTwice) {
   EXPECT_EQ(rrs[1].rfind("<sip:127.0.0.1:" + std::to_string(srv_->udp_port()) + ";r2=on;lr", 0), 0u)
       << rrs[1];
   EXPECT_FALSE(d.msg.header("X-Forced").has_value()) << d.msg.text();
+}
+
+// $socket_out: NULL until something forces a socket; assigning a listener forces it, as
+// force_send_socket() does, and reads back whole or by field.
+TEST_F(ForceSendSocket, SocketOutReadsAndForcesTheSendingSocket) {
+  Delivered d = invite_with("X-Out-Pv: yes");
+  EXPECT_EQ(d.from.from_ip, "127.0.0.3");
+  const std::string port = std::to_string(d.from.from_port);
+  EXPECT_EQ(d.msg.header("X-Unforced"), "yes") << d.msg.text();
+  EXPECT_EQ(d.msg.header("X-Socket-Out"), "udp:127.0.0.3:" + port + " udp 127.0.0.3 " + port)
+      << d.msg.text();
+  EXPECT_EQ(d.msg.headers("Record-Route").size(), 2u) << d.msg.text();
 }
 
 // Without force_send_socket(), a request relayed over UDP leaves from the UDP listener it came

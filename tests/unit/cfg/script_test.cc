@@ -550,14 +550,16 @@ TEST(Script, AssignmentsToEnvVariables) {
 
 TEST(Script, AssignmentsToReadOnlyVariablesAreRejectedAtLoad) {
   const std::string expected =
-      "'$si' is read-only; only $ru $rU $rd $rp $du $var(x) $avp(x) can be assigned";
+      "'$si' is read-only; only $ru $rU $rd $rp $du $socket_out $var(x) $avp(x) can be assigned";
   EXPECT_EQ(compile_error("route { $si = \"1.2.3.4\"; }"), "s.cfg:5:9: " + expected);
-  EXPECT_EQ(compile_error("route { $rc = 1; }"),
-            "s.cfg:5:9: '$rc' is read-only; only $ru $rU $rd $rp $du $var(x) $avp(x) can be "
-            "assigned");
-  EXPECT_EQ(compile_error("route { $hdr(From) = \"x\"; }"),
-            "s.cfg:5:9: '$hdr(From)' is read-only; only $ru $rU $rd $rp $du $var(x) $avp(x) "
-            "can be assigned");
+  EXPECT_EQ(
+      compile_error("route { $rc = 1; }"),
+      "s.cfg:5:9: '$rc' is read-only; only $ru $rU $rd $rp $du $socket_out $var(x) $avp(x) can be "
+      "assigned");
+  EXPECT_EQ(
+      compile_error("route { $hdr(From) = \"x\"; }"),
+      "s.cfg:5:9: '$hdr(From)' is read-only; only $ru $rU $rd $rp $du $socket_out $var(x) $avp(x) "
+      "can be assigned");
   EXPECT_EQ(compile_error("route { $(var(x){s.len}) = 1; }"),
             "s.cfg:5:9: cannot assign to '$(var(x){s.len})' (transformations and indexes are "
             "read-only)");
