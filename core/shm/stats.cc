@@ -86,6 +86,8 @@ StatInfo stat_info(Stat s) {
       return {"sl", "5xx_replies", true};
     case Stat::kSl6xx:
       return {"sl", "6xx_replies", true};
+    case Stat::kSlReceivedAcks:
+      return {"sl", "received_ACKs", true};
     case Stat::kHandoffFailed:
       return {"core", "handoff_failed", true};
     case Stat::kWorkerRespawns:

@@ -59,6 +59,7 @@ enum class Stat : uint16_t {
   kSl4xx,
   kSl5xx,
   kSl6xx,
+  kSlReceivedAcks,  // ACKs of our own stateless replies, absorbed before the script
   // core: (supervisor)
   kHandoffFailed,
   kWorkerRespawns,

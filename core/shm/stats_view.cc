@@ -67,7 +67,8 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   add_stat(Stat::kHandoffFailed);
   add_stat(Stat::kWorkerRespawns);
   add_stat(Stat::kWorkerStalls);
-  for (int s = static_cast<int>(Stat::kSlSentReplies); s <= static_cast<int>(Stat::kSl6xx); ++s)
+  for (int s = static_cast<int>(Stat::kSlSentReplies); s <= static_cast<int>(Stat::kSlReceivedAcks);
+       ++s)
     add_stat(static_cast<Stat>(s));
   for (int s = static_cast<int>(Stat::kDnsQueries);
        s <= static_cast<int>(Stat::kDnsPendingLimitHits); ++s)

@@ -5,6 +5,7 @@
 #include "core/base/process_context.h"
 #include "core/base/syslog_sink.h"
 #include "core/shm/stats.h"
+#include "core/sip/sl_reply.h"
 
 namespace sipsd {
 
@@ -52,6 +53,13 @@ ReceiveVerdict SipReceiver::receive(char* data, size_t len, const Inbound& from,
     if (msg_.method_id() != sip::Method::kAck)
       MessageEnv::stateless_reply(msg_, from, sink, services_.server_header,
                                   pr.reply_code != 0 ? pr.reply_code : 400, pr.reason, &reply_);
+    return ReceiveVerdict::kKeep;
+  }
+  // The ACK of a reply we sent statelessly (sl_send_reply, www_challenge, ...) ends here, as
+  // OpenSIPS's sl module filters it before the script: its To-tag is one sl_to_tag() made.
+  if (msg_.method_id() == sip::Method::kAck && msg_.to() != nullptr && msg_.to()->has_tag &&
+      sip::is_sl_to_tag(msg_.to()->tag)) {
+    stat_add(Stat::kSlReceivedAcks);
     return ReceiveVerdict::kKeep;
   }
   // A CANCEL or the ACK of a negative reply belongs to the worker holding the INVITE

@@ -24,6 +24,38 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// The ACK of a reply sipsd sent statelessly (here sl_send_reply(483) for Max-Forwards 0) ends
+// at sipsd, as OpenSIPS's sl module filters it before the script: even with a Route to us that
+// loose_route() would follow, nothing is relayed, and sl:received_ACKs counts it.
+TEST(Proxy, TheAckOfAStatelessReplyIsAbsorbed) {
+  auto srv = SipsdServer::start(proxy_options());
+  ASSERT_TRUE(srv.ok()) << srv.message();
+  auto uac = UdpPeer::bind();
+  auto uas = UdpPeer::bind();
+  ASSERT_TRUE(uac.ok() && uas.ok());
+  SipRequestSpec spec;
+  spec.method = "INVITE";
+  spec.request_uri = "sip:bob@127.0.0.1:" + std::to_string((*uas)->local_port());
+  spec.max_forwards = 0;
+  SipRequest invite = build_sip_request(spec, (*uac)->hop("127.0.0.1", (*srv)->udp_port()));
+  ASSERT_TRUE((*uac)->send_to("127.0.0.1", (*srv)->udp_port(), invite.text).ok());
+  auto reply = (*uac)->recv_message(5s);
+  ASSERT_TRUE(reply.ok()) << reply.message();
+  ASSERT_EQ(reply->status(), 483);
+  // The ACK (RFC 3261 17.1.1.3), with a Route naming the proxy.
+  auto sent = SipMessage::parse(invite.text);
+  ASSERT_TRUE(sent.ok());
+  std::string ack = "ACK " + spec.request_uri + " SIP/2.0\r\nVia: " + sent->vias().at(0) +
+                    "\r\nRoute: <sip:127.0.0.1:" + std::to_string((*srv)->udp_port()) +
+                    ";lr>\r\nFrom: " + reply->header("From").value_or("") +
+                    "\r\nTo: " + reply->header("To").value_or("") +
+                    "\r\nCall-ID: " + invite.call_id + "\r\nCSeq: " + std::to_string(invite.cseq) +
+                    " ACK\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n";
+  ASSERT_TRUE((*uac)->send_to("127.0.0.1", (*srv)->udp_port(), ack).ok());
+  EXPECT_TRUE((*uas)->expect_nothing(500ms));
+  EXPECT_EQ(server_stat(**srv, "sl:received_ACKs"), 1) << (*srv)->log();
+}
+
 TEST(Proxy, UdpCallInviteRingingOkAckBye) {
   auto srv = SipsdServer::start(proxy_options());
   ASSERT_TRUE(srv.ok()) << srv.message();
