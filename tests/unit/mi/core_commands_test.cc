@@ -222,7 +222,7 @@ TEST_F(CoreCommandsTest, GetStatisticsSumsOverProcessesBySelector) {
   EXPECT_EQ(keys_of(sl),
             (std::vector<std::string>{"sl:sent_replies", "sl:sent_err_replies", "sl:1xx_replies",
                                       "sl:2xx_replies", "sl:3xx_replies", "sl:4xx_replies",
-                                      "sl:5xx_replies", "sl:6xx_replies"}));
+                                      "sl:5xx_replies", "sl:6xx_replies", "sl:received_ACKs"}));
 
   // Bare names (any case, first group that has them), full names, each once, in the order
   // asked; unknown ones are skipped.

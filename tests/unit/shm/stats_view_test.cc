@@ -148,7 +148,8 @@ TEST_F(StatsViewTest, SelectorsAllGroupNameAndQualifiedName) {
   EXPECT_EQ(names({"sent_replies", "nosuch", "core:rcv_requests", "sl:sent_replies", "sl:"}),
             (std::vector<std::string>{"sl:sent_replies", "core:rcv_requests", "sl:sent_err_replies",
                                       "sl:1xx_replies", "sl:2xx_replies", "sl:3xx_replies",
-                                      "sl:4xx_replies", "sl:5xx_replies", "sl:6xx_replies"}));
+                                      "sl:4xx_replies", "sl:5xx_replies", "sl:6xx_replies",
+                                      "sl:received_ACKs"}));
   EXPECT_TRUE(names({"nosuch", "nogroup:", "rcv", "core:rcv_requests:"}).empty());
   // "group:" matches the group, not a prefix of a group's name.
   EXPECT_TRUE(names({"tl:"}).empty());
