@@ -236,15 +236,16 @@ std::string port_of(uint16_t p) {
   return std::to_string(p);
 }
 
-// Caller -> A (UDP) -> B (mutual TLS) -> callee (UDP), and the whole dialog back and forth.
-class MutualTlsPeering : public ::testing::Test {
+// Two proxies, A (the caller's) and B (the callee's), and a UDP phone on each side.
+class TwoProxies : public ::testing::Test {
  protected:
-  void SetUp() override {
-    auto b = SipsdServer::start(callee_proxy());
+  void start_b(const SipsdOptions& o) {
+    auto b = SipsdServer::start(o);
     ASSERT_TRUE(b.ok()) << b.message();
     b_ = std::move(b).value();
-    auto a =
-        SipsdServer::start(caller_proxy(b_->tls_port(), "client-ca2.pem", "client-ca2-key.pem"));
+  }
+  void start_a_and_phones(const SipsdOptions& o) {
+    auto a = SipsdServer::start(o);
     ASSERT_TRUE(a.ok()) << a.message();
     a_ = std::move(a).value();
     auto uac = UdpPeer::bind();
@@ -255,6 +256,19 @@ class MutualTlsPeering : public ::testing::Test {
   }
 
   std::string logs() const { return "--- A:\n" + a_->log() + "\n--- B:\n" + b_->log(); }
+
+  std::unique_ptr<SipsdServer> a_, b_;
+  std::unique_ptr<UdpPeer> uac_, uas_;
+};
+
+// Caller -> A (UDP) -> B (mutual TLS) -> callee (UDP), and the whole dialog back and forth.
+class MutualTlsPeering : public TwoProxies {
+ protected:
+  void SetUp() override {
+    ASSERT_NO_FATAL_FAILURE(start_b(callee_proxy()));
+    ASSERT_NO_FATAL_FAILURE(
+        start_a_and_phones(caller_proxy(b_->tls_port(), "client-ca2.pem", "client-ca2-key.pem")));
+  }
 
   // The caller's INVITE reaches the callee through A and B; the callee answers 180 and 200;
   // the caller has its dialog.
@@ -302,8 +316,6 @@ class MutualTlsPeering : public ::testing::Test {
     EXPECT_EQ(in->vias().size(), 3u) << in->text();
   }
 
-  std::unique_ptr<SipsdServer> a_, b_;
-  std::unique_ptr<UdpPeer> uac_, uas_;
   SipRequestSpec spec_;
   SipRequest invite_;
   SipMessage in_invite_;
@@ -526,15 +538,13 @@ TEST_F(PeerConnectFails, NoClientDomainForThePeer) {
 // (client-revoked.pem, CN mallory.example.com; B checks no CRL, so both verify against
 // ca.pem); its route puts the From domain in $avp(tls_sip_dom), and an X-Client-Domain header's
 // value in $avp(tls_dom). B tells the callee which certificate it saw.
-class ClientDomainAvps : public ::testing::Test {
+class ClientDomainAvps : public TwoProxies {
  protected:
   void SetUp() override {
     SipsdOptions bo = callee_proxy();
     for (std::string& l : bo.tls_domain)
       if (size_t at = l.find("ca2.pem"); at != std::string::npos) l.replace(at, 7, "ca.pem");
-    auto b = SipsdServer::start(bo);
-    ASSERT_TRUE(b.ok()) << b.message();
-    b_ = std::move(b).value();
+    ASSERT_NO_FATAL_FAILURE(start_b(bo));
 
     SipsdOptions ao = caller_proxy(b_->tls_port(), "client.pem", "client-key.pem");
     ao.modparams = tm_modules();
@@ -558,17 +568,8 @@ class ClientDomainAvps : public ::testing::Test {
                "  if (is_present_hf(\"X-Client-Domain\")) $avp(tls_dom) = $hdr(X-Client-Domain);\n"
                "  $du = \"sip:" +
                b_addr + ";transport=tls\";\n  route(relay);\n}\n" + kRelay;
-    auto a = SipsdServer::start(ao);
-    ASSERT_TRUE(a.ok()) << a.message();
-    a_ = std::move(a).value();
-    auto uac = UdpPeer::bind();
-    auto uas = UdpPeer::bind();
-    ASSERT_TRUE(uac.ok() && uas.ok());
-    uac_ = std::move(uac).value();
-    uas_ = std::move(uas).value();
+    ASSERT_NO_FATAL_FAILURE(start_a_and_phones(ao));
   }
-
-  std::string logs() const { return "--- A:\n" + a_->log() + "\n--- B:\n" + b_->log(); }
 
   // An OPTIONS from `from_uri` through A and B: the certificate B saw (X-Peer-Verified at the
   // callee), or the final reply's status when it never reached the callee.
@@ -591,9 +592,6 @@ class ClientDomainAvps : public ::testing::Test {
     if (!ok.ok() || ok->status() != 200) return "no 200 back";
     return in->header("X-Peer-Verified").value_or("no header");
   }
-
-  std::unique_ptr<SipsdServer> a_, b_;
-  std::unique_ptr<UdpPeer> uac_, uas_;
 };
 
 TEST_F(ClientDomainAvps, PickTheClientDomainBySipDomainAndByName) {

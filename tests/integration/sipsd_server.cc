@@ -193,6 +193,16 @@ int options_status(SipTestClient& c, std::chrono::milliseconds timeout) {
   return reply.ok() ? reply->status() : -1;
 }
 
+int final_status(SipTestClient& c, const SipRequestSpec& spec, std::chrono::milliseconds timeout) {
+  if (!c.send(c.make_options(spec).text).ok()) return -1;
+  for (int i = 0; i < 3; ++i) {  // a 100 Trying (or two) before the final reply
+    auto reply = c.read_reply(timeout);
+    if (!reply.ok()) return -1;
+    if (reply->status() >= 200) return reply->status();
+  }
+  return -1;
+}
+
 bool SipsdServer::wait_for_log(const std::string& needle, std::chrono::milliseconds timeout) {
   return child_->wait_for_line(needle, timeout).has_value();
 }

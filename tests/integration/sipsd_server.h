@@ -99,6 +99,10 @@ TlsClientOptions default_tls_options();
 // Sends an OPTIONS on c and returns the reply's status, or -1 (send failed, no reply in time).
 int options_status(SipTestClient& c,
                    std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
+// Sends the request `spec` describes on `c` and returns its final reply's status, skipping
+// provisional replies; -1 when none came within `timeout` per reply.
+int final_status(SipTestClient& c, const SipRequestSpec& spec,
+                 std::chrono::milliseconds timeout = std::chrono::milliseconds(5000));
 
 class SipsdServer {
  public:
