@@ -132,7 +132,7 @@ class BaresipInterop : public ::testing::Test {
     ports_.plain = port_free_on_both(true);
     ports_.phones = port_free_on_both(false);
     ports_.peering = port_free_on_both(false);
-    ASSERT_NE(ports_.plain * ports_.phones * ports_.peering, 0) << "no free ports";
+    ASSERT_TRUE(ports_.plain != 0 && ports_.phones != 0 && ports_.peering != 0) << "no free ports";
     ASSERT_TRUE(ports_.plain != ports_.phones && ports_.phones != ports_.peering &&
                 ports_.plain != ports_.peering);
     for (const auto& [d, ip, user, password] :
