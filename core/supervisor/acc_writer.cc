@@ -40,31 +40,24 @@ Result<std::unique_ptr<AccWriter>> AccWriter::open(const AccParams& params) {
   return std::unique_ptr<AccWriter>(new AccWriter(params));
 }
 
-bool AccWriter::add(ipc::AccRecord row) {
-  if (pending_.size() >= kMaxPendingRows) {
-    ++dropped_;
-    return false;
-  }
+AccWriter::Added AccWriter::add(ipc::AccRecord row) {
+  if (pending_.size() >= kMaxPendingRows) return Added::kDropped;
   pending_.push_back(std::move(row));
-  return pending_.size() >= kFlushRows;
+  return pending_.size() >= kFlushRows ? Added::kBatchDue : Added::kQueued;
 }
 
 Result<size_t> AccWriter::flush() {
   if (pending_.empty()) return size_t{0};
   std::vector<ipc::AccRecord> rows;
   rows.swap(pending_);
-  auto fail = [&](const std::string& why) -> Result<size_t> {
-    dropped_ += rows.size();
-    return make_error(why);
-  };
   Result<db::Connection> conn = db::Connection::open(db_url_, db::OpenMode::kReadWrite);
-  if (!conn.ok()) return fail(conn.message());
+  if (!conn.ok()) return make_error(conn.message());
   Result<db::Transaction> tx = db::Transaction::begin(*conn);
-  if (!tx.ok()) return fail(tx.message());
+  if (!tx.ok()) return make_error(tx.message());
   Result<db::Statement> acc = conn->prepare(insert_acc_);
-  if (!acc.ok()) return fail(acc.message());
+  if (!acc.ok()) return make_error(acc.message());
   Result<db::Statement> missed = conn->prepare(insert_missed_);
-  if (!missed.ok()) return fail(missed.message());
+  if (!missed.ok()) return make_error(missed.message());
   for (const ipc::AccRecord& r : rows) {
     db::Statement& st = r.missed() ? *missed : *acc;
     st.reset(true);
@@ -76,11 +69,10 @@ Result<size_t> AccWriter::flush() {
         .bind(6, r.sip_reason())
         .bind(7, datetime(r.time()));
     Status ran = st.run();
-    if (!ran.ok()) return fail(ran.message());
+    if (!ran.ok()) return make_error(ran.message());
   }
   Status committed = tx->commit();
-  if (!committed.ok()) return fail(committed.message());
-  written_ += rows.size();
+  if (!committed.ok()) return make_error(committed.message());
   return rows.size();
 }
 

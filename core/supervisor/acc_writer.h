@@ -29,16 +29,14 @@ class AccWriter {
   // Checks acc's db_url and both tables' versions (OpenSIPS's start-up check).
   static Result<std::unique_ptr<AccWriter>> open(const AccParams& params);
 
-  // Queues a row; true when the batch is now due (kFlushRows waiting). A row beyond
-  // kMaxPendingRows is dropped (counted).
-  bool add(ipc::AccRecord row);
+  enum class Added : uint8_t { kQueued, kBatchDue, kDropped };
+  // Queues a row: kBatchDue when kFlushRows now wait; kDropped (not kept) when
+  // kMaxPendingRows were already waiting.
+  Added add(ipc::AccRecord row);
   size_t pending() const { return pending_.size(); }
-  // Writes every pending row in one transaction; they are gone either way (on an error they
-  // are counted as dropped and the error says why). The number written.
+  // Writes every pending row in one transaction: the number written. The rows are gone either
+  // way; on an error all pending() rows were lost and the error says why.
   Result<size_t> flush();
-
-  uint64_t written() const { return written_; }
-  uint64_t dropped() const { return dropped_; }
 
  private:
   explicit AccWriter(const AccParams& params);
@@ -47,8 +45,6 @@ class AccWriter {
   std::string insert_acc_;
   std::string insert_missed_;
   std::vector<ipc::AccRecord> pending_;
-  uint64_t written_ = 0;
-  uint64_t dropped_ = 0;
 };
 
 }  // namespace sipsd

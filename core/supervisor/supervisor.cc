@@ -593,13 +593,11 @@ void Supervisor::on_channel(evutil_socket_t, short, void* arg) {
                    s->pool_.size(), s->listeners_.size());
       }
     } else if (env.body_case() == ipc::Envelope::kAccRecord) {
-      if (!s->acc_writer_) {
-        stat_add(Stat::kAccDbDropped);
-      } else {
-        const uint64_t dropped = s->acc_writer_->dropped();
-        if (s->acc_writer_->add(std::move(*env.mutable_acc_record()))) s->flush_acc("batch");
-        if (s->acc_writer_->dropped() > dropped) stat_add(Stat::kAccDbDropped);
-      }
+      AccWriter::Added a = s->acc_writer_
+                               ? s->acc_writer_->add(std::move(*env.mutable_acc_record()))
+                               : AccWriter::Added::kDropped;
+      if (a == AccWriter::Added::kDropped) stat_add(Stat::kAccDbDropped);
+      if (a == AccWriter::Added::kBatchDue) s->flush_acc("batch");
     } else {
       LOG_ERR("core", "unexpected message kind %d from worker %d",
               static_cast<int>(env.body_case()), i + 1);
@@ -805,16 +803,15 @@ void Supervisor::on_usrloc_timer(evutil_socket_t, short, void* arg) {
 
 void Supervisor::flush_acc(const char* why) {
   if (!acc_writer_ || acc_writer_->pending() == 0) return;
-  const uint64_t dropped_before = acc_writer_->dropped();
+  const size_t rows = acc_writer_->pending();
   Result<size_t> n = acc_writer_->flush();
   if (n.ok()) {
     stat_add(Stat::kAccDbWritten, *n);
     LOG_DBG("acc", "%s: %zu rows written", why, *n);
-  } else {
-    LOG_ERR("acc", "writing accounting rows (%s): %s: %llu rows lost", why, n.message().c_str(),
-            static_cast<unsigned long long>(acc_writer_->dropped() - dropped_before));
+    return;
   }
-  stat_add(Stat::kAccDbDropped, acc_writer_->dropped() - dropped_before);
+  stat_add(Stat::kAccDbDropped, rows);
+  LOG_ERR("acc", "writing accounting rows (%s): %s: %zu rows lost", why, n.message().c_str(), rows);
 }
 
 void Supervisor::on_acc_timer(evutil_socket_t, short, void* arg) {
