@@ -331,7 +331,7 @@ class Loader {
       set_acc_param(p, m);
       return;
     }
-    if (mod.name == "tm" || mod.name == "rr") {
+    if (mod.name == "tm" || mod.name == "rr" || mod.name == "path") {
       set_int_param(mod.name, p.name, m.value.num);
       return;
     }
@@ -382,6 +382,9 @@ class Loader {
     } else if (module == "rr") {
       if (name == "append_fromtag") r.append_fromtag = v != 0;
       if (name == "enable_double_rr") r.enable_double_rr = v != 0;
+    } else if (module == "path") {
+      if (name == "use_received") cfg_.path_mod.use_received = v != 0;
+      if (name == "enable_double_path") cfg_.path_mod.enable_double_path = v != 0;
     }
   }
 

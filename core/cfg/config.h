@@ -88,6 +88,12 @@ struct RrParams {
   bool enable_double_rr = true;
 };
 
+// path modparams (OpenSIPS names and defaults).
+struct PathParams {
+  bool use_received = false;  // loose_route(): our Route's ;received= becomes $du
+  bool enable_double_path = true;
+};
+
 // usrloc modparams (OpenSIPS names and defaults; max_contacts_total is sipsd's bound on the
 // shared location table).
 struct UsrlocParams {
@@ -197,6 +203,7 @@ struct Config {
   UdpProtoParams udp;
   TmParams tm;
   RrParams rr;
+  PathParams path_mod;  // modparam("path", …)
   UsrlocParams usrloc;
   RegistrarParams registrar;
   AccParams acc;

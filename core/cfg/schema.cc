@@ -374,6 +374,16 @@ const FuncDef kRrFuncs[] = {
      .args = {ArgSpec{.kind = ArgKind::kStatic, .what = "downstream|upstream"}},
      .routes = kReq, .ready = true},
 };
+const ModParamDef kPathParams[] = {
+    {.name = "use_received", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "enable_double_path", .type = ParamType::kInt, .min = 0, .max = 1},
+};
+const FuncDef kPathFuncs[] = {
+    {.name = "add_path", .id = FuncId::kAddPath, .min_args = 0, .max_args = 1,
+     .args = {kStrArg("user")}, .routes = kReq, .ready = true},
+    {.name = "add_path_received", .id = FuncId::kAddPathReceived, .min_args = 0, .max_args = 1,
+     .args = {kStrArg("user")}, .routes = kReq, .ready = true},
+};
 // acc: accounting to the log and to the database (do_accounting("log|db", ...)); aaa/evi need
 // modules sipsd lacks. The three flags OpenSIPS defaults to 0 are accepted at 0 only (config.cc).
 const ModParamDef kAccParams[] = {
@@ -502,6 +512,7 @@ const ModuleDef kModules[] = {
     {"maxfwd", kMaxfwdParams, kMaxfwdFuncs},
     {"tm", kTmParams, kTmFuncs},
     {"rr", kRrParams, kRrFuncs},
+    {"path", kPathParams, kPathFuncs},
     {"usrloc", kUsrlocParams, {}},
     {"registrar", kRegistrarParams, kRegistrarFuncs},
     {"auth", kAuthParams, kAuthFuncs},

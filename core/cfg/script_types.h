@@ -88,6 +88,9 @@ enum class FuncId : uint8_t {
   kAddRrParam,         // add_rr_param(p)                 args: string
   kCheckRouteParam,    // check_route_param(re)           args: regex
   kIsDirection,        // is_direction(dir)               args: string "downstream" | "upstream"
+  // path
+  kAddPath,          // add_path([user])            args: [string]
+  kAddPathReceived,  // add_path_received([user])   args: [string]
   // tls_mgm
   kIsPeerVerified,  // builtin: is_peer_verified() ($tls_peer_verified == "1")
   // registrar

@@ -212,6 +212,10 @@ StatInfo stat_info(Stat s) {
       return {"acc", "db_rows_written", true};
     case Stat::kAccDbDropped:
       return {"acc", "db_rows_dropped", true};
+    case Stat::kOutboundFlowsFailed:
+      return {"outbound", "flows_failed", true};
+    case Stat::kOutboundBadTokens:
+      return {"outbound", "bad_flow_tokens", true};
     case Stat::kBusyUs:
       return {"", "busy_us", false};
     case Stat::kInboundClosed:

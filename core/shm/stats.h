@@ -133,6 +133,9 @@ enum class Stat : uint16_t {
   // acc: do_accounting("db") (sipsd's names)
   kAccDbWritten,  // db_rows_written: rows the supervisor wrote to acc's db_url
   kAccDbDropped,  // db_rows_dropped: rows lost (a worker's channel full, or a failed write)
+  // outbound: RFC 5626 flow tokens (sipsd's names; OpenSIPS has no outbound)
+  kOutboundFlowsFailed,  // flows_failed: requests for a flow that was gone (430 Flow Failed)
+  kOutboundBadTokens,    // bad_flow_tokens: Route flow tokens that failed their check (forged)
   // bookkeeping: microseconds a worker spent handling events (load:)
   kBusyUs,
   // bookkeeping: connections handed to this worker that have closed (the supervisor's load

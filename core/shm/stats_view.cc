@@ -82,8 +82,8 @@ std::vector<StatEntry> StatsView::all(int64_t now_ms) const {
   for (int s = static_cast<int>(Stat::kUlUsers); s <= static_cast<int>(Stat::kRegDefaultExpire);
        ++s)
     add_stat(static_cast<Stat>(s));
-  for (int s = static_cast<int>(Stat::kAuthChallenges); s <= static_cast<int>(Stat::kAccDbDropped);
-       ++s)
+  for (int s = static_cast<int>(Stat::kAuthChallenges);
+       s <= static_cast<int>(Stat::kOutboundBadTokens); ++s)
     add_stat(static_cast<Stat>(s));
   for (Proto p : {Proto::kTcp, Proto::kTls}) {
     const char* group = proto_name(p);

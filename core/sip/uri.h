@@ -91,4 +91,10 @@ class UriParamCursor {
 // when one does not. `params` must be empty or start with ';', `headers` empty or start with '?'.
 bool append_uri(const Uri& u, std::string* out);
 
+// A URI written as a URI parameter's value (";received=sip:1.2.3.4:5060%3Btransport%3Dtls"):
+// every character a parameter value cannot hold (RFC 3261 paramchar) %-escaped, and back.
+// Unescaping leaves a malformed escape as it is.
+std::string escape_param_value(std::string_view v);
+std::string unescape_param_value(std::string_view v);
+
 }  // namespace sipsd::sip

@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/rand.h>
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -33,6 +35,7 @@
 #include "core/supervisor/auth_service.h"
 #include "core/supervisor/listener.h"
 #include "core/supervisor/worker_pool.h"
+#include "core/tm/flow_token.h"
 #include "core/usrloc/location_db.h"
 #include "core/usrloc/location_table.h"
 #include "core/usrloc/mi_commands.h"
@@ -164,6 +167,9 @@ class Supervisor final : public MiHost, public TlsMiHost {
   EventPtr stop_ev_;
   std::unique_ptr<TicketKeyRotator> tickets_;
   std::unique_ptr<AuthService> auth_;  // auth/auth_db (null: not loaded)
+  // RFC 5626 flow tokens' HMAC key: drawn once, so every worker (a respawned one too) checks
+  // the tokens every other wrote.
+  std::string flow_token_key_;
   std::unique_ptr<StatsView> stats_;
   EventPtr load_ev_;
   EventPtr health_ev_;
@@ -351,6 +357,7 @@ void Supervisor::become_worker(int i, ipc::Channel channel,
     setup.auth_shared = auth_->shared();
     setup.auth_params = auth_->params();
   }
+  setup.flow_token_key = flow_token_key_;
   std::vector<int> keep = {channel.fd()};
   if (logger().syslog_fd() >= 0) keep.push_back(logger().syslog_fd());
   setup.channel = std::move(channel);
@@ -896,6 +903,12 @@ int Supervisor::run() {
   }
   ctx.shm = shm_.get();
   ctx.stats = &shm_->proc(0).stats;
+  flow_token_key_.resize(tm::kFlowTokenKeySize);
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(flow_token_key_.data()),
+                 static_cast<int>(flow_token_key_.size())) != 1) {
+    LOG_ERR("core", "no random bytes for the flow token key");
+    return 1;
+  }
   // auth/auth_db: the shared state and the first subscriber load, before any worker forks.
   if (Result<std::unique_ptr<AuthService>> auth = AuthService::create(cfg_); auth.ok()) {
     auth_ = std::move(auth).value();

@@ -86,9 +86,16 @@ LooseRouteResult loose_route(const sip::Message& msg, sip::MessageEditor& ed,
 
   size_t next = 0;
   const sip::Uri& first = routes[0].parsed;
+  auto note_ours = [&r](const sip::Uri& u) {
+    std::string_view received;
+    if (r.our_user.empty() && !u.user.empty()) r.our_user = std::string(u.user);
+    if (r.our_received.empty() && u.param("received", &received))
+      r.our_received = std::string(received);
+  };
   if (is_myself(first.host, first.port) >= 0) {
     removed[0] = true;
     r.our_params = std::string(first.params);
+    note_ours(first);
     next = 1;
     // A double Record-Route: our second value names the socket facing the next hop.
     if (first.param("r2") && routes.size() > 1) {
@@ -97,6 +104,7 @@ LooseRouteResult loose_route(const sip::Message& msg, sip::MessageEditor& ed,
       if (sock >= 0) {
         removed[1] = true;
         r.forced_socket = sock;
+        note_ours(second);
         next = 2;
       }
     }

@@ -32,7 +32,12 @@ struct LooseRouteResult {
   std::string ruri;        // the new Request-URI (strict routing; "" = unchanged)
   int forced_socket = -1;  // ;r2=on: leave from the socket our second Route names
   std::string our_params;  // the parameters of our (first) Route, for check_route_param()
-  std::string why;         // rc < 0 on a parse error: why
+  // Of the Route values that named this proxy (one, or an r2 pair): the first user part (a
+  // flow token, when an edge proxy wrote it: add_path(), record_route()) and the first
+  // ;received= value as written (add_path_received(), for path's use_received).
+  std::string our_user;
+  std::string our_received;
+  std::string why;  // rc < 0 on a parse error: why
 };
 
 // Applies the Route changes to `edits` (which must be reset on `msg`).

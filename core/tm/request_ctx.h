@@ -27,6 +27,18 @@ struct RecordRouteSpec {
   std::string preset_out;  // record_route_preset: host part written literally
   std::string preset_in;
   std::string params;  // record_route(";p=v") and add_rr_param(): ";p=v;q"
+  // RFC 5626 §5.3: the flow token of a dialog-forming request from an outbound phone at its
+  // first hop, written as the user part so in-dialog requests reach the phone over its flow.
+  std::string user;
+};
+
+// add_path() / add_path_received() (OpenSIPS path module) of this REGISTER: written when a branch
+// leaves, like Record-Route, because the header names the socket it leaves from.
+struct PathSpec {
+  bool enabled = false;
+  bool received = false;  // add_path_received(): ;received=<the source address, escaped>
+  std::string user;       // add_path("user"), or the flow token (RFC 5626 §5.1)
+  bool ob = false;        // ;ob: an outbound REGISTER at its first hop
 };
 
 // A destination lookup() chose (registrar): the R-URI branch or an appended one.
@@ -41,6 +53,9 @@ struct BranchTarget {
   // sent as the branch's Route headers (RFC 3327), ahead of any the request has.
   std::string path;
   int socket = -1;  // the listener it leaves from (the binding's), -1 = the transaction's
+  // An RFC 5626 flow (loose_route() decoded its token): when it cannot be used, the branch
+  // ends with 430 (Flow Failed), not 477.
+  bool flow = false;
 };
 
 enum class RouteKind : uint8_t { kRequest, kFailure, kBranch, kOnReply };
@@ -66,6 +81,7 @@ struct RequestCtx {
   uint32_t bflags = 0;  // setbflag() & co: the R-URI branch's flags
   uint8_t acc = 0;      // do_accounting(): tm::kAcc* bits
   RecordRouteSpec rr;
+  PathSpec path;
   int forced_socket = -1;  // force_send_socket, or the socket loose_route's r2 Route names
   bool force_rport = false;
   RouteRef on_failure, on_reply, on_branch;
@@ -78,7 +94,8 @@ struct RequestCtx {
   int dst_conn_owner = 0;
   bool dst_no_new_conn = false;
   int dst_q = -1;
-  std::string dst_path;  // lookup(): the Path vector of the R-URI's binding
+  std::string dst_path;   // lookup(): the Path vector of the R-URI's binding
+  bool dst_flow = false;  // loose_route(): the R-URI branch goes on an RFC 5626 flow
   std::vector<BranchTarget> branches;
   // serialize_branches(): the groups of equal q not tried yet, best first (next_branches()
   // takes the next one; the transaction keeps them for its failure_route).

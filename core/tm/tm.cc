@@ -36,6 +36,13 @@ bool is_ip_literal(std::string_view host) {
   return inet_pton(AF_INET, h.c_str(), buf) == 1 || inet_pton(AF_INET6, h.c_str(), buf) == 1;
 }
 
+// The first Path header (RFC 3327): a proxy's own goes above it.
+const sip::Header* first_path_header(const sip::Message& m) {
+  for (const sip::Header& h : m.headers())
+    if (ascii_iequals(h.name, "Path")) return &h;
+  return nullptr;
+}
+
 Stat code_class_stat(int code) {
   if (code < 300) return Stat::kTm2xx;
   if (code < 400) return Stat::kTm3xx;
@@ -193,6 +200,7 @@ Transaction* Tm::create(RequestCtx& ctx) {
   tx.flags = ctx.flags;
   tx.acc = ctx.acc;
   tx.rr = ctx.rr;
+  tx.path = ctx.path;
   tx.on_failure = ctx.on_failure;
   tx.on_reply = ctx.on_reply;
   tx.on_branch = ctx.on_branch;
@@ -381,6 +389,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
     tx.flags = ctx.flags;
     tx.acc = ctx.acc;
     tx.rr = ctx.rr;
+    tx.path = ctx.path;
     tx.on_failure = ctx.on_failure;
     tx.on_reply = ctx.on_reply;
     tx.on_branch = ctx.on_branch;
@@ -402,6 +411,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
   std::vector<BranchTarget> targets;
   targets.push_back(BranchTarget{std::string(ctx.effective_ruri()), du, ctx.dst_conn_id,
                                  ctx.dst_conn_owner, ctx.dst_no_new_conn, ctx.dst_q, ctx.dst_path});
+  targets.back().flow = ctx.dst_flow;
   for (BranchTarget& t : ctx.branches) targets.push_back(std::move(t));
   ctx.branches.clear();
   std::vector<int> started;
@@ -419,6 +429,7 @@ int Tm::t_relay(RequestCtx& ctx, const RelayFlags& flags) {
     branch.no_new_conn = t.no_new_conn;
     branch.path = std::move(t.path);
     branch.forced_socket = t.socket;
+    branch.flow = t.flow;
     if (!run_branch_route(tx, branch)) {
       // The branch_route dropped it (or its edits did not apply): no branch.
       tx.branches.pop_back();
@@ -607,10 +618,11 @@ bool Tm::try_next_address(Transaction& tx, Branch& b) {
     }
     send_branch(tx, b);
     // Sent (or failed over to an address that was): pending. A send that failed with no
-    // address left ended the branch with a local 477, which the caller must complete.
+    // address left ended the branch with a local 477 (430 on a flow), which the caller must
+    // complete.
     return !b.done();
   }
-  branch_failed_locally(tx, b, 477, "Send failed (477/TM)");
+  send_failed(tx, b);
   return false;
 }
 
@@ -630,6 +642,15 @@ bool Tm::build_request(Transaction& tx, Branch& b, std::string* out) {
                              ? ed.insert_header_before(*first_route, "Route", b.path)
                              : ed.insert_header_first("Route", b.path);
     if (st != sip::EditStatus::kOk) return false;
+  }
+  if (tx.path.enabled) {
+    // add_path*(): ours goes on top of the Path list (RFC 3327 §4.3).
+    const sip::Header* first_path = first_path_header(req);
+    for (const std::string& v : path_values(tx.path, tx.up, b.socket)) {
+      sip::EditStatus st = first_path != nullptr ? ed.insert_header_before(*first_path, "Path", v)
+                                                 : ed.insert_header_first("Path", v);
+      if (st != sip::EditStatus::kOk) return false;
+    }
   }
   if (tx.rr.enabled) {
     std::vector<std::string> rrs = record_route_values(tx.rr, req, tx.up.listener, b.socket);
@@ -658,7 +679,7 @@ void Tm::send_branch(Transaction& tx, Branch& b) {
       try_next_address(tx, b);
       return;
     }
-    branch_failed_locally(tx, b, 477, "Send failed (477/TM)");
+    send_failed(tx, b);
     return;
   }
   b.hop.conn_id = r.conn_id;
@@ -669,6 +690,19 @@ void Tm::send_branch(Transaction& tx, Branch& b) {
     b.retransmit_ms = s_.config.t1_ms;
     arm_retransmit(b);
   }
+}
+
+void Tm::send_failed(Transaction& tx, Branch& b) {
+  if (b.flow) {
+    // RFC 5626 §5.3: the flow a phone registered (or called) over is gone; it is not
+    // reached any other way.
+    stat_add(Stat::kOutboundFlowsFailed);
+    LOG_INFO("tm", "%s: branch %d: the flow to %s:%s:%u is gone: 430", tx.up.label.c_str(), b.index,
+             proto_name(b.hop.proto), b.hop.ip.c_str(), b.hop.port);
+    branch_failed_locally(tx, b, 430, "Flow Failed");
+    return;
+  }
+  branch_failed_locally(tx, b, 477, "Send failed (477/TM)");
 }
 
 void Tm::branch_failed_locally(Transaction& tx, Branch& b, int code, std::string_view reason) {
@@ -969,6 +1003,7 @@ void Tm::relay_stored_reply(Transaction& tx, Branch& b) {
     std::string_view reason = code == 408   ? "Request Timeout"
                               : code == 476 ? "Unresolvable destination (476/TM)"
                               : code == 477 ? "Send failed (477/TM)"
+                              : code == 430 ? "Flow Failed"
                               : code == 487 ? "Request Terminated"
                                             : std::string_view();
     if (code == 477 && tx.no_auto_477) return;
@@ -1176,6 +1211,12 @@ int Tm::forward(RequestCtx& ctx, std::string_view dest) {
   hop.ip = d.ip;
   hop.port = d.port;
   hop.server_name = d.server_name;
+  if (is_stream(hop.proto) && (ctx.dst_conn_id != 0 || ctx.dst_no_new_conn)) {
+    // lookup()'s phone, or loose_route()'s flow: that connection only.
+    hop.conn_id = ctx.dst_conn_id;
+    hop.conn_owner = ctx.dst_conn_owner;
+    hop.no_new_conn = ctx.dst_no_new_conn;
+  }
   const int socket =
       s_.transport->choose_socket(d.proto, d.ip.find(':') != std::string::npos, ctx.forced_socket,
                                   ctx.from ? ctx.from->listener : -1);
@@ -1200,6 +1241,20 @@ int Tm::forward(RequestCtx& ctx, std::string_view dest) {
   std::string_view ruri = ctx.effective_ruri();
   if (ruri != scratch.req.ruri() && ed.set_request_uri(ruri) != sip::EditStatus::kOk) return -1;
   if (ed.push_via(via_value(socket, stateless_branch(key))) != sip::EditStatus::kOk) return -1;
+  if (ctx.path.enabled && ctx.from != nullptr) {
+    Upstream up;
+    up.proto = ctx.from->proto;
+    up.ip = std::string(ctx.from->src_ip);
+    up.port = ctx.from->src_port;
+    up.listener = ctx.from->listener;
+    const sip::Header* first_path = first_path_header(scratch.req);
+    for (const std::string& pv : path_values(ctx.path, up, socket)) {
+      if (first_path != nullptr)
+        ed.insert_header_before(*first_path, "Path", pv);
+      else
+        ed.insert_header_first("Path", pv);
+    }
+  }
   if (ctx.rr.enabled) {
     const sip::Header* first_rr = scratch.req.first(sip::HeaderType::kRecordRoute);
     for (const std::string& rv :
@@ -1213,6 +1268,7 @@ int Tm::forward(RequestCtx& ctx, std::string_view dest) {
   if (!ed.build(&out_)) return -1;
   SendResult sent = s_.transport->send(hop, out_);
   if (!sent.ok) {
+    if (ctx.dst_flow) stat_add(Stat::kOutboundFlowsFailed);
     LOG_NOTICE("core", "forward(): %s", sent.error.c_str());
     return -1;
   }
@@ -1240,6 +1296,7 @@ std::vector<std::string> Tm::record_route_values(const RecordRouteSpec& rr, cons
   auto one = [&](int socket, bool r2) {
     const SocketAddr& s = sockets[static_cast<size_t>(socket)];
     std::string v = "<sip:";
+    if (!rr.user.empty()) v += rr.user + "@";
     const std::string& ip = s.shown_ip();
     v += ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
     if (s.shown_port() != 5060) v += ":" + std::to_string(s.shown_port());  // OpenSIPS: no 5060
@@ -1260,6 +1317,44 @@ std::vector<std::string> Tm::record_route_values(const RecordRouteSpec& rr, cons
     out.push_back(one(in_socket, true));
   } else {
     out.push_back(one(out_socket, false));
+  }
+  return out;
+}
+
+// ---- path -------------------------------------------------------------------------------------
+
+std::vector<std::string> Tm::path_values(const PathSpec& path, const Upstream& up,
+                                         int out_socket) const {
+  const auto& sockets = s_.transport->sockets();
+  auto one = [&](int socket, bool r2, bool received) {
+    const SocketAddr& s = sockets[static_cast<size_t>(socket)];
+    std::string v = "<sip:";
+    if (!path.user.empty()) v += path.user + "@";
+    const std::string& ip = s.shown_ip();
+    v += ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+    if (s.shown_port() != 5060) v += ":" + std::to_string(s.shown_port());
+    if (s.proto != Proto::kUdp) {
+      v += ";transport=";
+      v += proto_name(s.proto);
+    }
+    if (r2) v += ";r2=on";
+    v += ";lr";
+    if (received) {
+      std::string src = "sip:" + ip_port_text(up.ip, up.port);
+      if (up.proto != Proto::kUdp) src += std::string(";transport=") + proto_name(up.proto);
+      v += ";received=" + sip::escape_param_value(src);
+    }
+    if (path.ob) v += ";ob";
+    v += '>';
+    return v;
+  };
+  std::vector<std::string> out;
+  if (up.listener >= 0 && up.listener != out_socket && s_.config.enable_double_path) {
+    // The second (the socket the REGISTER came in on) carries ;received, as OpenSIPS's.
+    out.push_back(one(out_socket, true, false));
+    out.push_back(one(up.listener, true, path.received));
+  } else {
+    out.push_back(one(out_socket, false, path.received));
   }
   return out;
 }

@@ -50,6 +50,8 @@ struct TmConfig {
   // rr
   bool append_fromtag = true;
   bool enable_double_rr = true;
+  // path
+  bool enable_double_path = true;
   std::string server_header;  // "sipsd (0.1.0)"
   // tls_mgm's client_tls_domain_avp / client_sip_domain_avp as $avp slots of the transaction
   // (-1: unset, or never written by the script): they choose a new TLS connection's client
@@ -137,6 +139,10 @@ class Tm {
   // came in on `in_socket` (-1: a local one): one, or two with ;r2=on when the sockets differ.
   std::vector<std::string> record_route_values(const RecordRouteSpec& rr, const sip::Message& req,
                                                int in_socket, int out_socket) const;
+  // add_path*(): the Path values (top first) for a request that came from `up` and leaves from
+  // `out_socket`: two (;r2=on) when the sockets differ and enable_double_path is on.
+  std::vector<std::string> path_values(const PathSpec& path, const Upstream& up,
+                                       int out_socket) const;
 
  private:
   struct Resolved;
@@ -159,6 +165,8 @@ class Tm {
   // with a local 477; the caller completes the transaction).
   bool try_next_address(Transaction& tx, Branch& b);
   void branch_failed_locally(Transaction& tx, Branch& b, int code, std::string_view reason);
+  // A send with no address left: 477, or 430 (Flow Failed) when the branch is an RFC 5626 flow.
+  void send_failed(Transaction& tx, Branch& b);
   void arm_fr(Branch& b, int64_t ms);
   void arm_retransmit(Branch& b);
   static void on_branch_fr(evutil_socket_t, short, void* arg);

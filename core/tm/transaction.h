@@ -57,6 +57,7 @@ struct Branch {
   bool no_new_conn = false;
   std::string path;        // lookup(): the binding's Path vector, sent as Route headers
   int forced_socket = -1;  // lookup(): an appended branch leaves from its binding's listener
+  bool flow = false;       // an RFC 5626 flow: 430 (Flow Failed) when it cannot be used
   // What the branch_route made of the transaction's request for this branch (its edits
   // applied; parsed over `base`). Empty: the transaction's request as it is.
   std::string base;
@@ -93,6 +94,7 @@ struct Transaction {
 
   // What the script set for it.
   RecordRouteSpec rr;
+  PathSpec path;  // add_path*()
   uint32_t flags = 0;
   uint8_t acc = 0;  // do_accounting() of the request: kAcc* bits (tm/tm.h)
   RouteRef on_failure, on_reply, on_branch;

@@ -575,7 +575,17 @@ int MessageEnv::loose_route() {
   }
   if (r.forced_socket >= 0) ctx.forced_socket = r.forced_socket;
   our_route_params_ = r.our_params;
-  return r.rc;
+  int rc = r.rc;
+  if (!r.our_user.empty()) {
+    rc = route_by_flow_token(r.our_user, rc);
+    if (rc == 2 || rc == -2) return rc;
+  }
+  if (sv_.path_use_received && !r.our_received.empty()) {
+    // path's use_received: the address add_path_received() recorded is the next hop.
+    ctx.du = sip::unescape_param_value(r.our_received);
+    rc = 1;
+  }
+  return rc;
 }
 
 int MessageEnv::relay_flags(std::span<const ScriptValue> args, tm::RelayFlags* out) const {
@@ -807,12 +817,7 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
     }
     // ---- rr
     case FuncId::kRecordRoute:
-      if (ctx == nullptr) return -1;
-      ctx->rr.enabled = true;
-      ctx->rr.preset = false;
-      if (!arg_str(0).empty()) ctx->rr.params.append(arg_str(0));
-      if (ctx->tx != nullptr) ctx->tx->rr = ctx->rr;
-      return 1;
+      return record_route(arg_str(0));
     case FuncId::kRecordRoutePreset:
       if (ctx == nullptr) return -1;
       ctx->rr.enabled = true;
@@ -823,6 +828,10 @@ int MessageEnv::call(FuncId id, std::span<const ScriptValue> args) {
       return 1;
     case FuncId::kLooseRoute:
       return loose_route();
+    // ---- path
+    case FuncId::kAddPath:
+    case FuncId::kAddPathReceived:
+      return add_path(arg_str(0), id == FuncId::kAddPathReceived);
     case FuncId::kAddRrParam:
       if (ctx == nullptr) return -1;
       ctx->rr.params.append(arg_str(0));

@@ -40,6 +40,9 @@ struct ScriptServices {
   reg::Registrar* registrar = nullptr;  // null: registrar not loaded
   int received_avp_slot = -1;           // registrar received_avp ($avp slot), -1 = unset
   auth::Authorizer* auth = nullptr;     // auth/auth_db (null: not loaded)
+  // RFC 5626 flow tokens' key ("" : no tokens written or read) and path's use_received.
+  std::string flow_token_key;
+  bool path_use_received = false;
 };
 
 // The message one run of a route works on.
@@ -93,6 +96,16 @@ class MessageEnv final : public ScriptEnv {
   int is_present_hf(std::string_view name) const;
   int mf_process_maxfwd_header(int64_t max);
   int loose_route();
+  // path, and RFC 5626 flows at the edge (script_env_outbound.cc)
+  int add_path(std::string_view user, bool received);
+  int record_route(std::string_view params);
+  // The flow token of the request's own flow when it comes from an outbound phone at its first
+  // hop ("" otherwise): for a REGISTER with a reg-id Contact (`registering`), or a request whose
+  // Contact URI has ;ob.
+  std::string first_hop_flow_token(bool registering) const;
+  // loose_route() found `user` in our Route: a flow token sends the request on that flow
+  // (returns 2), a forged one is refused (-2); anything else leaves `rc` as it was.
+  int route_by_flow_token(std::string_view user, int rc);
   int relay_flags(std::span<const ScriptValue> args, tm::RelayFlags* out) const;
   // registrar (script_env_registrar.cc)
   int registrar_call(FuncId id, std::span<const ScriptValue> args);

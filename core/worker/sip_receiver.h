@@ -40,6 +40,11 @@ class SipReceiver final : public tm::TmHost {
   }
   // auth/auth_db's script functions (null: not loaded).
   void set_auth(auth::Authorizer* auth) { services_.auth = auth; }
+  // RFC 5626 flow tokens (add_path*(), record_route(), loose_route()) and path's use_received.
+  void set_outbound(std::string flow_token_key, bool path_use_received) {
+    services_.flow_token_key = std::move(flow_token_key);
+    services_.path_use_received = path_use_received;
+  }
 
   // `data` is one complete message, mutable (the parser unfolds headers in place).
   ReceiveVerdict receive(char* data, size_t len, const Inbound& from, ReplySink& sink);

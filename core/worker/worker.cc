@@ -47,6 +47,7 @@ tm::TmConfig tm_config(const Config& cfg) {
   c.max_branches = cfg.tm.max_branches;
   c.append_fromtag = cfg.rr.append_fromtag;
   c.enable_double_rr = cfg.rr.enable_double_rr;
+  c.enable_double_path = cfg.path_mod.enable_double_path;
   c.server_header = std::string("sipsd (") + SIPSD_VERSION + ")";
   // Checked at load (tls_setup); a cfg that got this far parses.
   if (Result<TlsMgmGlobals> g = parse_tls_globals(cfg); g.ok() && cfg.script != nullptr) {
@@ -213,6 +214,7 @@ int Worker::run() {
     auth_ = std::make_unique<auth::Authorizer>(s_.auth_shared, s_.auth_params);
     receiver_.set_auth(auth_.get());
   }
+  receiver_.set_outbound(s_.flow_token_key, s_.config->path_mod.use_received);
   receiver_.set_acc(s_.config->acc);
   if (!s_.config->acc.db_url.empty()) {
     // do_accounting("db"): the supervisor writes the rows (batched, off this loop). A full

@@ -53,6 +53,7 @@ struct WorkerSetup {
   // auth/auth_db: the shared nonce index and subscriber cache (null: neither module loaded).
   auth::AuthShared* auth_shared = nullptr;
   const auth::AuthParams* auth_params = nullptr;
+  std::string flow_token_key;  // RFC 5626 flow tokens (path, rr): the supervisor's random key
 };
 
 // Runs in a freshly forked child; returns the process exit status.
