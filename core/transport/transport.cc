@@ -321,12 +321,17 @@ bool Transport::relay(int worker, const Inbound& from, std::string_view bytes) {
   m->set_data(std::string(bytes));
   m->set_from(s_.proc_index);
   m->set_received_at_ms(realtime_coarse_ms());
-  if (!peers_->send(worker, env)) {
-    stat_add(Stat::kRelayLost);
-    return false;
-  }
+  return hand_over(worker, env);
+}
+
+bool Transport::hand_over(int worker, const ipc::Envelope& env) {
+  // Counted before the write: the other worker may act on the message, and its effects reach
+  // the peers (who may then read the statistics), before this process runs again.
   stat_add(Stat::kRelayedOut);
-  return true;
+  if (peers_->send(worker, env)) return true;
+  stat_add(Stat::kRelayedOut, ~uint64_t{0});  // not handed over after all: taken back
+  stat_add(Stat::kRelayLost);
+  return false;
 }
 
 // ---- sending --------------------------------------------------------------------------------
@@ -387,13 +392,9 @@ SendResult Transport::send_on(uint32_t conn_id, int owner, std::string_view byte
   m->set_conn_id(conn_id);
   m->set_data(std::string(bytes));
   m->set_from(s_.proc_index);
-  r.ok = peers_->send(owner, env);
-  if (r.ok) {
-    stat_add(Stat::kRelayedOut);
-  } else {
-    stat_add(Stat::kRelayLost);
+  r.ok = hand_over(owner, env);
+  if (!r.ok)
     r.error = strprintf("cannot reach worker %d, which owns connection %u", owner, conn_id);
-  }
   return r;
 }
 

@@ -166,6 +166,9 @@ class Transport final : public StreamConnOwner, public PeerMessageHandler, publi
   SendResult send_stream(const NextHop& hop, std::string_view bytes);
   // Writes on a connection this worker or another owns.
   SendResult send_on(uint32_t conn_id, int owner, std::string_view bytes);
+  // Sends `env` to another worker, counting core:relayed_out (before the write) or
+  // core:relay_lost.
+  bool hand_over(int worker, const ipc::Envelope& env);
   Result<StreamConn*> connect(const NextHop& hop);
   int listener_of(Proto proto, std::string_view ip, uint16_t port) const;
 
