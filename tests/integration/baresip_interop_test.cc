@@ -10,6 +10,10 @@
 //      trusted Alert-Info, answered, hung up.
 //   2. alice@A calls bob@B: A challenges, relays over mutual TLS to B; bob rings with B's
 //      trusted Alert-Info; answered; bob hangs up, the BYE goes back through both servers.
+//   3. untrusted: sipp sends bob an INVITE straight to B over UDP claiming to be alice@A and
+//      carrying B's own trusted Alert-Info: bob rings without it.
+//   4. bob's phone is reached over its registration connection, which another worker of B owns
+//      than the one reading A's INVITE; B never opens a connection towards bob.
 //   5. a wrong password: 401 again, REGISTER_FAIL, auth:failed_responses, nothing in ul_dump.
 // Skipped only when the baresip binary is missing (make test installs baresip-core).
 #include <arpa/inet.h>
@@ -21,6 +25,7 @@
 
 #include <chrono>
 #include <fstream>
+#include <future>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +34,7 @@
 
 #include "core/base/unique_fd.h"
 #include "tests/integration/baresip_phone.h"
+#include "tests/integration/sipp_runner.h"
 #include "tests/integration/sipsd_server.h"
 #include "tests/integration/subprocess.h"
 #include "tests/integration/test_env.h"
@@ -373,6 +379,97 @@ TEST_F(BaresipInterop, CallToPeerDomainIsTrustedAndCompletesThroughBothServers) 
   EXPECT_TRUE(bob->wait_received(server_b, [](const auto& m) {
     return m.is_reply(200) && m.cseq_method() == "BYE";
   })) << bob->describe();
+}
+
+// Group 3 (untrusted): a caller none of us wrote (sipp) sends bob an INVITE straight to B's plain
+// UDP port, claiming to be alice@a.example and carrying B's own trusted ring. B removes the
+// Alert-Info, finds no reason to trust the call (no authentication, no verified peer), and bob
+// rings without it; bob rejects, sipp gets the 486 and ACKs it.
+TEST_F(BaresipInterop, SpoofedCallStraightToBOverUdpRingsUntrusted) {
+  b_ = start_domain("b");
+  ASSERT_NE(b_, nullptr);
+  BaresipPhone* bob = phone("bob", "b");
+  ASSERT_TRUE(bob);
+  auto bob_ok = register_phone(*bob, "bob", "b", "bobpw", "REGISTER_OK");
+  ASSERT_TRUE(bob_ok.ok()) << bob_ok.message() << "\n" << b_->log();
+
+  Sipp uac = Sipp::make(dir_, "spoofer", "spoof_uac.xml", "u1", 1);
+  uac.keys = {{"callee", "sip:bob@b.example"},
+              {"from", "sip:alice@a.example"},
+              {"alert_info", kTrustedRingB}};
+  const std::string target = std::string(kIpB) + ":" + std::to_string(ports_.plain);
+  auto run = std::async(std::launch::async, [&uac, target] { return uac.run_to_end(target); });
+  auto incoming = bob->wait_event("CALL_INCOMING", 10s);
+  ASSERT_TRUE(incoming.ok()) << incoming.message() << "\n" << b_->log();
+  EXPECT_EQ(event_param(*incoming), "sip:alice@a.example");
+  auto invite = invite_received(*bob, server_of("b"));
+  ASSERT_TRUE(invite.has_value()) << bob->describe();
+  EXPECT_TRUE(invite->header_values("Alert-Info").empty()) << invite->text;
+  EXPECT_TRUE(b_->wait_for_log("trust: INVITE from sip:alice@a.example over udp:" +
+                               std::to_string(ports_.plain) + ": not trusted"))
+      << b_->log();
+  ASSERT_TRUE(bob->command("hangup").ok()) << bob->describe();
+  RunResult done = run.get();
+  EXPECT_TRUE(done.ok()) << done.describe() << "\n" << uac.errors() << "\n" << b_->log();
+  std::string why;
+  auto counts = uac.counts(&why);
+  ASSERT_TRUE(counts.has_value()) << why;
+  EXPECT_EQ(counts->successful, 1u);
+  EXPECT_EQ(counts->failed, 0u);
+}
+
+// Group 4 (NAT): bob's phone is reached only over the TLS connection it registered on. A's
+// relayed INVITE arrives at B on the peering connection, which the supervisor hands to another
+// worker than bob's (the least loaded), so that worker passes the INVITE to the owner of
+// bob's connection; B opens no connection towards bob, and every message bob receives arrives
+// on its registration connection.
+TEST_F(BaresipInterop, CallReachesBobOverHisRegistrationConnectionFromAnotherWorker) {
+  a_ = start_domain("a");
+  b_ = start_domain("b");
+  ASSERT_TRUE(a_ && b_);
+  BaresipPhone* alice = phone("alice", "a");
+  BaresipPhone* bob = phone("bob", "b");
+  ASSERT_TRUE(alice && bob);
+  const std::string server_b = server_of("b");
+  auto bob_ok = register_phone(*bob, "bob", "b", "bobpw", "REGISTER_OK");
+  ASSERT_TRUE(bob_ok.ok()) << bob_ok.message() << "\n" << b_->log();
+  auto ok200 = bob->wait_received(server_b, [](const auto& m) { return m.is_reply(200); });
+  ASSERT_TRUE(ok200.has_value()) << bob->describe();
+  const std::string bob_conn = ok200->destination;  // bob's end of his registration connection
+  auto alice_ok = register_phone(*alice, "alice", "a", "alicepw", "REGISTER_OK");
+  ASSERT_TRUE(alice_ok.ok()) << alice_ok.message() << "\n" << a_->log();
+
+  ASSERT_TRUE(alice->command("dial", "sip:bob@b.example").ok()) << alice->describe();
+  auto incoming = bob->wait_event("CALL_INCOMING");
+  ASSERT_TRUE(incoming.ok()) << incoming.message() << "\n" << a_->log() << "\n" << b_->log();
+  auto invite = invite_received(*bob, server_b);
+  ASSERT_TRUE(invite.has_value()) << bob->describe();
+  EXPECT_EQ(invite->destination, bob_conn) << invite->text;
+
+  // B's connections: bob's and A's peering one are owned by different workers, and none goes
+  // from B towards bob.
+  auto stats = b_->stats();
+  ASSERT_TRUE(stats.ok()) << stats.message();
+  int bob_worker = 0, peer_worker = 0;
+  for (const MiConnection& c : stats->connections) {
+    if (c.remote == bob_conn) bob_worker = c.worker;
+    if (!c.outbound && c.remote.rfind(std::string(kIpA) + ":", 0) == 0) peer_worker = c.worker;
+    EXPECT_FALSE(c.outbound && c.remote.rfind(std::string(kIpB) + ":", 0) == 0)
+        << "B connected to bob: " << c.remote;
+  }
+  EXPECT_NE(bob_worker, 0) << "bob's connection is not in list_tcp_conns";
+  EXPECT_NE(peer_worker, 0) << "A's connection is not in list_tcp_conns";
+  EXPECT_NE(bob_worker, peer_worker) << "both connections on worker " << bob_worker;
+  EXPECT_GE(stat(*b_, "core:relayed_out"), 1u);
+
+  ASSERT_TRUE(bob->command("accept").ok()) << bob->describe();
+  ASSERT_TRUE(bob->wait_event("CALL_ESTABLISHED").ok()) << bob->describe();
+  ASSERT_TRUE(alice->wait_event("CALL_ESTABLISHED").ok()) << alice->describe();
+  ASSERT_TRUE(alice->command("hangup").ok()) << alice->describe();
+  ASSERT_TRUE(bob->wait_event("CALL_CLOSED").ok()) << bob->describe();
+  auto bye = bob->wait_received(server_b, [](const auto& m) { return m.is_request("BYE"); });
+  ASSERT_TRUE(bye.has_value()) << bob->describe();
+  for (const auto& m : bob->received_from(server_b)) EXPECT_EQ(m.destination, bob_conn) << m.text;
 }
 
 // Group 5 (wrong password): the answer to the challenge is refused with 401 again, baresip
