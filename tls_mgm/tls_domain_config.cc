@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "core/base/ascii.h"
+#include "core/cfg/pv_spec.h"
 #include "tls_mgm/ip_key.h"
 
 namespace sipsd {
@@ -427,10 +428,8 @@ Result<TlsMgmGlobals> parse_tls_globals(const Config& cfg) {
       g.ticket_key_interval_pos = p.pos;
     } else if (p.name == "client_tls_domain_avp" || p.name == "client_sip_domain_avp") {
       const std::string* s = std::get_if<std::string>(&p.value);
-      std::string_view avp = s != nullptr ? std::string_view(*s) : std::string_view();
-      if (avp.size() > 6 && avp.substr(0, 5) == "$avp(" && avp.back() == ')')
-        avp = avp.substr(5, avp.size() - 6);
-      if (avp.empty() || avp.find_first_of("$() \t") != std::string_view::npos)
+      const std::string_view avp = cfg::avp_param_name(s != nullptr ? *s : std::string());
+      if (avp.empty())
         return make_error(where(p) + "parameter '" + p.name +
                           "' expects an AVP name (\"tls_dom\" or \"$avp(tls_dom)\")");
       (p.name == "client_tls_domain_avp" ? g.client_tls_domain_avp : g.client_sip_domain_avp) =

@@ -2,6 +2,7 @@
 // in file order (modparam and function calls see only the modules loaded so far), then the
 // whole-file checks (listeners vs. transport modules, default ports) and the route script.
 #include "core/cfg/config.h"
+#include "core/cfg/pv_spec.h"
 
 #include <regex.h>
 #include <unistd.h>
@@ -427,7 +428,14 @@ class Loader {
     if (name == "max_expires") r.max_expires = i;
     if (name == "max_contacts") r.max_contacts = i;
     if (name == "tcp_persistent_flag") r.tcp_persistent_flag = str;
-    if (name == "received_avp") r.received_avp = str;
+    if (name == "received_avp") {
+      r.received_avp = std::string(cfg::avp_param_name(str));
+      if (r.received_avp.empty())
+        diag_.error(m.value.loc,
+                    "modparam: registrar received_avp expects an AVP name "
+                    "(\"rcv\" or \"$avp(rcv)\"), got '" +
+                        str + "'");
+    }
     if (name == "received_param") r.received_param = str;
     if (name == "retry_after") r.retry_after = i;
   }

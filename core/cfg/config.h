@@ -114,7 +114,7 @@ struct RegistrarParams {
   int max_expires = 0;
   int max_contacts = 0;
   std::string tcp_persistent_flag;  // a flag name or number ("" = unset)
-  std::string received_avp;         // "$avp(name)" ("" = unset)
+  std::string received_avp;         // the AVP's name, from "name" or "$avp(name)" ("" = unset)
   std::string received_param = "received";
   int retry_after = 0;
 };

@@ -90,4 +90,12 @@ size_t parse_pv_spec(std::string_view text, PvSpec* out, std::string* why) {
   return i == std::string_view::npos ? 0 : i;
 }
 
+std::string_view avp_param_name(std::string_view value) {
+  std::string_view name = value;
+  if (name.size() > 6 && name.substr(0, 5) == "$avp(" && name.back() == ')')
+    name = name.substr(5, name.size() - 6);
+  if (name.empty() || name.find_first_of("$() \t") != std::string_view::npos) return {};
+  return name;
+}
+
 }  // namespace sipsd::cfg

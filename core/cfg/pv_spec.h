@@ -25,4 +25,8 @@ struct PvSpec {
 // *why empty (a lone '$', which format strings keep as text).
 size_t parse_pv_spec(std::string_view text, PvSpec* out, std::string* why);
 
+// A modparam that names an AVP (registrar's received_avp, tls_mgm's client_*_domain_avp):
+// "name" or "$avp(name)" gives the name; "" when it is neither.
+std::string_view avp_param_name(std::string_view value);
+
 }  // namespace sipsd::cfg

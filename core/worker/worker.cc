@@ -204,10 +204,8 @@ int Worker::run() {
     rc.cseq_delay = c.usrloc.cseq_delay;
     rc.server_header = std::string("sipsd (") + SIPSD_VERSION + ")";
     registrar_ = std::make_unique<reg::Registrar>(std::move(rc), *table);
-    int avp_slot = -1;
-    const std::string& ra = c.registrar.received_avp;
-    if (ra.size() > 6 && ra.compare(0, 5, "$avp(") == 0 && ra.back() == ')')
-      avp_slot = c.script->avp_slot(std::string_view(ra).substr(5, ra.size() - 6));
+    const int avp_slot =
+        c.registrar.received_avp.empty() ? -1 : c.script->avp_slot(c.registrar.received_avp);
     receiver_.attach_registrar(registrar_.get(), avp_slot);
   }
   if (s_.auth_shared != nullptr && s_.auth_params != nullptr) {
