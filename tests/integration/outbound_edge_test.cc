@@ -4,7 +4,8 @@
 // ;ob, so R accepts the outbound binding; calls from R's side reach the phone over its own TLS
 // connection at E (whichever E worker reads them), and get 430 (Flow Failed) once that
 // connection is gone; a made-up token gets the script's 403 and is counted; a dialog the phone
-// starts is record-routed with its flow token, so the callee's BYE reaches the phone too.
+// starts is record-routed with its flow token, so the callee's BYE reaches the phone too; a UDP
+// flow is the address the REGISTER came from and the edge's UDP socket.
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -97,6 +98,7 @@ SipsdOptions registrar_options() {
 SipsdOptions edge_options(uint16_t registrar_tcp_port) {
   SipsdOptions o;
   o.workers = 3;
+  o.udp = true;
   o.modparams = proxy_modules();
   o.modparams.push_back("loadmodule \"path.so\"");
   o.route = edge_route(registrar_tcp_port);
@@ -106,15 +108,16 @@ SipsdOptions edge_options(uint16_t registrar_tcp_port) {
 const std::string kInstance =
     ";+sip.instance=\"<urn:uuid:0c67b4e8-3d35-4f61-a1c6-a3c9e0ec8a21>\";reg-id=1";
 
-// An outbound REGISTER for carol@127.0.0.1 from `phone` (its Contact names a port nothing
-// listens on: only its TLS connection reaches it).
-SipRequest outbound_register(TestEndpoint& phone) {
+// An outbound REGISTER for `user`@127.0.0.1 from `phone` (its Contact names an address nothing
+// listens on: only its flow reaches it).
+SipRequest outbound_register(TestEndpoint& phone, const std::string& user = "carol",
+                             const std::string& transport = "tls") {
   SipRequestSpec spec;
   spec.method = "REGISTER";
   spec.request_uri = "sip:127.0.0.1";
-  spec.from_uri = "sip:carol@127.0.0.1";
+  spec.from_uri = "sip:" + user + "@127.0.0.1";
   spec.to_uri = spec.from_uri;
-  spec.contact = "sip:carol@192.0.2.77:5999;transport=tls;ob";
+  spec.contact = "sip:" + user + "@192.0.2.77:5999;transport=" + transport + ";ob";
   spec.extra_headers = {"Supported: outbound, path", "Expires: 600"};
   SipRequest r = build_sip_request(spec, phone.hop());
   const std::string plain = "Contact: <" + spec.contact + ">";
@@ -226,6 +229,35 @@ TEST_F(OutboundEdge, PathCarriesAFlowTokenAndCallsComeBackOnTheFlow) {
   EXPECT_EQ(failed->reason(), "Flow Failed") << failed->text();
   EXPECT_EQ(server_stat(*edge_, "outbound:flows_failed"), 1);
   EXPECT_TRUE(edge_->wait_for_log("is gone: 430")) << logs();
+}
+
+// A UDP flow is the phone's address and port and the edge's UDP socket: the INVITE leaves
+// from that socket to the port the REGISTER came from, not to the Contact.
+TEST_F(OutboundEdge, AUdpFlowIsTheSourceAddressAndTheSocket) {
+  auto phone = TestEndpoint::udp(*edge_);
+  ASSERT_TRUE(phone.ok()) << phone.message();
+  ASSERT_TRUE((*phone)->send(outbound_register(**phone, "erin", "udp").text).ok());
+  auto ok = final_reply(**phone);
+  ASSERT_TRUE(ok.ok()) << ok.message() << "\n" << logs();
+  ASSERT_EQ(ok->status(), 200) << ok->text();
+  EXPECT_EQ(ok->header("Require").value_or(""), "outbound") << ok->text();
+
+  auto caller = TestEndpoint::tcp(*registrar_);
+  ASSERT_TRUE(caller.ok());
+  ASSERT_TRUE((*caller)->send(invite(**caller, "erin", (*caller)->uri("caller")).text).ok());
+  auto in = (*phone)->recv(5s);
+  for (int skip = 0; in.ok() && in->method() != "INVITE" && skip < 3; ++skip)
+    in = (*phone)->recv(5s);
+  ASSERT_TRUE(in.ok()) << in.message() << "\n" << logs();
+  EXPECT_EQ(in->uri(), "sip:erin@192.0.2.77:5999;transport=udp;ob");
+  ASSERT_FALSE(in->vias().empty());
+  EXPECT_NE(in->vias()[0].find("SIP/2.0/UDP 127.0.0.1:" + std::to_string(edge_->udp_port())),
+            std::string::npos)
+      << in->text();
+  ASSERT_TRUE((*phone)->send(build_reply(*in, reply_spec(486, "e1"))).ok());
+  auto busy = final_reply(**caller);
+  ASSERT_TRUE(busy.ok()) << busy.message() << "\n" << logs();
+  EXPECT_EQ(busy->status(), 486) << busy->text();
 }
 
 TEST_F(OutboundEdge, AForgedFlowTokenIsRefusedAndCounted) {
