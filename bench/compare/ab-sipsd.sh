@@ -48,7 +48,7 @@ B/A ratio with its spread over the pairs.
   --cfg-src FILE    cfg that make_sipsd_cfg.py starts from (default etc/sipsd.cfg of this tree)
   --syscalls SEC    also count system calls per unit with syscall-count.sh on A and B, SEC
                     seconds per load (default 4; 0: skip; needs strace)
-  --out DIR         results directory (default ./ab-sipsd-out)
+  --out DIR         results directory (default: ab-sipsd/ next to B_SIPSD, e.g. build/ab-sipsd)
   --keep            keep the temp dir (certificates, cfg) and say where it is
   -h, --help        this text
 EOF
@@ -69,7 +69,7 @@ DURATION=8
 WARMUP=2
 CFG_SRC="$REPO/etc/sipsd.cfg"
 SYSCALL_SECS=4
-OUT="$PWD/ab-sipsd-out"
+OUT=""
 KEEP=0
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -107,6 +107,7 @@ for b in "$A_BIN" "$B_BIN" "$BENCH"; do
   [[ -x "$b" ]] || { echo "ab-sipsd: $b is not an executable" >&2; exit 2; }
 done
 [[ -f "$CFG_SRC" ]] || { echo "ab-sipsd: $CFG_SRC not found" >&2; exit 2; }
+OUT="${OUT:-$(dirname "$B_BIN")/ab-sipsd}"
 
 # Ports: 2818x (0 TCP, 1 TLS ECDSA, 2 TLS RSA), loopback only; A and B never run at once.
 TCP_PORT=28180

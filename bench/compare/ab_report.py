@@ -13,7 +13,7 @@
 
 The per-pair ratio is the figure to read: both runs of a pair are adjacent in time (ABBA order),
 so most of the machine's drift cancels in it. "B lower than A beyond the spread" means every
-pair's ratio is below 1 (the largest ratio < 1).
+pair's ratio is below 1 (the largest ratio < 1), with at least 6 pairs.
 """
 import argparse
 import json
@@ -187,7 +187,10 @@ def report(a):
                 print("  B/A geometric mean %.3f, 95%% confidence interval %.3f-%.3f" % (gm, lo, hi))
             print("  spread of single runs (max/min - 1): A %.1f%%, B %.1f%%" % (
                 100 * (max(a_vals) / min(a_vals) - 1), 100 * (max(b_vals) / min(b_vals) - 1)))
-            if max(ratios) < 1:
+            if len(ratios) < 6:
+                v = ("too few pairs (%d) for a verdict: with 6 or more, all on one side of 1 has "
+                     "p <= 0.03" % len(ratios))
+            elif max(ratios) < 1:
                 v = "B lower than A beyond the spread: every pair below 1 (%.1f%% lower, median)" % (
                     100 * (1 - mr))
             elif min(ratios) > 1:
