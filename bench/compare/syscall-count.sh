@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# syscall-count.sh SIPSD SIPSBENCH [seconds] - system calls per request and per TLS connection.
+# syscall-count.sh SIPSD SIPSBENCH [seconds [loads]] - system calls per request and per TLS connection.
 #
 # Starts SIPSD (the etc/sipsd.cfg of this tree through make_sipsd_cfg.py, 2 workers, a throwaway
 # ECDSA certificate) on 127.0.0.1:2709x and runs three sipsbench loads, each for `seconds`
@@ -9,12 +9,15 @@
 #   resume  the same with --resume                          -> per connection
 # and prints each syscall's count divided by the requests (or connections) sipsbench made while
 # strace was attached (its replies_total: one reply per connection in handshake mode). strace slows the server down: rates are meaningless here, the
-# counts per unit are not. Needs strace, openssl, python3; only 127.0.0.1.
+# counts per unit are not. `loads` (comma-separated, default tls32,tls1,hs,resume) picks which
+# of them run (ab-sipsd.sh runs only those of its scenarios). Needs strace, openssl, python3;
+# only 127.0.0.1.
 set -euo pipefail
 
 SIPSD="$(realpath "${1:?usage: syscall-count.sh SIPSD SIPSBENCH [seconds]}")"
 BENCH="$(realpath "${2:?usage: syscall-count.sh SIPSD SIPSBENCH [seconds]}")"
 SECS="${3:-4}"
+LOADS=",${4:-tls32,tls1,hs,resume},"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
 TMP="$(mktemp -d /tmp/syscall-count.XXXXXX)"
@@ -84,7 +87,8 @@ for c, k in sorted(calls.items(), key=lambda x: -x[1]):
 EOF
 }
 
-run tls32 request throughput --conns 4 --inflight 32
-run tls1 request throughput --conns 4 --inflight 1
-run hs connection handshake --conns 4
-run resume connection handshake --conns 4 --resume
+[[ $LOADS == *,tls32,* ]] && run tls32 request throughput --conns 4 --inflight 32
+[[ $LOADS == *,tls1,* ]] && run tls1 request throughput --conns 4 --inflight 1
+[[ $LOADS == *,hs,* ]] && run hs connection handshake --conns 4
+[[ $LOADS == *,resume,* ]] && run resume connection handshake --conns 4 --resume
+exit 0
