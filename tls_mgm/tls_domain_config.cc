@@ -428,7 +428,8 @@ Result<TlsMgmGlobals> parse_tls_globals(const Config& cfg) {
       g.ticket_key_interval_pos = p.pos;
     } else if (p.name == "client_tls_domain_avp" || p.name == "client_sip_domain_avp") {
       const std::string* s = std::get_if<std::string>(&p.value);
-      const std::string_view avp = cfg::avp_param_name(s != nullptr ? *s : std::string());
+      const std::string_view avp =
+          cfg::avp_param_name(s != nullptr ? std::string_view(*s) : std::string_view());
       if (avp.empty())
         return make_error(where(p) + "parameter '" + p.name +
                           "' expects an AVP name (\"tls_dom\" or \"$avp(tls_dom)\")");
