@@ -289,8 +289,7 @@ std::string escape_param_value(std::string_view v) {
   std::string out;
   for (char c : v) {
     const auto u = static_cast<unsigned char>(c);
-    const bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-    if (alnum || std::string_view("-_.!~*'()[]/:&+$").find(c) != std::string_view::npos) {
+    if (lex::has_class(c, lex::kUnreserved | lex::kParam)) {  // paramchar, unescaped
       out += c;
     } else {
       out += '%';
@@ -303,14 +302,11 @@ std::string escape_param_value(std::string_view v) {
 
 std::string unescape_param_value(std::string_view v) {
   auto hex = [](char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-    return -1;
+    return lex::is_digit(c) ? c - '0' : (c | 0x20) - 'a' + 10;  // c is a hex digit
   };
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
-    if (v[i] == '%' && i + 2 < v.size() && hex(v[i + 1]) >= 0 && hex(v[i + 2]) >= 0) {
+    if (v[i] == '%' && i + 2 < v.size() && lex::is_hex(v[i + 1]) && lex::is_hex(v[i + 2])) {
       out += static_cast<char>(hex(v[i + 1]) << 4 | hex(v[i + 2]));
       i += 2;
     } else {

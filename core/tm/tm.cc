@@ -643,15 +643,7 @@ bool Tm::build_request(Transaction& tx, Branch& b, std::string* out) {
                              : ed.insert_header_first("Route", b.path);
     if (st != sip::EditStatus::kOk) return false;
   }
-  if (tx.path.enabled) {
-    // add_path*(): ours goes on top of the Path list (RFC 3327 §4.3).
-    const sip::Header* first_path = first_path_header(req);
-    for (const std::string& v : path_values(tx.path, tx.up, b.socket)) {
-      sip::EditStatus st = first_path != nullptr ? ed.insert_header_before(*first_path, "Path", v)
-                                                 : ed.insert_header_first("Path", v);
-      if (st != sip::EditStatus::kOk) return false;
-    }
-  }
+  if (tx.path.enabled && !add_path_headers(tx.path, tx.up, b.socket, req, ed)) return false;
   if (tx.rr.enabled) {
     std::vector<std::string> rrs = record_route_values(tx.rr, req, tx.up.listener, b.socket);
     // Ours goes on top of the Record-Route list (RFC 3261 §16.6 step 4).
@@ -1247,13 +1239,7 @@ int Tm::forward(RequestCtx& ctx, std::string_view dest) {
     up.ip = std::string(ctx.from->src_ip);
     up.port = ctx.from->src_port;
     up.listener = ctx.from->listener;
-    const sip::Header* first_path = first_path_header(scratch.req);
-    for (const std::string& pv : path_values(ctx.path, up, socket)) {
-      if (first_path != nullptr)
-        ed.insert_header_before(*first_path, "Path", pv);
-      else
-        ed.insert_header_first("Path", pv);
-    }
+    if (!add_path_headers(ctx.path, up, socket, scratch.req, ed)) return -1;
   }
   if (ctx.rr.enabled) {
     const sip::Header* first_rr = scratch.req.first(sip::HeaderType::kRecordRoute);
@@ -1278,10 +1264,28 @@ int Tm::forward(RequestCtx& ctx, std::string_view dest) {
 
 // ---- rr ---------------------------------------------------------------------------------------
 
+std::string Tm::our_route_uri(int socket, std::string_view user, bool r2) const {
+  const SocketAddr& s = s_.transport->sockets()[static_cast<size_t>(socket)];
+  std::string v = "<sip:";
+  if (!user.empty()) {
+    v.append(user);
+    v += '@';
+  }
+  const std::string& ip = s.shown_ip();
+  v += ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
+  if (s.shown_port() != 5060) v += ":" + std::to_string(s.shown_port());  // OpenSIPS: no 5060
+  if (s.proto != Proto::kUdp) {
+    v += ";transport=";
+    v += proto_name(s.proto);
+  }
+  if (r2) v += ";r2=on";
+  v += ";lr";
+  return v;
+}
+
 std::vector<std::string> Tm::record_route_values(const RecordRouteSpec& rr, const sip::Message& req,
                                                  int in_socket, int out_socket) const {
   std::vector<std::string> out;
-  const auto& sockets = s_.transport->sockets();
   std::string ftag;
   if (s_.config.append_fromtag && !req.from_tag().empty()) {
     ftag = ";ftag=";
@@ -1294,18 +1298,7 @@ std::vector<std::string> Tm::record_route_values(const RecordRouteSpec& rr, cons
     return out;
   }
   auto one = [&](int socket, bool r2) {
-    const SocketAddr& s = sockets[static_cast<size_t>(socket)];
-    std::string v = "<sip:";
-    if (!rr.user.empty()) v += rr.user + "@";
-    const std::string& ip = s.shown_ip();
-    v += ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
-    if (s.shown_port() != 5060) v += ":" + std::to_string(s.shown_port());  // OpenSIPS: no 5060
-    if (s.proto != Proto::kUdp) {
-      v += ";transport=";
-      v += proto_name(s.proto);
-    }
-    if (r2) v += ";r2=on";
-    v += ";lr";
+    std::string v = our_route_uri(socket, rr.user, r2);
     v += ftag;
     v += rr.params;
     v += '>';
@@ -1325,20 +1318,8 @@ std::vector<std::string> Tm::record_route_values(const RecordRouteSpec& rr, cons
 
 std::vector<std::string> Tm::path_values(const PathSpec& path, const Upstream& up,
                                          int out_socket) const {
-  const auto& sockets = s_.transport->sockets();
   auto one = [&](int socket, bool r2, bool received) {
-    const SocketAddr& s = sockets[static_cast<size_t>(socket)];
-    std::string v = "<sip:";
-    if (!path.user.empty()) v += path.user + "@";
-    const std::string& ip = s.shown_ip();
-    v += ip.find(':') != std::string::npos ? "[" + ip + "]" : ip;
-    if (s.shown_port() != 5060) v += ":" + std::to_string(s.shown_port());
-    if (s.proto != Proto::kUdp) {
-      v += ";transport=";
-      v += proto_name(s.proto);
-    }
-    if (r2) v += ";r2=on";
-    v += ";lr";
+    std::string v = our_route_uri(socket, path.user, r2);
     if (received) {
       std::string src = "sip:" + ip_port_text(up.ip, up.port);
       if (up.proto != Proto::kUdp) src += std::string(";transport=") + proto_name(up.proto);
@@ -1357,6 +1338,18 @@ std::vector<std::string> Tm::path_values(const PathSpec& path, const Upstream& u
     out.push_back(one(out_socket, false, path.received));
   }
   return out;
+}
+
+bool Tm::add_path_headers(const PathSpec& path, const Upstream& up, int out_socket,
+                          const sip::Message& req, sip::MessageEditor& ed) const {
+  // Ours goes on top of the Path list (RFC 3327 §4.3), in order.
+  const sip::Header* first_path = first_path_header(req);
+  for (const std::string& v : path_values(path, up, out_socket)) {
+    sip::EditStatus st = first_path != nullptr ? ed.insert_header_before(*first_path, "Path", v)
+                                               : ed.insert_header_first("Path", v);
+    if (st != sip::EditStatus::kOk) return false;
+  }
+  return true;
 }
 
 }  // namespace sipsd::tm

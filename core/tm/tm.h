@@ -143,6 +143,12 @@ class Tm {
   // `out_socket`: two (;r2=on) when the sockets differ and enable_double_path is on.
   std::vector<std::string> path_values(const PathSpec& path, const Upstream& up,
                                        int out_socket) const;
+  // Puts path_values() above the request's own Path headers.
+  bool add_path_headers(const PathSpec& path, const Upstream& up, int out_socket,
+                        const sip::Message& req, sip::MessageEditor& ed) const;
+  // "<sip:[user@]host[:port][;transport=x][;r2=on];lr" of our listener `socket`, as written in
+  // Record-Route and Path (advertised address; no port when 5060; no transport for UDP).
+  std::string our_route_uri(int socket, std::string_view user, bool r2) const;
 
  private:
   struct Resolved;

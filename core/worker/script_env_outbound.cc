@@ -3,7 +3,6 @@
 // ;ob) straight to us gets a flow token in the user part of our Path or Record-Route URI, and
 // loose_route() sends the requests that come back with that Route on the very flow the token
 // names (core/tm/flow_token.h), or fails them with 430 when it is gone.
-#include <algorithm>
 #include <optional>
 
 #include "core/base/log.h"
@@ -30,12 +29,12 @@ bool single_via(const sip::Message& m) {
   return n == 1 && !cur.failed();
 }
 
-// What a SIP URI's user part may hold as written (RFC 3261 §25.1 user, escapes included).
-bool valid_uri_user(std::string_view u) {
-  return std::all_of(u.begin(), u.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-           std::string_view("-_.!~*'()%&=+$,;?/").find(c) != std::string_view::npos;
-  });
+// What a SIP URI's user part may hold as written: the URI parser's own answer.
+bool valid_uri_user(std::string_view user) {
+  if (user.empty()) return true;
+  sip::Uri u;
+  const std::string uri = "sip:" + std::string(user) + "@h";
+  return sip::parse_uri(uri, &u).ok() && u.user == user;
 }
 
 }  // namespace

@@ -212,6 +212,20 @@ TEST_F(OutboundEdge, PathCarriesAFlowTokenAndCallsComeBackOnTheFlow) {
     EXPECT_EQ(busy->status(), 486) << busy->text();
   }
   EXPECT_EQ(server_stat(*edge_, "outbound:flows_failed"), 0);
+  // The phone's connection and the registrar's were with different edge workers: the INVITEs
+  // crossed from one worker to the other.
+  auto conns = edge_->stats();
+  ASSERT_TRUE(conns.ok()) << conns.message();
+  int phone_worker = 0, registrar_worker = 0;
+  for (const MiConnection& c : conns->connections) {
+    if (c.outbound) continue;
+    if (c.type == "tls") phone_worker = c.worker;
+    if (c.type == "tcp") registrar_worker = c.worker;
+  }
+  EXPECT_NE(phone_worker, 0);
+  EXPECT_NE(registrar_worker, 0);
+  EXPECT_NE(phone_worker, registrar_worker);
+  EXPECT_GE(server_stat(*edge_, "core:relayed_out"), 4);
 
   // The flow fails: the registrar still holds the binding (it is the edge's flow, not one of
   // the registrar's connections), and the edge answers 430 rather than opening a connection.

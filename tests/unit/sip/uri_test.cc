@@ -428,5 +428,19 @@ TEST_F(UriTest, AppendRejectsPartsThatWouldNotParseBack) {
   }
 }
 
+// add_path_received()'s ;received= value: a URI escaped into a parameter and back.
+TEST(UriParamValue, EscapesWhatAParameterCannotHoldAndBack) {
+  const std::string src = "sip:[2001:db8::1]:5061;transport=tls";
+  const std::string esc = escape_param_value(src);
+  EXPECT_EQ(esc, "sip:[2001:db8::1]:5061%3Btransport%3Dtls");
+  const std::string route = "sip:h;received=" + esc + ";lr";  // Uri views it
+  Uri u;
+  ASSERT_TRUE(parse_uri(route, &u).ok());
+  std::string_view got;
+  ASSERT_TRUE(u.param("received", &got));
+  EXPECT_EQ(unescape_param_value(got), src);
+  EXPECT_EQ(unescape_param_value("a%3bb%zz%4"), "a;b%zz%4");  // a bad escape stays as it is
+}
+
 }  // namespace
 }  // namespace sipsd::sip
