@@ -30,6 +30,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=bench-lib.sh
+source "$HERE/bench-lib.sh"
 
 usage() {
   cat <<'EOF'
@@ -128,17 +130,8 @@ TMP="$(mktemp -d /tmp/ab-sipsd.XXXXXX)"
 SPID=""
 BENCH_PID=""
 
-stop_server() {  # SIGTERM to the server's process group, SIGKILL after 10 s
-  [[ -n "$SPID" ]] || return 0
-  if kill -0 "$SPID" 2>/dev/null; then
-    kill -TERM -- "-$SPID" 2>/dev/null || kill -TERM "$SPID" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$SPID" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
-  kill -KILL -- "-$SPID" 2>/dev/null || true
-  wait "$SPID" 2>/dev/null || true
+stop_server() {
+  stop_process_group "$SPID"
   SPID=""
 }
 
@@ -166,27 +159,7 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 # ---------------------------------------------------------------------------------------------
 # Certificates (as bench-compare: a throwaway CA, ECDSA P-256 and RSA-2048 for 127.0.0.1)
 # ---------------------------------------------------------------------------------------------
-(
-  cd "$TMP"
-  umask 077
-  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-  openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=ab-sipsd throwaway CA" \
-    -out ca.pem 2>/dev/null
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ecdsa.key 2>/dev/null
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.key 2>/dev/null
-  cat >ext.cnf <<'EOF'
-subjectAltName=IP:127.0.0.1,DNS:localhost
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-EOF
-  for k in ecdsa rsa; do
-    openssl req -new -key "$k.key" -subj "/CN=127.0.0.1" -out "$k.csr" 2>/dev/null
-    openssl x509 -req -in "$k.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 -sha256 \
-      -extfile ext.cnf -out "$k.pem" 2>/dev/null
-  done
-  chmod 0644 ca.pem ecdsa.pem rsa.pem
-)
+make_throwaway_pki "$TMP" "ab-sipsd throwaway CA" 2
 CA="$TMP/ca.pem"
 
 # ---------------------------------------------------------------------------------------------

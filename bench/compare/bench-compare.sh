@@ -59,6 +59,8 @@ set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=bench-lib.sh
+source "$HERE/bench-lib.sh"
 
 usage() {
   cat <<'EOF'
@@ -211,20 +213,9 @@ TMP="$(mktemp -d /tmp/bench-compare.XXXXXX)"
 declare -A PID=() PROFILE=()
 BENCH_PID=""
 
-stop_server() {  # NAME: SIGTERM to the server's process group, then SIGKILL after 10 s
-  local name="$1" pid="${PID[$1]:-}"
-  [[ -n "$pid" ]] || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    for _ in $(seq 1 100); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 0.1
-    done
-  fi
-  # Its readers/workers too, if the main process went first (same process group: setsid).
-  kill -KILL -- "-$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  PID[$name]=""
+stop_server() {  # NAME
+  stop_process_group "${PID[$1]:-}"
+  PID[$1]=""
 }
 
 cleanup() {
@@ -268,27 +259,7 @@ done
 # Certificates: a throwaway CA, an ECDSA P-256 and an RSA-2048 server certificate for 127.0.0.1
 # ---------------------------------------------------------------------------------------------
 log "certificates in $TMP"
-(
-  cd "$TMP"
-  umask 077
-  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-  openssl req -x509 -new -key ca.key -sha256 -days 30 -subj "/CN=bench-compare throwaway CA" \
-    -out ca.pem 2>/dev/null
-  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out ecdsa.key 2>/dev/null
-  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out rsa.key 2>/dev/null
-  cat >ext.cnf <<'EOF'
-subjectAltName=IP:127.0.0.1,DNS:localhost
-basicConstraints=critical,CA:FALSE
-keyUsage=critical,digitalSignature,keyEncipherment
-extendedKeyUsage=serverAuth
-EOF
-  for k in ecdsa rsa; do
-    openssl req -new -key "$k.key" -subj "/CN=127.0.0.1" -out "$k.csr" 2>/dev/null
-    openssl x509 -req -in "$k.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 -sha256 \
-      -extfile ext.cnf -out "$k.pem" 2>/dev/null
-  done
-  chmod 0644 ca.pem ecdsa.pem rsa.pem
-)
+make_throwaway_pki "$TMP" "bench-compare throwaway CA" 30
 CA="$TMP/ca.pem"
 
 # ---------------------------------------------------------------------------------------------
