@@ -23,6 +23,8 @@ import re
 import statistics
 import sys
 
+from aggregate import load  # sipsbench --json files, None when unreadable
+
 DESC = {
     "hs_ecdsa": ("full TLS handshake (ECDSA P-256) + one OPTIONS + close, 4 at a time", "conn"),
     "hs_resume": ("resumed TLS handshake + one OPTIONS + close, 4 at a time", "conn"),
@@ -31,14 +33,6 @@ DESC = {
     "tls1": ("TLS OPTIONS, 4 connections x 1 in flight", "req"),
 }
 SYSCALL_LOAD = {"hs_ecdsa": "hs", "hs_resume": "resume", "tls32": "tls32", "tls1": "tls1"}
-
-
-def load(path):
-    try:
-        with open(path) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
 
 
 def units(j):
