@@ -223,13 +223,18 @@ void StreamConn::publish_state(ConnState state) {
   info.outbound = ends_.outbound;
   info.alias_port = alias_port_;
   state_ = state;
-  if (established_) {
-    io_->describe(&info);
+  if (established_ || ends_.outbound) {
+    // An outbound connection names its client domain from the start, so that a second request
+    // to the same peer finds it while it is still connecting or in its handshake (and is
+    // queued on it) instead of opening another one.
     TlsConnView tls = io_->tls_view();
-    snprintf(info.tls_sni, sizeof info.tls_sni, "%.*s", static_cast<int>(tls.sni.size()),
-             tls.sni.data());
     snprintf(info.tls_domain, sizeof info.tls_domain, "%.*s", static_cast<int>(tls.domain.size()),
              tls.domain.data());
+    if (established_) {
+      io_->describe(&info);
+      snprintf(info.tls_sni, sizeof info.tls_sni, "%.*s", static_cast<int>(tls.sni.size()),
+               tls.sni.data());
+    }
   }
   table_.touch(ends_.slot, realtime_coarse_ms());
   table_.update(ends_.slot, info, state);

@@ -359,6 +359,19 @@ TEST(OutboundDomains, ClientDomainChoosesTheCertificateAndReuseFollowsTheDomain)
   EXPECT_TRUE(index.find(*key).has_value());
   (*c1)->close("test done", LogLevel::kDebug);
   EXPECT_FALSE(index.find(*key).has_value());  // closed connections are never handed out
+
+  // A connection still connecting is found for its client domain at once, so that a second
+  // request to the peer queues on it instead of opening another connection.
+  target.client_domain = (*clients)->name(alice);
+  auto c3 = start_outbound(ctx, params, target, (*clients)->ctx(alice), 0x80000013, nullptr);
+  ASSERT_TRUE(c3.ok()) << c3.message();
+  ASSERT_TRUE((*c3)->start().ok());
+  ASSERT_FALSE((*c3)->established());
+  auto connecting = index.find(*key, (*clients)->name(alice));
+  ASSERT_TRUE(connecting.has_value()) << "the connecting connection is not found";
+  EXPECT_EQ(connecting->info.id, 0x80000013u);
+  EXPECT_FALSE(index.find(*key, (*clients)->name(anon)).has_value());
+  (*c3)->close("test done", LogLevel::kDebug);
 }
 
 }  // namespace
