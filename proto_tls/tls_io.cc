@@ -10,6 +10,7 @@
 #include "core/base/result.h"
 #include "core/shm/stats.h"
 #include "tls_mgm/openssl_errors.h"
+#include "tls_mgm/tls_vars.h"
 
 namespace sipsd {
 
@@ -71,11 +72,16 @@ long TlsIo::on_bio(BIO* bio, int oper, const char*, size_t len, int, long, int r
 }
 
 bool TlsIo::drained() const {
+  if (records_) return records_->drained();
   return last_read_short_ && SSL_has_pending(ssl_.get()) == 0;
 }
 
+TlsIo::~TlsIo() {
+  handoff_.reset();  // detaches from the SSL before it is freed
+}
+
 std::unique_ptr<TlsIo> TlsIo::accept(const ServerTlsContexts& set, std::string_view local_key,
-                                     int fd, std::string* error) {
+                                     int fd, std::string* error, Tls13Crypto* handoff) {
   std::unique_ptr<TlsIo> io(new TlsIo());
   io->ssl_ = set.new_ssl(local_key, &io->sel_, error);
   if (!io->ssl_) return nullptr;
@@ -89,13 +95,59 @@ std::unique_ptr<TlsIo> TlsIo::accept(const ServerTlsContexts& set, std::string_v
   // connections in parallel; a SIP UA keeps one per server): one record and one write less.
   SSL_set_num_tickets(io->ssl_.get(), 1);
   io->tune_reads();
+  io->fd_ = fd;
+  if (handoff != nullptr) {
+    io->crypto_ = handoff;
+    io->handoff_ = std::make_unique<Tls13Handoff>(io->ssl_.get());
+  }
   return io;
+}
+
+void TlsIo::try_hand_off() {
+  if (!handoff_ || write_pending_) return;
+  std::unique_ptr<Tls13RecordLayer> layer;
+  std::string why;
+  switch (handoff_->take(crypto_, &layer, &why)) {
+    case Tls13Handoff::Verdict::kLater:
+      return;
+    case Tls13Handoff::Verdict::kNever:
+      handoff_.reset();
+      return;
+    case Tls13Handoff::Verdict::kReady:
+      break;
+  }
+  handoff_.reset();
+  SSL* ssl = ssl_.get();
+  kept_ = std::make_unique<Kept>();
+  kept_->version = SSL_get_version(ssl);
+  kept_->cipher = SSL_get_current_cipher(ssl);
+  kept_->peer.reset(SSL_get1_peer_certificate(ssl));
+  if (X509* local = SSL_get_certificate(ssl); local != nullptr && X509_up_ref(local) == 1)
+    kept_->local.reset(local);
+  kept_->verify = SSL_get_verify_result(ssl);
+  kept_->resumed = SSL_session_reused(ssl) == 1;
+  records_ = std::make_unique<Tls13RecordIo>(fd_, std::move(layer), crypto_);
+  records_->carry_read_state(last_read_short_, socket_empty_, event_driven_);
+  ssl_.reset();
+}
+
+bool TlsIo::session_resumed() const {
+  if (kept_) return kept_->resumed;
+  return SSL_session_reused(ssl_.get()) == 1;
+}
+
+bool TlsIo::peer_verify_failed() const {
+  if (kept_) return kept_->verify != X509_V_OK;
+  return SSL_get_verify_result(ssl_.get()) != X509_V_OK;
 }
 
 IoResult TlsIo::handshake() {
   openssl_clear_errors();
   int rc = SSL_do_handshake(ssl_.get());
-  if (rc == 1) return {IoStatus::kOk};
+  if (rc == 1) {
+    try_hand_off();
+    return {IoStatus::kOk};
+  }
   IoResult r = map_error(rc, "handshake");
   if (sel_.refused) {
     stat_add(Proto::kTls, TStat::kSniUnmatched);
@@ -121,33 +173,55 @@ IoResult TlsIo::handshake() {
 }
 
 IoResult TlsIo::read(char* buf, size_t cap) {
+  if (records_) return records_->read(buf, cap);
   openssl_clear_errors();
   size_t n = 0;
   int rc = SSL_read_ex(ssl_.get(), buf, cap, &n);
-  if (rc == 1) return {IoStatus::kOk, n};
-  return map_error(rc, "read");
+  IoResult r = rc == 1 ? IoResult{IoStatus::kOk, n} : map_error(rc, "read");
+  // The hand-off waits for a read that leaves OpenSSL nothing: the usual end of an event.
+  if (handoff_ && (r.status == IoStatus::kWantRead || (r.status == IoStatus::kOk && drained())))
+    try_hand_off();
+  return r;
 }
 
 IoResult TlsIo::write(const char* buf, size_t len) {
+  if (records_) return records_->write(buf, len);
   openssl_clear_errors();
   size_t n = 0;
   int rc = SSL_write_ex(ssl_.get(), buf, len, &n);
-  if (rc == 1) return {IoStatus::kOk, n};
-  return map_error(rc, "write");
+  if (rc == 1) {
+    if (write_pending_) {
+      write_pending_ = false;
+      try_hand_off();
+    }
+    return {IoStatus::kOk, n};
+  }
+  IoResult r = map_error(rc, "write");
+  write_pending_ = r.status == IoStatus::kWantWrite || r.status == IoStatus::kWantRead;
+  return r;
 }
 
 void TlsIo::describe(ConnInfo* info) const {
-  snprintf(info->tls_version, sizeof info->tls_version, "%s", SSL_get_version(ssl_.get()));
-  const char* cipher = SSL_get_cipher_name(ssl_.get());
+  TlsConnView v = tls_view();
+  snprintf(info->tls_version, sizeof info->tls_version, "%s", v.version ? v.version : "");
+  const char* cipher = v.cipher ? SSL_CIPHER_get_name(v.cipher) : nullptr;
   snprintf(info->tls_cipher, sizeof info->tls_cipher, "%s", cipher ? cipher : "");
-  X509* peer = SSL_get0_peer_certificate(ssl_.get());
-  info->tls_peer_verified = peer != nullptr && SSL_get_verify_result(ssl_.get()) == X509_V_OK;
+  info->tls_peer_verified = tls_peer_verified(v);
 }
 
 TlsConnView TlsIo::tls_view() const {
   TlsConnView v;
-  v.ssl = ssl_.get();
-  v.sni = sel_.sni_view();
+  if (kept_) {
+    v.tls = true;
+    v.version = kept_->version;
+    v.cipher = kept_->cipher;
+    v.peer = kept_->peer.get();
+    v.local = kept_->local.get();
+    v.verify = kept_->verify;
+  } else {
+    v = TlsConnView::of(ssl_.get());
+  }
+  if (sel_.set != nullptr) v.sni = sel_.sni_view();  // accepted: the SNI as the hook saw it
   if (sel_.set != nullptr && sel_.domain >= 0) v.domain = sel_.set->domain_name(sel_.domain);
   if (!client_domain_.empty()) v.domain = client_domain_;
   return v;
@@ -155,6 +229,10 @@ TlsConnView TlsIo::tls_view() const {
 
 void TlsIo::shutdown() {
   // One-way close_notify; never waits for the peer's.
+  if (records_) {
+    records_->shutdown();
+    return;
+  }
   if (SSL_is_init_finished(ssl_.get())) {
     openssl_clear_errors();
     SSL_shutdown(ssl_.get());

@@ -91,7 +91,7 @@ void ServerTlsContexts::switch_domain(SSL* ssl, int from, int to) const {
 }
 
 Result<std::shared_ptr<const ServerTlsContexts>> ServerTlsContexts::build(
-    const tls::TlsSnapshot& snap, const TicketKeyStore* tickets) {
+    const tls::TlsSnapshot& snap, const TicketKeyStore* tickets, SSL_CTX_keylog_cb_func keylog) {
   auto set = std::make_shared<ServerTlsContexts>();
   set->generation_ = snap.generation();
   std::vector<DomainMatchRules> rules;
@@ -100,6 +100,7 @@ Result<std::shared_ptr<const ServerTlsContexts>> ServerTlsContexts::build(
     if (!ctx.ok()) return ctx.error();
     if (tickets != nullptr) install_ticket_keys(ctx->get(), tickets);
     SSL_CTX_set_client_hello_cb(ctx->get(), tls_client_hello_cb, nullptr);
+    if (keylog != nullptr) SSL_CTX_set_keylog_callback(ctx->get(), keylog);
     set->domains_.push_back(Domain{d.name(), std::move(ctx).value(), effective_cipher_list(d),
                                    d.ciphersuites(), d.ec_curve()});
     rules.push_back(DomainMatchRules{d.name(),

@@ -40,9 +40,12 @@ struct TlsSelection {
 class ServerTlsContexts {
  public:
   // `tickets` (may be null: per-context ticket keys) seals and opens session tickets; it must
-  // outlive the set. Fails when a context cannot be built or the match rules conflict.
-  static Result<std::shared_ptr<const ServerTlsContexts>> build(const tls::TlsSnapshot& snap,
-                                                                const TicketKeyStore* tickets);
+  // outlive the set. `keylog` (may be null) becomes every context's key-log callback (the
+  // record hand-off takes the traffic secrets from it). Fails when a context cannot be built
+  // or the match rules conflict.
+  static Result<std::shared_ptr<const ServerTlsContexts>> build(
+      const tls::TlsSnapshot& snap, const TicketKeyStore* tickets,
+      SSL_CTX_keylog_cb_func keylog = nullptr);
 
   uint64_t generation() const { return generation_; }
   bool empty() const { return domains_.empty(); }

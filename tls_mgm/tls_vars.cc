@@ -229,8 +229,8 @@ std::optional<std::string_view> fingerprint(X509* cert, std::string* scratch) {
   return *scratch;
 }
 
-std::optional<std::string_view> cipher_value(const SSL* ssl, What what, std::string* scratch) {
-  const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl);
+std::optional<std::string_view> cipher_value(const SSL_CIPHER* cipher, What what,
+                                             std::string* scratch) {
   if (!cipher) return std::nullopt;
   switch (what) {
     case What::kCipher:
@@ -249,27 +249,40 @@ std::optional<std::string_view> cipher_value(const SSL* ssl, What what, std::str
 
 }  // namespace
 
+TlsConnView TlsConnView::of(SSL* ssl) {
+  TlsConnView v;
+  if (ssl == nullptr) return v;
+  v.tls = true;
+  v.version = SSL_get_version(ssl);
+  v.cipher = SSL_get_current_cipher(ssl);
+  v.peer = SSL_get0_peer_certificate(ssl);
+  v.local = SSL_get_certificate(ssl);
+  v.verify = SSL_get_verify_result(ssl);
+  const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
+  if (name != nullptr) v.sni = name;
+  return v;
+}
+
 bool tls_peer_verified(const TlsConnView& conn) {
-  return conn.ssl && SSL_get0_peer_certificate(conn.ssl) &&
-         SSL_get_verify_result(conn.ssl) == X509_V_OK;
+  return conn.tls && conn.peer != nullptr && conn.verify == X509_V_OK;
 }
 
 std::optional<std::string_view> tls_pv(const TlsConnView& conn, PvId id, std::string* scratch) {
-  if (!conn.ssl || !is_tls_pv(id)) return std::nullopt;
-  SSL* ssl = conn.ssl;
+  if (!conn.tls || !is_tls_pv(id)) return std::nullopt;
   const Spec& spec = kSpecs[index_of(id)];
   X509* cert = nullptr;
-  if (spec.cert == Cert::kPeer) cert = SSL_get0_peer_certificate(ssl);
-  if (spec.cert == Cert::kMine) cert = SSL_get_certificate(ssl);
-  const long verify = SSL_get_verify_result(ssl);
+  if (spec.cert == Cert::kPeer) cert = conn.peer;
+  if (spec.cert == Cert::kMine) cert = conn.local;
+  const long verify = conn.verify;
 
   switch (spec.what) {
     case What::kProtocol:
-      return std::string_view(SSL_get_version(ssl));
+      if (conn.version == nullptr) return std::nullopt;
+      return std::string_view(conn.version);
     case What::kDescription:
     case What::kCipher:
     case What::kCipherBits:
-      return cipher_value(ssl, spec.what, scratch);
+      return cipher_value(conn.cipher, spec.what, scratch);
     case What::kVerified:
       return flag(tls_peer_verified(conn));
     case What::kRevoked:
@@ -286,12 +299,9 @@ std::optional<std::string_view> tls_pv(const TlsConnView& conn, PvId id, std::st
       if (self < 0) openssl_clear_errors();
       return flag(self == 1);
     }
-    case What::kSni: {
-      if (!conn.sni.empty()) return conn.sni;
-      const char* name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name);
-      if (!name || !*name) return std::nullopt;
-      return std::string_view(name);
-    }
+    case What::kSni:
+      if (conn.sni.empty()) return std::nullopt;
+      return conn.sni;
     case What::kDomain:
       if (conn.domain.empty()) return std::nullopt;
       return conn.domain;

@@ -1,5 +1,5 @@
 // The $tls_* script variables (OpenSIPS tls_mgm names, plus $tls_sni, $tls_domain and
-// $tls_peer_fingerprint) and is_peer_verified(), computed from a live connection's SSL*.
+// $tls_peer_fingerprint) and is_peer_verified(), computed from a connection's TlsConnView.
 //
 // Formats (see tls_vars.cc for the details):
 //   $tls_version         SSL_get_version: "TLSv1.3"                               (OpenSIPS)
@@ -26,6 +26,7 @@
 // is no such certificate (no client certificate, no local certificate on a client connection).
 #pragma once
 
+#include <openssl/ssl.h>
 #include <openssl/types.h>
 
 #include <array>
@@ -37,11 +38,20 @@
 
 namespace sipsd {
 
-// The TLS side of one connection, as the script sees it.
+// The TLS side of one connection, as the script sees it: read from its SSL, or kept by the
+// connection when the SSL is gone (tls_record_handoff). Pointers live as long as the connection.
 struct TlsConnView {
-  SSL* ssl = nullptr;       // null = not a TLS connection
+  bool tls = false;                    // false = not a TLS connection
+  const char* version = nullptr;       // SSL_get_version
+  const SSL_CIPHER* cipher = nullptr;  // SSL_get_current_cipher
+  X509* peer = nullptr;                // the peer's certificate; null = none
+  X509* local = nullptr;               // ours; null = none
+  long verify = 0;                     // SSL_get_verify_result (0 = X509_V_OK)
   std::string_view sni;     // the SNI the ClientHello carried ("" = none, or not captured)
   std::string_view domain;  // the tls_mgm domain chosen for the connection ("" = unknown)
+
+  // Everything from a live SSL; sni is the name the SSL knows (the one a client sent).
+  static TlsConnView of(SSL* ssl);
 };
 
 // The value of a $tls_* pseudo-variable; `scratch` holds it when it must be formatted (the

@@ -14,7 +14,10 @@ Starts sipsd (BUILD/sipsd) with W TCP workers and a TLS listener on 127.0.0.1, t
 Repeat with --rounds R to see whether memory after close keeps growing round after round.
 
 usage: bench/memory/idle_memory.py BUILD [--connections 5000] [--workers 4] [--rounds 1]
-                                         [--json FILE]
+                                         [--json FILE] [--modparam MOD,NAME,VALUE ...]
+
+--modparam adds a cfg line, e.g. `--modparam proto_tls,tls_record_handoff,0` for the idle
+connection as OpenSSL keeps it.
 
 The certificates come from BUILD/test-certs (made by tests/gen_certs.sh when missing). It
 needs `ulimit -n` above N + 100 for sipsbench and the workers (max 20,000 per process).
@@ -83,7 +86,7 @@ def sample(root):
 
 
 class Sipsd:
-    def __init__(self, build, workers, max_conns):
+    def __init__(self, build, workers, max_conns, extra=""):
         self.dir = tempfile.mkdtemp(prefix="sipsd-mem-")
         certs = os.path.join(build, "test-certs")
         if not os.path.exists(os.path.join(certs, "cert.pem")):
@@ -110,8 +113,9 @@ modparam("tls_mgm", "certificate", "[default]%s/cert.pem")
 modparam("tls_mgm", "private_key", "[default]%s/ckey.pem")
 modparam("tls_mgm", "verify_cert", "[default]0")
 modparam("tls_mgm", "require_cert", "[default]0")
+%s
 route { if (is_method("OPTIONS")) { sl_send_reply(200, "OK"); exit; } sl_send_reply(501, "Not Implemented"); }
-""" % (workers, max_conns, self.port, self.fifo, self.dir, certs, certs))
+""" % (workers, max_conns, self.port, self.fifo, self.dir, certs, certs, extra))
         self.log = open(os.path.join(self.dir, "sipsd.log"), "w")
         self.sipsctl = os.path.join(build, "sipsctl")
         self.proc = subprocess.Popen([os.path.join(build, "sipsd"), "-f", cfg], stdout=self.log,
@@ -171,9 +175,15 @@ def main():
     ap.add_argument("--sources", type=int, default=4)
     ap.add_argument("--hold", type=float, default=5)
     ap.add_argument("--json")
+    ap.add_argument("--modparam", action="append", default=[], metavar="MOD,NAME,VALUE",
+                    help="a modparam line for the cfg, e.g. proto_tls,tls_record_handoff,0")
     a = ap.parse_args()
     build = os.path.abspath(a.build)
-    srv = Sipsd(build, a.workers, a.connections + 1000)
+    extra = ""
+    for m in a.modparam:
+        mod, name, value = m.split(",", 2)
+        extra += 'modparam("%s", "%s", %s)\n' % (mod, name, value if value.isdigit() else '"%s"' % value)
+    srv = Sipsd(build, a.workers, a.connections + 1000, extra)
     results = {"connections": a.connections, "workers": a.workers, "rounds": []}
     try:
         time.sleep(1)

@@ -362,6 +362,8 @@ class Loader {
       sp->crlf_drop = v != 0;
     } else if (field == "max_msg_chunks") {
       sp->max_msg_chunks = static_cast<int>(v);
+    } else if (field == "record_handoff") {
+      sp->record_handoff = v != 0;
     }
   }
 

@@ -49,6 +49,9 @@ struct StreamProtoParams {
   // proto_tls only: reuse an outbound connection only if it was made with the same TLS client
   // domain. OpenSIPS defaults to 0; sipsd to 1.
   bool cert_check_on_conn_reusage = true;
+  // proto_tls only, ours: a TLS 1.3 connection leaves OpenSSL after its handshake and the SSL
+  // object is freed (proto_tls/tls13_handoff.h).
+  bool record_handoff = true;
 };
 
 // proto_udp modparams.

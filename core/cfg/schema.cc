@@ -154,6 +154,7 @@ const ModParamDef kProtoTlsParams[] = {
     {.name = "tls_crlf_drop", .type = ParamType::kInt, .min = 0, .max = kIntMax},
     {.name = "tls_max_msg_chunks", .type = ParamType::kInt, .min = 1, .max = kIntMax},
     {.name = "cert_check_on_conn_reusage", .type = ParamType::kInt, .min = 0, .max = 1},
+    {.name = "tls_record_handoff", .type = ParamType::kInt, .min = 0, .max = 1},
     {.name = "tls_handshake_timeout", .type = ParamType::kInt, .min = std::numeric_limits<int64_t>::min(),
      .max = std::numeric_limits<int64_t>::max(),
      .no_effect = "sipsd never blocks (handshakes are bounded by tcp_max_msg_time)"},

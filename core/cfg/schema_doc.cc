@@ -93,6 +93,7 @@ constexpr Doc kModParamDocs[] = {
     {"proto_tls.tls_crlf_drop", "Drop lone CRLF keepalives."},
     {"proto_tls.tls_max_msg_chunks", "Most reads one message may span; more closes the connection."},
     {"proto_tls.cert_check_on_conn_reusage", "Reuse an outbound connection only if made with the same client domain."},
+    {"proto_tls.tls_record_handoff", "After a TLS 1.3 handshake, seal and open records in sipsd and free OpenSSL's SSL object (1; sipsd only)."},
     {"proto_tls.tls_handshake_timeout", "Accepted, no effect (handshakes are bounded by tcp_max_msg_time)."},
     {"proto_tls.tls_send_timeout", "Accepted, no effect (writes never block)."},
     {"proto_tcp.tcp_port", "Port of tcp listeners that name none (default 5060)."},

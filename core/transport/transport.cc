@@ -9,6 +9,7 @@
 #include "core/base/sockaddr_text.h"
 #include "core/shm/stats.h"
 #include "proto_tls/tcp_io.h"
+#include "proto_tls/tls13_handoff.h"
 #include "proto_tls/tls_connector.h"
 #include "proto_tls/tls_io.h"
 #include "tls_mgm/ip_key.h"
@@ -56,6 +57,12 @@ Transport::Transport(TransportSetup setup)
       tcp_params_(stream_params(*s_.config, s_.config->tcp)),
       tickets_(s_.shm->ticket_keys()) {
   scratch_.buf.resize(kReadScratchSize);
+  if (s_.config->tls.record_handoff) {
+    std::string error;
+    tls13_crypto_ = Tls13Crypto::create(&error);
+    if (!tls13_crypto_)
+      LOG_WARN("proto_tls", "worker %d: tls_record_handoff off: %s", s_.proc_index, error.c_str());
+  }
   conn_ctx_ = StreamConnContext{s_.base, this, &scratch_, table_, s_.proc_index, index_, &batch_};
   peers_ = std::make_unique<PeerLinks>(s_.base, s_.proc_index, *this);
   peers_->set_output_batch(&batch_);
@@ -74,8 +81,8 @@ Status Transport::load_tls() {
   if (store.generation() == 0) return Status::Ok();  // no TLS domains configured
   Result<tls::TlsSnapshot> snap = store.read();
   if (!snap.ok()) return make_error(snap.message());
-  Result<std::shared_ptr<const ServerTlsContexts>> server =
-      ServerTlsContexts::build(*snap, &tickets_);
+  Result<std::shared_ptr<const ServerTlsContexts>> server = ServerTlsContexts::build(
+      *snap, &tickets_, tls13_crypto_ ? &Tls13Handoff::keylog_callback : nullptr);
   if (!server.ok()) return make_error(server.message());
   Result<std::shared_ptr<const ClientTlsContexts>> client = ClientTlsContexts::build(*snap);
   if (!client.ok()) return make_error(client.message());
@@ -134,9 +141,10 @@ void Transport::accept_handoff(const ipc::ConnHandoff& h, UniqueFd fd) {
     params = &tls_params_;
     std::string error = "no TLS server domain is configured";
     std::optional<std::string> local_key = ip_port_key(ends.local_ip, ends.local_port);
-    std::unique_ptr<TlsIo> tls_io = server_tls_ && local_key
-                                        ? TlsIo::accept(*server_tls_, *local_key, fd.get(), &error)
-                                        : nullptr;
+    std::unique_ptr<TlsIo> tls_io =
+        server_tls_ && local_key
+            ? TlsIo::accept(*server_tls_, *local_key, fd.get(), &error, tls13_crypto_.get())
+            : nullptr;
     if (!tls_io) {
       LOG_NOTICE("proto_tls", "tls:%s:%u (id %u): closed: %s", ends.remote_ip.c_str(),
                  ends.remote_port, ends.id, error.c_str());

@@ -32,6 +32,7 @@
 #include "core/transport/udp_socket.h"
 #include "ipc/channel.h"
 #include "proto_tls/stream_conn.h"
+#include "proto_tls/tls13_record_layer.h"
 #include "tls_mgm/client_tls_contexts.h"
 #include "tls_mgm/server_tls_contexts.h"
 #include "tls_mgm/ticket_keys.h"
@@ -182,6 +183,7 @@ class Transport final : public StreamConnOwner, public PeerMessageHandler, publi
   OutputBatch batch_;  // declared before the connections, which unregister from it
   StreamConnContext conn_ctx_;
   TicketKeyStore tickets_;
+  std::unique_ptr<Tls13Crypto> tls13_crypto_;  // tls_record_handoff (null: off)
   std::shared_ptr<const ServerTlsContexts> server_tls_;
   std::shared_ptr<const ClientTlsContexts> client_tls_;
   std::unique_ptr<PeerLinks> peers_;

@@ -13,6 +13,8 @@
 #include <vector>
 
 #include "tests/unit/support/tls_peer.h"
+#include "tls_mgm/openssl_errors.h"
+#include "tls_mgm/tls_vars.h"
 
 namespace sipsd {
 namespace {
@@ -25,14 +27,16 @@ constexpr const char* kLocal = "127.0.0.1:5061";
 
 // "default" (ECDSA, sip.example.com, also for clients without SNI) and "mtls" (requires a
 // client certificate from ca.pem); no domain for other names.
-std::shared_ptr<const ServerTlsContexts> contexts() {
+// `handoff`: the contexts carry the key-log callback the record hand-off needs.
+std::shared_ptr<const ServerTlsContexts> contexts(bool handoff) {
   tls::TlsSnapshot snap;
   *snap.add_server_domains() = server_domain("default", "sip-example.pem", "sip-example-key.pem",
                                              {"sip.example.com", "none"});
   tls::TlsDomain mtls = server_domain("mtls", "cert.pem", "ckey.pem", {"mtls.example.com"});
   test::verify_clients(&mtls, /*require=*/true);
   *snap.add_server_domains() = mtls;
-  auto set = ServerTlsContexts::build(snap, nullptr);
+  auto set =
+      ServerTlsContexts::build(snap, nullptr, handoff ? &Tls13Handoff::keylog_callback : nullptr);
   EXPECT_TRUE(set.ok()) << set.message();
   return set.ok() ? *set : nullptr;
 }
@@ -59,10 +63,19 @@ std::string names(const std::vector<IoStatus>& steps) {
   return s;
 }
 
-class TlsIoTest : public ::testing::Test {
+// Every case runs twice: OpenSSL carrying the records for the connection's life, and with the
+// record hand-off (tls_record_handoff, the default), where a TLS 1.3 connection leaves OpenSSL
+// once its handshake is done.
+class TlsIoBase : public ::testing::Test {
  protected:
+  virtual bool handoff() const = 0;
   void SetUp() override {
-    set_ = contexts();
+    if (handoff()) {
+      std::string err;
+      crypto_ = Tls13Crypto::create(&err);
+      ASSERT_TRUE(crypto_) << err;
+    }
+    set_ = contexts(handoff());
     ASSERT_TRUE(set_);
     fds_ = test::socket_pair();
     ASSERT_TRUE(fds_.server && fds_.client);
@@ -70,7 +83,7 @@ class TlsIoTest : public ::testing::Test {
 
   std::unique_ptr<TlsIo> accept() {
     std::string err;
-    auto io = TlsIo::accept(*set_, kLocal, fds_.server.get(), &err);
+    auto io = TlsIo::accept(*set_, kLocal, fds_.server.get(), &err, crypto_.get());
     EXPECT_TRUE(io) << err;
     return io;
   }
@@ -118,12 +131,18 @@ class TlsIoTest : public ::testing::Test {
     return out;
   }
 
+  std::unique_ptr<Tls13Crypto> crypto_;
   std::shared_ptr<const ServerTlsContexts> set_;
   test::SocketPair fds_;
   SslCtxPtr client_ctx_;
 };
 
-TEST_F(TlsIoTest, HandshakeRunsInNonBlockingStepsAndDescribesTheConnection) {
+class TlsIoTest : public TlsIoBase, public ::testing::WithParamInterface<bool> {
+ protected:
+  bool handoff() const override { return GetParam(); }
+};
+
+TEST_P(TlsIoTest, HandshakeRunsInNonBlockingStepsAndDescribesTheConnection) {
   auto io = accept();
   SslPtr c = client("sip.example.com");
   ASSERT_TRUE(io && c);
@@ -144,7 +163,8 @@ TEST_F(TlsIoTest, HandshakeRunsInNonBlockingStepsAndDescribesTheConnection) {
   EXPECT_STREQ(info.tls_cipher, SSL_get_cipher_name(c.get()));
   EXPECT_EQ(info.tls_peer_verified, 0) << "no client certificate was presented";
   TlsConnView v = io->tls_view();
-  EXPECT_EQ(v.ssl, io->ssl());
+  EXPECT_TRUE(v.tls);
+  EXPECT_STREQ(v.version, "TLSv1.3");
   EXPECT_EQ(v.sni, "sip.example.com");
   EXPECT_EQ(v.domain, "default");
   EXPECT_EQ(io->selection().domain, 0);
@@ -152,7 +172,7 @@ TEST_F(TlsIoTest, HandshakeRunsInNonBlockingStepsAndDescribesTheConnection) {
   EXPECT_FALSE(io->peer_verify_failed());
 }
 
-TEST_F(TlsIoTest, HandshakeWaitsForWritabilityAndResumes) {
+TEST_P(TlsIoTest, HandshakeWaitsForWritabilityAndResumes) {
   auto io = accept();
   SslPtr c = client("sip.example.com");
   ASSERT_TRUE(io && c);
@@ -185,7 +205,7 @@ TEST_F(TlsIoTest, HandshakeWaitsForWritabilityAndResumes) {
   EXPECT_EQ(client_read_all(c.get()), "ping");
 }
 
-TEST_F(TlsIoTest, ReadAndWrite) {
+TEST_P(TlsIoTest, ReadAndWrite) {
   auto io = accept();
   SslPtr c = client("sip.example.com");
   ASSERT_TRUE(io && c);
@@ -212,7 +232,7 @@ TEST_F(TlsIoTest, ReadAndWrite) {
   EXPECT_EQ(client_read_all(c.get()), reply);
 }
 
-TEST_F(TlsIoTest, WritesLargerThanTheSocketTakeWaitAndComplete) {
+TEST_P(TlsIoTest, WritesLargerThanTheSocketTakeWaitAndComplete) {
   auto io = accept();
   SslPtr c = client("sip.example.com");
   ASSERT_TRUE(io && c);
@@ -241,7 +261,7 @@ TEST_F(TlsIoTest, WritesLargerThanTheSocketTakeWaitAndComplete) {
   EXPECT_TRUE(received == data) << "the bytes arrived changed or out of order";
 }
 
-TEST_F(TlsIoTest, CloseNotifyAndEofAreAnOrderlyClose) {
+TEST_P(TlsIoTest, CloseNotifyAndEofAreAnOrderlyClose) {
   {
     auto io = accept();
     SslPtr c = client("sip.example.com");
@@ -268,7 +288,7 @@ TEST_F(TlsIoTest, CloseNotifyAndEofAreAnOrderlyClose) {
   EXPECT_EQ(io->read(buf, sizeof buf).status, IoStatus::kClosed) << io->error();
 }
 
-TEST_F(TlsIoTest, AGarbageRecordIsAnErrorWithAReason) {
+TEST_P(TlsIoTest, AGarbageRecordIsAnErrorWithAReason) {
   auto io = accept();
   SslPtr c = client("sip.example.com");
   ASSERT_TRUE(io && c);
@@ -285,7 +305,7 @@ TEST_F(TlsIoTest, AGarbageRecordIsAnErrorWithAReason) {
   EXPECT_NE(io->error().find("bad record mac"), std::string::npos) << io->error();
 }
 
-TEST_F(TlsIoTest, NotTlsOrNoHelloFailsTheHandshakeWithAReason) {
+TEST_P(TlsIoTest, NotTlsOrNoHelloFailsTheHandshakeWithAReason) {
   {
     auto io = accept();
     ASSERT_TRUE(io);
@@ -305,7 +325,7 @@ TEST_F(TlsIoTest, NotTlsOrNoHelloFailsTheHandshakeWithAReason) {
   EXPECT_EQ(io->error(), "handshake: peer closed the connection");
 }
 
-TEST_F(TlsIoTest, AnUnknownSniIsRefusedNamingIt) {
+TEST_P(TlsIoTest, AnUnknownSniIsRefusedNamingIt) {
   auto io = accept();
   SslPtr c = client("nobody.example.org");
   ASSERT_TRUE(io && c);
@@ -317,7 +337,7 @@ TEST_F(TlsIoTest, AnUnknownSniIsRefusedNamingIt) {
   EXPECT_TRUE(io->selection().refused);
 }
 
-TEST_F(TlsIoTest, ClientCertificatesAreVerifiedAndDescribed) {
+TEST_P(TlsIoTest, ClientCertificatesAreVerifiedAndDescribed) {
   {
     auto io = accept();
     SslPtr c = client("mtls.example.com", "client.pem", "client-key.pem");
@@ -343,6 +363,283 @@ TEST_F(TlsIoTest, ClientCertificatesAreVerifiedAndDescribed) {
             std::string::npos)
       << io->error();
 }
+
+// ---- the record hand-off ----------------------------------------------------------------------
+
+class TlsHandoffTest : public TlsIoBase {
+ protected:
+  bool handoff() const override { return true; }
+
+  // Server reads until `want` bytes came or it would block (bounded).
+  std::string server_read(TlsIo& io, size_t want) {
+    std::string out;
+    char buf[4096];
+    for (int i = 0; i < 1000 && out.size() < want; ++i) {
+      IoResult r = io.read(buf, sizeof buf);
+      if (r.status != IoStatus::kOk) break;
+      out.append(buf, r.bytes);
+    }
+    return out;
+  }
+  // `n` requests client -> server and `n` replies back, each checked.
+  void exchange(TlsIo& io, SSL* c, int n) {
+    for (int i = 0; i < n; ++i) {
+      std::string req = "REQ " + std::to_string(i) + "\r\n";
+      size_t w = 0;
+      ASSERT_EQ(SSL_write_ex(c, req.data(), req.size(), &w), 1);
+      ASSERT_EQ(server_read(io, req.size()), req) << io.error();
+      std::string rep = "REP " + std::to_string(i) + "\r\n";
+      IoResult r = io.write(rep.data(), rep.size());
+      ASSERT_EQ(r.status, IoStatus::kOk) << io.error();
+      ASSERT_EQ(r.bytes, rep.size());
+      ASSERT_EQ(client_read_all(c), rep);
+    }
+  }
+  // The client's next records go to a memory BIO, for the test to alter before they are sent.
+  BIO* capture_client_writes(SSL* c) {
+    BIO* mem = BIO_new(BIO_s_mem());
+    SSL_set0_wbio(c, mem);
+    return mem;
+  }
+  std::string take(BIO* mem) {
+    char* data = nullptr;
+    long n = BIO_get_mem_data(mem, &data);
+    std::string out(data, static_cast<size_t>(n));
+    (void)BIO_reset(mem);
+    return out;
+  }
+  void send_raw(const std::string& bytes) {
+    ASSERT_EQ(write(fds_.client.get(), bytes.data(), bytes.size()),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  // What the client gets when it reads now: the alert's text, "" when it reads fine.
+  std::string client_alert(SSL* c) {
+    char buf[64];
+    openssl_clear_errors();
+    if (SSL_read(c, buf, sizeof buf) > 0) return "";
+    return openssl_drain_errors();
+  }
+};
+
+TEST_F(TlsHandoffTest, TheSslIsFreedAfterTheHandshakeAndRecordsFlowBothWays) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  EXPECT_EQ(io->ssl(), nullptr) << "the SSL object was kept";
+  ASSERT_NE(io->records(), nullptr);
+  // OpenSSL wrote one ticket under the application key: our writes go on from 1.
+  EXPECT_EQ(io->records()->layer().write_seq(), 1u);
+  EXPECT_EQ(io->records()->layer().read_seq(), 0u);
+  ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 50));
+  EXPECT_EQ(io->records()->layer().read_seq(), 50u);
+  EXPECT_EQ(io->records()->layer().write_seq(), 51u);
+  // What the connection tells about itself survives the SSL.
+  TlsConnView v = io->tls_view();
+  EXPECT_TRUE(v.tls);
+  EXPECT_STREQ(v.version, "TLSv1.3");
+  ASSERT_NE(v.cipher, nullptr);
+  EXPECT_STREQ(SSL_CIPHER_get_name(v.cipher), SSL_get_cipher_name(c.get()));
+  EXPECT_EQ(v.sni, "sip.example.com");
+  EXPECT_EQ(v.domain, "default");
+  EXPECT_NE(v.local, nullptr);
+  EXPECT_FALSE(io->session_resumed());
+}
+
+TEST_F(TlsHandoffTest, DataThatCameWithTheFinishedIsReadByOpenSslThenHandedOff) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  // ClientHello; the server's flight; the client's Finished and, at once, a request.
+  ASSERT_EQ(SSL_get_error(c.get(), SSL_do_handshake(c.get())), SSL_ERROR_WANT_READ);
+  ASSERT_EQ(io->handshake().status, IoStatus::kWantRead);
+  ASSERT_EQ(SSL_do_handshake(c.get()), 1);
+  const std::string req = "OPTIONS sip:x SIP/2.0\r\n\r\n";
+  size_t w = 0;
+  ASSERT_EQ(SSL_write_ex(c.get(), req.data(), req.size(), &w), 1);
+  ASSERT_EQ(io->handshake().status, IoStatus::kOk) << io->error();
+  EXPECT_NE(io->ssl(), nullptr) << "handed off while OpenSSL held the request's record";
+  EXPECT_EQ(server_read(*io, req.size()), req);
+  EXPECT_EQ(io->ssl(), nullptr) << "not handed off once OpenSSL held nothing";
+  ASSERT_NE(io->records(), nullptr);
+  EXPECT_EQ(io->records()->layer().read_seq(), 1u);
+  ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 5));
+}
+
+TEST_F(TlsHandoffTest, EverySuiteOfTheHandoffInteroperates) {
+  for (const char* suite :
+       {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
+    SCOPED_TRACE(suite);
+    fds_ = test::socket_pair();
+    auto io = accept();
+    SslPtr c = client("sip.example.com");
+    ASSERT_TRUE(io && c);
+    ASSERT_EQ(SSL_set_ciphersuites(c.get(), suite), 1);
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    EXPECT_EQ(io->ssl(), nullptr);
+    EXPECT_STREQ(SSL_CIPHER_get_name(io->tls_view().cipher), suite);
+    ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 3));
+  }
+}
+
+TEST_F(TlsHandoffTest, KeyUpdatesEitherWayAreFollowed) {
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  ASSERT_EQ(io->ssl(), nullptr);
+  for (int round = 0; round < 3; ++round) {
+    SCOPED_TRACE(round);
+    // The client updates its key and asks for ours: its next record is under a new key, and
+    // it reads our reply only if we updated too (its old read key is gone).
+    ASSERT_EQ(SSL_key_update(c.get(), SSL_KEY_UPDATE_REQUESTED), 1);
+    ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 2));
+    EXPECT_EQ(io->records()->layer().read_seq(), 2u) << "the read sequence restarts at a new key";
+    EXPECT_EQ(io->records()->layer().write_seq(), 2u) << "ours: our KeyUpdate, then 2 replies";
+  }
+  ASSERT_EQ(SSL_key_update(c.get(), SSL_KEY_UPDATE_NOT_REQUESTED), 1);
+  ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 2));
+  EXPECT_EQ(io->records()->layer().write_seq(), 4u) << "an update not requested: our key stays";
+}
+
+TEST_F(TlsHandoffTest, AnAlteredOrReplayedRecordIsFatalAndTheClientIsTold) {
+  {
+    auto io = accept();
+    SslPtr c = client("sip.example.com");
+    ASSERT_TRUE(io && c);
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    BIO* mem = capture_client_writes(c.get());
+    size_t w = 0;
+    ASSERT_EQ(SSL_write_ex(c.get(), "INVITE", 6, &w), 1);
+    std::string record = take(mem);
+    ASSERT_EQ(record.size(), 5u + 6 + 1 + 16);
+    record[8] ^= 0x01;  // one bit of the ciphertext
+    send_raw(record);
+    char buf[64];
+    EXPECT_EQ(io->read(buf, sizeof buf).status, IoStatus::kError);
+    EXPECT_EQ(io->error(), "read: bad record mac (record 0 does not decrypt)");
+    EXPECT_NE(client_alert(c.get()).find("bad record mac"), std::string::npos);
+  }
+  fds_ = test::socket_pair();
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  BIO* mem = capture_client_writes(c.get());
+  size_t w = 0;
+  ASSERT_EQ(SSL_write_ex(c.get(), "REGISTER", 8, &w), 1);
+  const std::string record = take(mem);
+  send_raw(record);
+  char buf[64];
+  IoResult r = io->read(buf, sizeof buf);
+  ASSERT_EQ(r.status, IoStatus::kOk) << io->error();
+  EXPECT_EQ(std::string(buf, r.bytes), "REGISTER");
+  send_raw(record);  // the same record again: its sequence number has passed
+  EXPECT_EQ(io->read(buf, sizeof buf).status, IoStatus::kError);
+  EXPECT_EQ(io->error(), "read: bad record mac (record 1 does not decrypt)");
+}
+
+TEST_F(TlsHandoffTest, RecordsTheProtocolForbidsAreFatalWithTheirAlert) {
+  struct Case {
+    std::string bytes;
+    const char* error;
+    const char* alert;
+  };
+  const Case cases[] = {
+      {std::string("\x17\x03\x03\x42\x01", 5) + std::string(16897, 'x'),
+       "read: record of 16897 bytes", "record overflow"},
+      {std::string("\x16\x03\x03\x00\x04\x18\x00\x00\x01", 9),
+       "read: unprotected record of type 22 after the handshake", "unexpected message"},
+      {std::string("\x17\x03\x03\x00\x05", 5) + std::string(5, 'x'), "read: record of 5 bytes",
+       "decode error"},
+  };
+  for (const Case& k : cases) {
+    SCOPED_TRACE(k.error);
+    fds_ = test::socket_pair();
+    auto io = accept();
+    SslPtr c = client("sip.example.com");
+    ASSERT_TRUE(io && c);
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    ASSERT_EQ(io->ssl(), nullptr);
+    send_raw(k.bytes);
+    char buf[64];
+    EXPECT_EQ(io->read(buf, sizeof buf).status, IoStatus::kError);
+    EXPECT_EQ(io->error(), k.error);
+    EXPECT_NE(client_alert(c.get()).find(k.alert), std::string::npos) << k.alert;
+  }
+}
+
+TEST_F(TlsHandoffTest, Tls12AndResumedConnections) {
+  {
+    // TLS 1.2 stays with OpenSSL for its whole life.
+    auto io = accept();
+    SslPtr c = client("sip.example.com");
+    ASSERT_TRUE(io && c);
+    ASSERT_EQ(SSL_set_max_proto_version(c.get(), TLS1_2_VERSION), 1);
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 3));
+    EXPECT_NE(io->ssl(), nullptr);
+    EXPECT_EQ(io->records(), nullptr);
+    EXPECT_STREQ(io->tls_view().version, "TLSv1.2");
+  }
+  // A session from a handed-off connection resumes, and the resumed one is handed off.
+  SslSessionPtr session;
+  {
+    fds_ = test::socket_pair();
+    auto io = accept();
+    SslPtr c = client("sip.example.com");
+    ASSERT_TRUE(io && c);
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 1));  // the client has read its ticket
+    session.reset(SSL_get1_session(c.get()));
+    ASSERT_TRUE(session && SSL_SESSION_is_resumable(session.get()));
+    // A client SSL freed without a shutdown marks its session unusable.
+    SSL_set_shutdown(c.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
+  }
+  fds_ = test::socket_pair();
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  ASSERT_EQ(SSL_set_session(c.get(), session.get()), 1);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  EXPECT_TRUE(io->session_resumed());
+  EXPECT_EQ(io->ssl(), nullptr);
+  ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 3));
+}
+
+TEST_F(TlsHandoffTest, TheClientCertificateOutlivesTheSsl) {
+  auto io = accept();
+  SslPtr c = client("mtls.example.com", "client.pem", "client-key.pem");
+  ASSERT_TRUE(io && c);
+  std::vector<IoStatus> steps;
+  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 1));
+  ASSERT_EQ(io->ssl(), nullptr);
+  TlsConnView v = io->tls_view();
+  ASSERT_NE(v.peer, nullptr);
+  EXPECT_TRUE(tls_peer_verified(v));
+  std::string scratch;
+  X509* mine = SSL_get0_peer_certificate(c.get());
+  ASSERT_NE(mine, nullptr);
+  EXPECT_EQ(X509_cmp(v.local, mine), 0) << "our certificate, as the client saw it";
+  auto subject = tls_pv(v, PvId::kTlsPeerSubject, &scratch);
+  ASSERT_TRUE(subject.has_value());
+  EXPECT_NE(subject->find("CN="), std::string_view::npos) << *subject;
+}
+
+INSTANTIATE_TEST_SUITE_P(Records, TlsIoTest, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool>& p) {
+                           return p.param ? "Handoff" : "OpenSsl";
+                         });
 
 }  // namespace
 }  // namespace sipsd

@@ -228,8 +228,8 @@ SslCtxPtr client_ctx(const Identity* id) {
 struct Session {
   SslPtr server;
   SslPtr client;
-  TlsConnView server_view() const { return TlsConnView{server.get(), {}, {}}; }
-  TlsConnView client_view() const { return TlsConnView{client.get(), {}, {}}; }
+  TlsConnView server_view() const { return TlsConnView::of(server.get()); }
+  TlsConnView client_view() const { return TlsConnView::of(client.get()); }
 };
 
 // Runs the handshake in memory; both ends finished or a failure.
@@ -307,7 +307,9 @@ TEST(TlsVars, EveryTlsNameMapsToItsOwnId) {
 }
 
 TEST(TlsVars, NotTlsIsNullEverywhere) {
-  TlsConnView plain{nullptr, "sip.example.com", "edge"};
+  TlsConnView plain;
+  plain.sni = "sip.example.com";
+  plain.domain = "edge";
   for (const std::string& n : tls_pv_names()) EXPECT_EQ(pv(plain, n), std::nullopt) << n;
   EXPECT_FALSE(tls_peer_verified(plain));
   std::string scratch;
@@ -393,7 +395,9 @@ TEST(TlsVars, SniAndDomainFromTheConnection) {
   SslCtxPtr cctx = client_ctx(&alice);
   Session s;
   ASSERT_TRUE(handshake(sctx.get(), cctx.get(), "sip.example.com", &s));
-  TlsConnView conn{s.server.get(), "Sip.Example.COM", "edge"};  // as the ClientHello hook saw it
+  TlsConnView conn = TlsConnView::of(s.server.get());
+  conn.sni = "Sip.Example.COM";  // as the ClientHello hook saw it
+  conn.domain = "edge";
   EXPECT_EQ(pv(conn, "$tls_sni"), "Sip.Example.COM");
   EXPECT_EQ(pv(conn, "$tls_domain"), "edge");
 }
