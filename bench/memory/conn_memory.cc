@@ -199,6 +199,9 @@ int main(int argc, char** argv) {
   std::printf("\nsipsd's own objects per connection (fixed sizes, plus their heap headers):\n");
   std::printf("  StreamConn          %4zu B\n", sizeof(sipsd::StreamConn));
   std::printf("  TlsIo               %4zu B\n", sizeof(sipsd::TlsIo));
+  std::printf("handed off (tls_record_handoff), instead of OpenSSL's SSL:\n");
+  std::printf("  Tls13RecordIo       %4zu B\n", sizeof(sipsd::Tls13RecordIo));
+  std::printf("  Tls13RecordLayer    %4zu B\n", sizeof(sipsd::Tls13RecordLayer));
   std::printf("  libevent event x3   %4zu B\n", 3 * event_get_struct_event_size());
   std::printf("  connection map node %4zu B (+ 8 B bucket)\n",
               sizeof(void*) + sizeof(uint32_t) + sizeof(std::unique_ptr<sipsd::StreamConn>) + 8);
