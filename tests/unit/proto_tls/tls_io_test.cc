@@ -467,6 +467,34 @@ TEST_F(TlsHandoffTest, DataThatCameWithTheFinishedIsReadByOpenSslThenHandedOff) 
   ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 5));
 }
 
+TEST_F(TlsHandoffTest, RepliesOpenSslWroteBeforeTheHandoffAreCounted) {
+  // The request arrives with the client's Finished and is read in two pieces; replies are
+  // written in between, while OpenSSL still holds the rest of the request's record.
+  auto io = accept();
+  SslPtr c = client("sip.example.com");
+  ASSERT_TRUE(io && c);
+  ASSERT_EQ(SSL_get_error(c.get(), SSL_do_handshake(c.get())), SSL_ERROR_WANT_READ);
+  ASSERT_EQ(io->handshake().status, IoStatus::kWantRead);
+  ASSERT_EQ(SSL_do_handshake(c.get()), 1);
+  const std::string req = "REGISTER sip:x SIP/2.0\r\n\r\n";
+  size_t w = 0;
+  ASSERT_EQ(SSL_write_ex(c.get(), req.data(), req.size(), &w), 1);
+  ASSERT_EQ(io->handshake().status, IoStatus::kOk) << io->error();
+  char buf[8];
+  IoResult part = io->read(buf, sizeof buf);  // OpenSSL keeps the rest of the record
+  ASSERT_EQ(part.status, IoStatus::kOk);
+  ASSERT_NE(io->ssl(), nullptr);
+  // Two replies go out through OpenSSL while it still holds part of the request.
+  for (const char* rep : {"SIP/2.0 100 Trying\r\n\r\n", "SIP/2.0 200 OK\r\n\r\n"})
+    ASSERT_EQ(io->write(rep, strlen(rep)).status, IoStatus::kOk);
+  std::string rest = server_read(*io, req.size() - part.bytes);
+  EXPECT_EQ(std::string(buf, part.bytes) + rest, req);
+  ASSERT_EQ(io->ssl(), nullptr) << "not handed off once the request was read";
+  EXPECT_EQ(io->records()->layer().write_seq(), 3u) << "the ticket and the two replies";
+  EXPECT_EQ(client_read_all(c.get()), "SIP/2.0 100 Trying\r\n\r\nSIP/2.0 200 OK\r\n\r\n");
+  ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 3));
+}
+
 TEST_F(TlsHandoffTest, EverySuiteOfTheHandoffInteroperates) {
   for (const char* suite :
        {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
