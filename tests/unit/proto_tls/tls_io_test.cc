@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -370,6 +371,32 @@ class TlsHandoffTest : public TlsIoBase {
  protected:
   bool handoff() const override { return true; }
 
+  // accept(), a client (set up by `tweak` first, when given) and the whole handshake.
+  void connect(std::unique_ptr<TlsIo>* io, SslPtr* c,
+               const std::function<void(SSL*)>& tweak = nullptr,
+               const std::string& sni = "sip.example.com", const char* cert = nullptr,
+               const char* key = nullptr) {
+    *io = accept();
+    *c = client(sni, cert, key);
+    ASSERT_TRUE(*io && *c);
+    if (tweak) tweak(c->get());
+    std::vector<IoStatus> steps;
+    ASSERT_TRUE(run_handshake(**io, c->get(), &steps)) << names(steps) << ": " << (*io)->error();
+  }
+  // accept() and a client whose Finished goes out together with `req`: the server's last
+  // handshake step reads both.
+  void connect_sending(std::unique_ptr<TlsIo>* io, SslPtr* c, const std::string& req) {
+    *io = accept();
+    *c = client("sip.example.com");
+    ASSERT_TRUE(*io && *c);
+    ASSERT_EQ(SSL_get_error(c->get(), SSL_do_handshake(c->get())), SSL_ERROR_WANT_READ);
+    ASSERT_EQ((*io)->handshake().status, IoStatus::kWantRead);
+    ASSERT_EQ(SSL_do_handshake(c->get()), 1);
+    size_t w = 0;
+    ASSERT_EQ(SSL_write_ex(c->get(), req.data(), req.size(), &w), 1);
+    ASSERT_EQ((*io)->handshake().status, IoStatus::kOk) << (*io)->error();
+  }
+
   // Server reads until `want` bytes came or it would block (bounded).
   std::string server_read(TlsIo& io, size_t want) {
     std::string out;
@@ -422,11 +449,9 @@ class TlsHandoffTest : public TlsIoBase {
 };
 
 TEST_F(TlsHandoffTest, TheSslIsFreedAfterTheHandshakeAndRecordsFlowBothWays) {
-  auto io = accept();
-  SslPtr c = client("sip.example.com");
-  ASSERT_TRUE(io && c);
-  std::vector<IoStatus> steps;
-  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  std::unique_ptr<TlsIo> io;
+  SslPtr c;
+  ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
   EXPECT_EQ(io->ssl(), nullptr) << "the SSL object was kept";
   ASSERT_NE(io->records(), nullptr);
   // OpenSSL wrote one ticket under the application key: our writes go on from 1.
@@ -448,17 +473,11 @@ TEST_F(TlsHandoffTest, TheSslIsFreedAfterTheHandshakeAndRecordsFlowBothWays) {
 }
 
 TEST_F(TlsHandoffTest, DataThatCameWithTheFinishedIsReadByOpenSslThenHandedOff) {
-  auto io = accept();
-  SslPtr c = client("sip.example.com");
-  ASSERT_TRUE(io && c);
   // ClientHello; the server's flight; the client's Finished and, at once, a request.
-  ASSERT_EQ(SSL_get_error(c.get(), SSL_do_handshake(c.get())), SSL_ERROR_WANT_READ);
-  ASSERT_EQ(io->handshake().status, IoStatus::kWantRead);
-  ASSERT_EQ(SSL_do_handshake(c.get()), 1);
   const std::string req = "OPTIONS sip:x SIP/2.0\r\n\r\n";
-  size_t w = 0;
-  ASSERT_EQ(SSL_write_ex(c.get(), req.data(), req.size(), &w), 1);
-  ASSERT_EQ(io->handshake().status, IoStatus::kOk) << io->error();
+  std::unique_ptr<TlsIo> io;
+  SslPtr c;
+  ASSERT_NO_FATAL_FAILURE(connect_sending(&io, &c, req));
   EXPECT_NE(io->ssl(), nullptr) << "handed off while OpenSSL held the request's record";
   EXPECT_EQ(server_read(*io, req.size()), req);
   EXPECT_EQ(io->ssl(), nullptr) << "not handed off once OpenSSL held nothing";
@@ -470,16 +489,10 @@ TEST_F(TlsHandoffTest, DataThatCameWithTheFinishedIsReadByOpenSslThenHandedOff) 
 TEST_F(TlsHandoffTest, RepliesOpenSslWroteBeforeTheHandoffAreCounted) {
   // The request arrives with the client's Finished and is read in two pieces; replies are
   // written in between, while OpenSSL still holds the rest of the request's record.
-  auto io = accept();
-  SslPtr c = client("sip.example.com");
-  ASSERT_TRUE(io && c);
-  ASSERT_EQ(SSL_get_error(c.get(), SSL_do_handshake(c.get())), SSL_ERROR_WANT_READ);
-  ASSERT_EQ(io->handshake().status, IoStatus::kWantRead);
-  ASSERT_EQ(SSL_do_handshake(c.get()), 1);
   const std::string req = "REGISTER sip:x SIP/2.0\r\n\r\n";
-  size_t w = 0;
-  ASSERT_EQ(SSL_write_ex(c.get(), req.data(), req.size(), &w), 1);
-  ASSERT_EQ(io->handshake().status, IoStatus::kOk) << io->error();
+  std::unique_ptr<TlsIo> io;
+  SslPtr c;
+  ASSERT_NO_FATAL_FAILURE(connect_sending(&io, &c, req));
   char buf[8];
   IoResult part = io->read(buf, sizeof buf);  // OpenSSL keeps the rest of the record
   ASSERT_EQ(part.status, IoStatus::kOk);
@@ -500,12 +513,10 @@ TEST_F(TlsHandoffTest, EverySuiteOfTheHandoffInteroperates) {
        {"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256"}) {
     SCOPED_TRACE(suite);
     fds_ = test::socket_pair();
-    auto io = accept();
-    SslPtr c = client("sip.example.com");
-    ASSERT_TRUE(io && c);
-    ASSERT_EQ(SSL_set_ciphersuites(c.get(), suite), 1);
-    std::vector<IoStatus> steps;
-    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    std::unique_ptr<TlsIo> io;
+    SslPtr c;
+    ASSERT_NO_FATAL_FAILURE(
+        connect(&io, &c, [&](SSL* ssl) { ASSERT_EQ(SSL_set_ciphersuites(ssl, suite), 1); }));
     EXPECT_EQ(io->ssl(), nullptr);
     EXPECT_STREQ(SSL_CIPHER_get_name(io->tls_view().cipher), suite);
     ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 3));
@@ -513,11 +524,9 @@ TEST_F(TlsHandoffTest, EverySuiteOfTheHandoffInteroperates) {
 }
 
 TEST_F(TlsHandoffTest, KeyUpdatesEitherWayAreFollowed) {
-  auto io = accept();
-  SslPtr c = client("sip.example.com");
-  ASSERT_TRUE(io && c);
-  std::vector<IoStatus> steps;
-  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  std::unique_ptr<TlsIo> io;
+  SslPtr c;
+  ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
   ASSERT_EQ(io->ssl(), nullptr);
   for (int round = 0; round < 3; ++round) {
     SCOPED_TRACE(round);
@@ -535,11 +544,9 @@ TEST_F(TlsHandoffTest, KeyUpdatesEitherWayAreFollowed) {
 
 TEST_F(TlsHandoffTest, AnAlteredOrReplayedRecordIsFatalAndTheClientIsTold) {
   {
-    auto io = accept();
-    SslPtr c = client("sip.example.com");
-    ASSERT_TRUE(io && c);
-    std::vector<IoStatus> steps;
-    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    std::unique_ptr<TlsIo> io;
+    SslPtr c;
+    ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
     BIO* mem = capture_client_writes(c.get());
     size_t w = 0;
     ASSERT_EQ(SSL_write_ex(c.get(), "INVITE", 6, &w), 1);
@@ -553,11 +560,9 @@ TEST_F(TlsHandoffTest, AnAlteredOrReplayedRecordIsFatalAndTheClientIsTold) {
     EXPECT_NE(client_alert(c.get()).find("bad record mac"), std::string::npos);
   }
   fds_ = test::socket_pair();
-  auto io = accept();
-  SslPtr c = client("sip.example.com");
-  ASSERT_TRUE(io && c);
-  std::vector<IoStatus> steps;
-  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  std::unique_ptr<TlsIo> io;
+  SslPtr c;
+  ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
   BIO* mem = capture_client_writes(c.get());
   size_t w = 0;
   ASSERT_EQ(SSL_write_ex(c.get(), "REGISTER", 8, &w), 1);
@@ -589,11 +594,9 @@ TEST_F(TlsHandoffTest, RecordsTheProtocolForbidsAreFatalWithTheirAlert) {
   for (const Case& k : cases) {
     SCOPED_TRACE(k.error);
     fds_ = test::socket_pair();
-    auto io = accept();
-    SslPtr c = client("sip.example.com");
-    ASSERT_TRUE(io && c);
-    std::vector<IoStatus> steps;
-    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    std::unique_ptr<TlsIo> io;
+    SslPtr c;
+    ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
     ASSERT_EQ(io->ssl(), nullptr);
     send_raw(k.bytes);
     char buf[64];
@@ -606,12 +609,10 @@ TEST_F(TlsHandoffTest, RecordsTheProtocolForbidsAreFatalWithTheirAlert) {
 TEST_F(TlsHandoffTest, Tls12AndResumedConnections) {
   {
     // TLS 1.2 stays with OpenSSL for its whole life.
-    auto io = accept();
-    SslPtr c = client("sip.example.com");
-    ASSERT_TRUE(io && c);
-    ASSERT_EQ(SSL_set_max_proto_version(c.get(), TLS1_2_VERSION), 1);
-    std::vector<IoStatus> steps;
-    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    std::unique_ptr<TlsIo> io;
+    SslPtr c;
+    ASSERT_NO_FATAL_FAILURE(connect(
+        &io, &c, [](SSL* ssl) { ASSERT_EQ(SSL_set_max_proto_version(ssl, TLS1_2_VERSION), 1); }));
     ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 3));
     EXPECT_NE(io->ssl(), nullptr);
     EXPECT_EQ(io->records(), nullptr);
@@ -621,11 +622,9 @@ TEST_F(TlsHandoffTest, Tls12AndResumedConnections) {
   SslSessionPtr session;
   {
     fds_ = test::socket_pair();
-    auto io = accept();
-    SslPtr c = client("sip.example.com");
-    ASSERT_TRUE(io && c);
-    std::vector<IoStatus> steps;
-    ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+    std::unique_ptr<TlsIo> io;
+    SslPtr c;
+    ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
     ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 1));  // the client has read its ticket
     session.reset(SSL_get1_session(c.get()));
     ASSERT_TRUE(session && SSL_SESSION_is_resumable(session.get()));
@@ -633,23 +632,20 @@ TEST_F(TlsHandoffTest, Tls12AndResumedConnections) {
     SSL_set_shutdown(c.get(), SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN);
   }
   fds_ = test::socket_pair();
-  auto io = accept();
-  SslPtr c = client("sip.example.com");
-  ASSERT_TRUE(io && c);
-  ASSERT_EQ(SSL_set_session(c.get(), session.get()), 1);
-  std::vector<IoStatus> steps;
-  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  std::unique_ptr<TlsIo> io;
+  SslPtr c;
+  ASSERT_NO_FATAL_FAILURE(
+      connect(&io, &c, [&](SSL* ssl) { ASSERT_EQ(SSL_set_session(ssl, session.get()), 1); }));
   EXPECT_TRUE(io->session_resumed());
   EXPECT_EQ(io->ssl(), nullptr);
   ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 3));
 }
 
 TEST_F(TlsHandoffTest, TheClientCertificateOutlivesTheSsl) {
-  auto io = accept();
-  SslPtr c = client("mtls.example.com", "client.pem", "client-key.pem");
-  ASSERT_TRUE(io && c);
-  std::vector<IoStatus> steps;
-  ASSERT_TRUE(run_handshake(*io, c.get(), &steps)) << names(steps) << ": " << io->error();
+  std::unique_ptr<TlsIo> io;
+  SslPtr c;
+  ASSERT_NO_FATAL_FAILURE(
+      connect(&io, &c, nullptr, "mtls.example.com", "client.pem", "client-key.pem"));
   ASSERT_NO_FATAL_FAILURE(exchange(*io, c.get(), 1));
   ASSERT_EQ(io->ssl(), nullptr);
   TlsConnView v = io->tls_view();
