@@ -129,6 +129,7 @@ void TlsIo::try_hand_off() {
   records_ = std::make_unique<Tls13RecordIo>(fd_, std::move(layer), crypto_);
   records_->carry_read_state(last_read_short_, socket_empty_, event_driven_);
   ssl_.reset();
+  stat_add(Proto::kTls, TStat::kRecordHandoffs);
 }
 
 bool TlsIo::session_resumed() const {

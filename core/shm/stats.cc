@@ -26,6 +26,8 @@ StatInfo transport_info(TStat t, const char* group) {
       return {group, "verify_failed", true};
     case TStat::kResumed:
       return {group, "resumed", true};
+    case TStat::kRecordHandoffs:
+      return {group, "record_handoffs", true};
     case TStat::kConnectsFailed:
       return {group, "connects_failed", true};
     case TStat::kCrlfPings:

@@ -27,6 +27,7 @@ enum class TStat : uint16_t {
   kSniUnmatched,       // TLS: no server domain for the SNI
   kVerifyFailed,       // TLS: the peer's certificate did not verify
   kResumed,            // TLS: handshakes that resumed a session
+  kRecordHandoffs,     // TLS: connections whose records left OpenSSL (tls_record_handoff)
   kConnectsFailed,     // outbound connects that failed
   kCrlfPings,
   kChunksExceeded,

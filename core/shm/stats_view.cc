@@ -19,6 +19,7 @@ bool tls_only(TStat t) {
     case TStat::kSniUnmatched:
     case TStat::kVerifyFailed:
     case TStat::kResumed:
+    case TStat::kRecordHandoffs:
       return true;
     default:
       return false;
