@@ -7,6 +7,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "tls_mgm/openssl_errors.h"
+
 namespace sipsd {
 
 namespace {
@@ -16,27 +18,17 @@ int handoff_index() {
   return index;
 }
 
-int hex_value(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 // "<LABEL> <client_random hex> <secret hex>": the secret, when the label is `label`.
 bool parse_keylog(std::string_view line, std::string_view label, uint8_t* out, uint8_t* out_len) {
-  if (line.size() <= label.size() || line.substr(0, label.size()) != label ||
-      line[label.size()] != ' ')
+  if (!line.starts_with(label) || line.size() <= label.size() || line[label.size()] != ' ')
     return false;
-  size_t sp = line.rfind(' ');
-  std::string_view hex = line.substr(sp + 1);
-  if (hex.size() % 2 != 0 || hex.size() / 2 > kTls13MaxSecret) return false;
-  for (size_t i = 0; i < hex.size(); i += 2) {
-    int hi = hex_value(hex[i]), lo = hex_value(hex[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[i / 2] = static_cast<uint8_t>(hi << 4 | lo);
+  const size_t sp = line.rfind(' ');  // the line is NUL-terminated: the secret runs to its end
+  size_t n = 0;
+  if (OPENSSL_hexstr2buf_ex(out, kTls13MaxSecret, &n, line.data() + sp + 1, '\0') != 1) {
+    openssl_clear_errors();
+    return false;
   }
-  *out_len = static_cast<uint8_t>(hex.size() / 2);
+  *out_len = static_cast<uint8_t>(n);
   return true;
 }
 
@@ -97,28 +89,22 @@ void Tls13Handoff::on_message(int write_p, int, int content_type, const void* bu
 }
 
 Tls13Handoff::Verdict Tls13Handoff::take(Tls13Crypto* crypto,
-                                         std::unique_ptr<Tls13RecordLayer>* layer,
-                                         std::string* why) {
+                                         std::unique_ptr<Tls13RecordLayer>* layer) {
   if (ssl_ == nullptr || !SSL_is_init_finished(ssl_)) return Verdict::kLater;
-  if (SSL_version(ssl_) != TLS1_3_VERSION || !SSL_is_server(ssl_)) {
-    *why = "not a TLS 1.3 server connection";
-    return Verdict::kNever;
-  }
+  if (SSL_version(ssl_) != TLS1_3_VERSION || !SSL_is_server(ssl_)) return Verdict::kNever;
   std::optional<Tls13Suite> suite = tls13_suite_of(SSL_get_current_cipher(ssl_));
-  if (!suite) {
-    *why = "cipher suite not handed off";
-    return Verdict::kNever;
-  }
+  if (!suite) return Verdict::kNever;  // a CCM suite
+  // A KeyUpdate made the secrets stale; without both secrets and both Finished there is
+  // nothing to take over.
   const size_t hash_len = Tls13Crypto::hash_len(*suite);
   if (key_update_ || client_secret_len_ != hash_len || server_secret_len_ != hash_len ||
-      !read_counting_ || !write_counting_) {
-    *why = key_update_ ? "KeyUpdate during the hand-off window" : "traffic secrets not seen";
+      !read_counting_ || !write_counting_)
     return Verdict::kNever;
-  }
   // Unread bytes (a partial record) or a close in progress: OpenSSL must finish them first.
   if (SSL_has_pending(ssl_) != 0 || SSL_get_shutdown(ssl_) != 0) return Verdict::kLater;
+  std::string error;  // a key derivation failure: the connection simply stays with OpenSSL
   *layer = Tls13RecordLayer::create(crypto, *suite, client_secret_, read_records_, server_secret_,
-                                    write_records_, why);
+                                    write_records_, &error);
   if (!*layer) return Verdict::kNever;
   detach();
   return Verdict::kReady;

@@ -39,7 +39,7 @@ class Tls13Handoff {
   };
   // The record layer for the connection as it stands, at OpenSSL's sequence numbers. The
   // caller makes sure no SSL_write is half done.
-  Verdict take(Tls13Crypto* crypto, std::unique_ptr<Tls13RecordLayer>* layer, std::string* why);
+  Verdict take(Tls13Crypto* crypto, std::unique_ptr<Tls13RecordLayer>* layer);
 
  private:
   static void on_message(int write_p, int version, int content_type, const void* buf, size_t len,

@@ -1,10 +1,9 @@
 #include "proto_tls/tls13_record_io.h"
 
-#include <sys/socket.h>
-
 #include <algorithm>
-#include <cerrno>
 #include <cstring>
+
+#include "proto_tls/tcp_io.h"
 
 namespace sipsd {
 
@@ -41,6 +40,34 @@ bool Tls13RecordIo::drained() const {
          !tail_has_record();
 }
 
+Tls13RecordIo::End Tls13RecordIo::open_records(uint8_t* in, size_t len, size_t* pos, char* buf,
+                                               size_t cap, size_t* got) {
+  while (*got < cap) {
+    Tls13RecordLayer::OpenResult r = layer_->open(in + *pos, len - *pos);
+    switch (r.what) {
+      case Tls13RecordLayer::Opened::kNeedMore:
+        return End::kNone;
+      case Tls13RecordLayer::Opened::kError:
+        error_ = "read: " + layer_->error();
+        send_alert(layer_->alert());
+        return End::kError;
+      case Tls13RecordLayer::Opened::kClosed:
+        return End::kClosed;  // anything after the close_notify is ignored
+      case Tls13RecordLayer::Opened::kControl:
+        break;
+      case Tls13RecordLayer::Opened::kData: {
+        const size_t n = std::min(r.data_len, cap - *got);
+        memcpy(buf + *got, r.data, n);
+        *got += n;
+        if (n < r.data_len) plain_.assign(r.data + n, r.data + r.data_len);
+        break;
+      }
+    }
+    *pos += r.consumed;
+  }
+  return End::kNone;
+}
+
 IoResult Tls13RecordIo::read(char* buf, size_t cap) {
   size_t got = 0;
   if (plain_off_ < plain_.size()) {
@@ -55,6 +82,7 @@ IoResult Tls13RecordIo::read(char* buf, size_t cap) {
   }
   if (end_ != End::kNone) return finish(End::kNone, got);
 
+  // What is left of the last read first, then the socket, all in the worker's buffer.
   std::vector<uint8_t>& rb = crypto_->read_buffer();
   size_t have = tail_.size();
   size_t pos = 0;
@@ -62,33 +90,7 @@ IoResult Tls13RecordIo::read(char* buf, size_t cap) {
   std::string().swap(tail_);
   End end = End::kNone;
   for (;;) {
-    while (got < cap && end == End::kNone) {
-      Tls13RecordLayer::OpenResult r = layer_->open(rb.data() + pos, have - pos);
-      switch (r.what) {
-        case Tls13RecordLayer::Opened::kNeedMore:
-          break;
-        case Tls13RecordLayer::Opened::kError:
-          error_ = "read: " + layer_->error();
-          send_alert(layer_->alert());
-          end = End::kError;
-          continue;
-        case Tls13RecordLayer::Opened::kClosed:
-          end = End::kClosed;  // anything after the close_notify is ignored
-          continue;
-        case Tls13RecordLayer::Opened::kControl:
-          pos += r.consumed;
-          continue;
-        case Tls13RecordLayer::Opened::kData: {
-          pos += r.consumed;
-          const size_t n = std::min(r.data_len, cap - got);
-          memcpy(buf + got, r.data, n);
-          got += n;
-          if (n < r.data_len) plain_.assign(r.data + n, r.data + r.data_len);
-          continue;
-        }
-      }
-      break;  // kNeedMore
-    }
+    end = open_records(rb.data(), have, &pos, buf, cap, &got);
     if (end != End::kNone || got > 0) break;
     // No whole record at the front: read on, unless the socket was found empty and no read
     // event has fired since (the level-triggered event reports what arrives).
@@ -99,49 +101,46 @@ IoResult Tls13RecordIo::read(char* buf, size_t cap) {
       pos = 0;
     }
     const size_t room = rb.size() - have;
-    ssize_t n = ::recv(fd_, rb.data() + have, room, 0);
-    if (n > 0) {
-      last_read_short_ = static_cast<size_t>(n) < room;
+    std::string why;
+    IoResult r = socket_recv(fd_, rb.data() + have, room, &why);
+    if (r.status == IoStatus::kOk) {
+      last_read_short_ = r.bytes < room;
       socket_empty_ = last_read_short_;
-      have += static_cast<size_t>(n);
+      have += r.bytes;
       continue;
     }
     last_read_short_ = true;
-    if (n == 0) {
-      end = End::kClosed;  // EOF without close_notify: closed all the same, as with OpenSSL
-      break;
-    }
-    if (errno == EINTR) continue;
-    if (errno == EAGAIN || errno == EWOULDBLOCK) {
+    if (r.status == IoStatus::kWantRead) {
       socket_empty_ = true;
-      break;
+    } else if (r.status == IoStatus::kClosed) {
+      end = End::kClosed;  // EOF without close_notify: closed all the same, as with OpenSSL
+    } else {
+      error_ = "read: " + why;
+      end = End::kError;
     }
-    if (errno == ECONNRESET) {
-      end = End::kClosed;
-      break;
-    }
-    error_ = std::string("read: ") + strerror(errno);
-    end = End::kError;
+    break;
   }
   if (end == End::kNone && pos < have) tail_.assign(rb.begin() + pos, rb.begin() + have);
   return finish(end, got);
 }
 
+IoResult Tls13RecordIo::flush_unsent() {
+  std::string why;
+  IoResult r = socket_send(fd_, unsent_.data() + unsent_off_, unsent_.size() - unsent_off_, &why);
+  if (r.status == IoStatus::kError) error_ = "write: " + why;
+  if (r.status != IoStatus::kOk) return r;
+  unsent_off_ += r.bytes;
+  if (unsent_off_ < unsent_.size()) return {IoStatus::kWantWrite};
+  std::string().swap(unsent_);
+  unsent_off_ = 0;
+  return {IoStatus::kOk};
+}
+
 IoResult Tls13RecordIo::write(const char* buf, size_t len) {
   if (unsent_off_ < unsent_.size()) {
-    // The retry of a write that returned kWantWrite: the records are sealed already.
-    ssize_t w =
-        ::send(fd_, unsent_.data() + unsent_off_, unsent_.size() - unsent_off_, MSG_NOSIGNAL);
-    if (w < 0) {
-      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) return {IoStatus::kWantWrite};
-      if (errno == EPIPE || errno == ECONNRESET) return {IoStatus::kClosed};
-      error_ = std::string("write: ") + strerror(errno);
-      return {IoStatus::kError};
-    }
-    unsent_off_ += static_cast<size_t>(w);
-    if (unsent_off_ < unsent_.size()) return {IoStatus::kWantWrite};
-    std::string().swap(unsent_);
-    unsent_off_ = 0;
+    // The retry of a write that returned kWantWrite: its records are sealed already.
+    IoResult r = flush_unsent();
+    if (r.status != IoStatus::kOk) return r;
     const size_t done = std::min(unsent_plain_, len);
     unsent_plain_ = 0;
     return {IoStatus::kOk, done};
@@ -153,22 +152,16 @@ IoResult Tls13RecordIo::write(const char* buf, size_t len) {
     error_ = "write: " + layer_->error();
     return {IoStatus::kError};
   }
-  size_t off = 0;
-  for (;;) {
-    ssize_t w = ::send(fd_, out.data() + off, out.size() - off, MSG_NOSIGNAL);
-    if (w >= 0) off += static_cast<size_t>(w);
-    if (off == out.size()) break;
-    if (w >= 0 || errno == EAGAIN || errno == EWOULDBLOCK) {
-      // The socket buffer is full: keep the sealed rest; the retry sends it.
-      unsent_.assign(out, off);
-      unsent_off_ = 0;
-      unsent_plain_ = n;
-      return {IoStatus::kWantWrite};
-    }
-    if (errno == EINTR) continue;
-    if (errno == EPIPE || errno == ECONNRESET) return {IoStatus::kClosed};
-    error_ = std::string("write: ") + strerror(errno);
-    return {IoStatus::kError};
+  std::string why;
+  IoResult r = socket_send(fd_, out.data(), out.size(), &why);
+  if (r.status == IoStatus::kError) error_ = "write: " + why;
+  if (r.status == IoStatus::kClosed || r.status == IoStatus::kError) return r;
+  if (r.bytes < out.size()) {
+    // The socket buffer is full: keep the sealed rest; the retry sends it.
+    unsent_.assign(out, r.bytes);
+    unsent_off_ = 0;
+    unsent_plain_ = n;
+    return {IoStatus::kWantWrite};
   }
   if (out.capacity() > kKeepWriteBuffer) std::string().swap(out);
   return {IoStatus::kOk, n};
@@ -176,18 +169,13 @@ IoResult Tls13RecordIo::write(const char* buf, size_t len) {
 
 void Tls13RecordIo::send_alert(Tls13Alert alert) {
   if (alert == Tls13Alert::kNone || unsent_off_ < unsent_.size()) return;
-  std::string out;
-  if (!layer_->seal_alert(alert, &out)) return;
-  ssize_t w = ::send(fd_, out.data(), out.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-  (void)w;  // best effort: the connection closes next
+  std::string out, why;
+  if (layer_->seal_alert(alert, &out)) socket_send(fd_, out.data(), out.size(), &why);
+  // best effort: the connection closes next
 }
 
 void Tls13RecordIo::shutdown() {
-  if (unsent_off_ < unsent_.size()) {
-    ssize_t w = ::send(fd_, unsent_.data() + unsent_off_, unsent_.size() - unsent_off_,
-                       MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (w > 0) unsent_off_ += static_cast<size_t>(w);
-  }
+  if (unsent_off_ < unsent_.size()) flush_unsent();
   send_alert(Tls13Alert::kCloseNotify);
 }
 

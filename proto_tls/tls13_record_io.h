@@ -41,7 +41,13 @@ class Tls13RecordIo {
 
  private:
   enum class End : uint8_t { kNone, kClosed, kError };
-  // Sends sealed bytes, best effort (alerts).
+  // Opens the whole records in [in + *pos, in + len) into buf (up to cap, *got so far; a
+  // record's rest that does not fit goes to plain_), moving *pos past them. kNone: it stopped
+  // at a partial record or a full buf.
+  End open_records(uint8_t* in, size_t len, size_t* pos, char* buf, size_t cap, size_t* got);
+  // Sends what is left of unsent_: kOk once it is all gone.
+  IoResult flush_unsent();
+  // Seals and sends an alert, best effort (the connection closes next).
   void send_alert(Tls13Alert alert);
   IoResult end_result() const;
   // Reports `end` now, or after the data already taken (got > 0).

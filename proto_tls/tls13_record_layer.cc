@@ -196,7 +196,8 @@ bool Tls13RecordLayer::seal_data(const char* data, size_t len, std::string* out)
     key_update_due_ = false;
   }
   const auto* p = reinterpret_cast<const uint8_t*>(data);
-  out->reserve(out->size() + len + (len / kTls13MaxPlaintext + 1) * 22);
+  constexpr size_t kOverhead = kTls13HeaderLen + 1 + kTls13TagLen;  // + the inner type byte
+  out->reserve(out->size() + len + (len / kTls13MaxPlaintext + 1) * kOverhead);
   do {
     size_t n = std::min(len, kTls13MaxPlaintext);
     if (!seal_record(kTypeAppData, p, n, out)) return false;
@@ -219,7 +220,7 @@ Tls13RecordLayer::OpenResult Tls13RecordLayer::fail(Tls13Alert alert, std::strin
 }
 
 Tls13RecordLayer::OpenResult Tls13RecordLayer::open(uint8_t* in, size_t len) {
-  if (alert_ != Tls13Alert::kNone || !error_.empty()) return {Opened::kError};
+  if (!error_.empty()) return {Opened::kError};  // failed before: nothing more is opened
   if (len < kTls13HeaderLen) return {};
   const size_t clen = (size_t{in[3]} << 8) | in[4];
   if (in[0] != kTypeAppData) {
@@ -300,27 +301,24 @@ Tls13RecordLayer::OpenResult Tls13RecordLayer::open(uint8_t* in, size_t len) {
 
 Tls13RecordLayer::OpenResult Tls13RecordLayer::on_handshake(const uint8_t* p, size_t n) {
   // The only handshake message a client may send a server after the handshake (no
-  // post-handshake authentication is ever requested) is KeyUpdate: 24, length 1, one byte.
+  // post-handshake authentication is ever requested) is KeyUpdate: 24, length 1, one byte. It
+  // may come split over records; hs_ holds its first bytes.
   if (n == 0) return fail(Tls13Alert::kUnexpectedMessage, "empty handshake record");
-  while (n > 0) {
-    size_t take = std::min(n, sizeof hs_ - hs_len_);
-    memcpy(hs_ + hs_len_, p, take);
-    hs_len_ = static_cast<uint8_t>(hs_len_ + take);
-    p += take;
-    n -= take;
-    if (hs_[0] != kHandshakeKeyUpdate)
-      return fail(Tls13Alert::kUnexpectedMessage,
-                  strprintf("handshake message %u after the handshake", hs_[0]));
-    if (hs_len_ >= 4 && (hs_[1] != 0 || hs_[2] != 0 || hs_[3] != 1))
-      return fail(Tls13Alert::kDecodeError, "malformed KeyUpdate");
-    if (hs_len_ < sizeof hs_) return {Opened::kControl};
-    if (hs_[4] > 1) return fail(Tls13Alert::kIllegalParameter, "KeyUpdate request_update > 1");
-    // A key change: nothing may follow in this record (§5.1).
-    if (n > 0) return fail(Tls13Alert::kUnexpectedMessage, "data after a KeyUpdate");
-    if (hs_[4] == 1) key_update_due_ = true;
-    hs_len_ = 0;
-    if (!update(&read_)) return fail(Tls13Alert::kInternalError, "KeyUpdate: key derivation");
-  }
+  const size_t take = std::min(n, sizeof hs_ - hs_len_);
+  memcpy(hs_ + hs_len_, p, take);
+  hs_len_ = static_cast<uint8_t>(hs_len_ + take);
+  if (hs_[0] != kHandshakeKeyUpdate)
+    return fail(Tls13Alert::kUnexpectedMessage,
+                strprintf("handshake message %u after the handshake", hs_[0]));
+  if (hs_len_ >= 4 && (hs_[1] != 0 || hs_[2] != 0 || hs_[3] != 1))
+    return fail(Tls13Alert::kDecodeError, "malformed KeyUpdate");
+  if (hs_len_ < sizeof hs_) return {Opened::kControl};
+  if (hs_[4] > 1) return fail(Tls13Alert::kIllegalParameter, "KeyUpdate request_update > 1");
+  // A key change: nothing may follow it in this record (§5.1).
+  if (take < n) return fail(Tls13Alert::kUnexpectedMessage, "data after a KeyUpdate");
+  if (hs_[4] == 1) key_update_due_ = true;
+  hs_len_ = 0;
+  if (!update(&read_)) return fail(Tls13Alert::kInternalError, "KeyUpdate: key derivation");
   return {Opened::kControl};
 }
 

@@ -103,11 +103,31 @@ std::unique_ptr<TlsIo> TlsIo::accept(const ServerTlsContexts& set, std::string_v
   return io;
 }
 
+void TlsIo::keep_established() {
+  SSL* ssl = ssl_.get();
+  Established e;
+  e.view = TlsConnView::of(ssl);
+  e.peer.reset(SSL_get1_peer_certificate(ssl));
+  if (X509* local = SSL_get_certificate(ssl); local != nullptr && X509_up_ref(local) == 1)
+    e.local.reset(local);
+  e.view.peer = e.peer.get();
+  e.view.local = e.local.get();
+  e.resumed = SSL_session_reused(ssl) == 1;
+  // Accepted: the SNI as the ClientHello hook saw it and the domain it chose (their storage
+  // is ours and the set's). Outbound: the name we sent, which lives in the SSL, never freed
+  // for an outbound connection, and our client domain.
+  if (sel_.set != nullptr) {
+    e.view.sni = sel_.sni_view();
+    if (sel_.domain >= 0) e.view.domain = sel_.set->domain_name(sel_.domain);
+  }
+  if (!client_domain_.empty()) e.view.domain = client_domain_;
+  established_ = std::move(e);
+}
+
 void TlsIo::try_hand_off() {
   if (!handoff_ || write_pending_) return;
   std::unique_ptr<Tls13RecordLayer> layer;
-  std::string why;
-  switch (handoff_->take(crypto_, &layer, &why)) {
+  switch (handoff_->take(crypto_, &layer)) {
     case Tls13Handoff::Verdict::kLater:
       return;
     case Tls13Handoff::Verdict::kNever:
@@ -117,15 +137,6 @@ void TlsIo::try_hand_off() {
       break;
   }
   handoff_.reset();
-  SSL* ssl = ssl_.get();
-  kept_ = std::make_unique<Kept>();
-  kept_->version = SSL_get_version(ssl);
-  kept_->cipher = SSL_get_current_cipher(ssl);
-  kept_->peer.reset(SSL_get1_peer_certificate(ssl));
-  if (X509* local = SSL_get_certificate(ssl); local != nullptr && X509_up_ref(local) == 1)
-    kept_->local.reset(local);
-  kept_->verify = SSL_get_verify_result(ssl);
-  kept_->resumed = SSL_session_reused(ssl) == 1;
   records_ = std::make_unique<Tls13RecordIo>(fd_, std::move(layer), crypto_);
   records_->carry_read_state(last_read_short_, socket_empty_, event_driven_);
   ssl_.reset();
@@ -133,12 +144,12 @@ void TlsIo::try_hand_off() {
 }
 
 bool TlsIo::session_resumed() const {
-  if (kept_) return kept_->resumed;
-  return SSL_session_reused(ssl_.get()) == 1;
+  return established_ && established_->resumed;
 }
 
 bool TlsIo::peer_verify_failed() const {
-  if (kept_) return kept_->verify != X509_V_OK;
+  // Asked when a handshake failed, while the SSL is there.
+  if (established_) return established_->view.verify != X509_V_OK;
   return SSL_get_verify_result(ssl_.get()) != X509_V_OK;
 }
 
@@ -146,6 +157,7 @@ IoResult TlsIo::handshake() {
   openssl_clear_errors();
   int rc = SSL_do_handshake(ssl_.get());
   if (rc == 1) {
+    keep_established();
     try_hand_off();
     return {IoStatus::kOk};
   }
@@ -211,19 +223,11 @@ void TlsIo::describe(ConnInfo* info) const {
 }
 
 TlsConnView TlsIo::tls_view() const {
+  if (established_) return established_->view;
+  // Still connecting or in its handshake: what is known already (an outbound connection's
+  // client domain, by which a second request finds it).
   TlsConnView v;
-  if (kept_) {
-    v.tls = true;
-    v.version = kept_->version;
-    v.cipher = kept_->cipher;
-    v.peer = kept_->peer.get();
-    v.local = kept_->local.get();
-    v.verify = kept_->verify;
-  } else {
-    v = TlsConnView::of(ssl_.get());
-  }
-  if (sel_.set != nullptr) v.sni = sel_.sni_view();  // accepted: the SNI as the hook saw it
-  if (sel_.set != nullptr && sel_.domain >= 0) v.domain = sel_.set->domain_name(sel_.domain);
+  v.tls = true;
   if (!client_domain_.empty()) v.domain = client_domain_;
   return v;
 }

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -86,16 +87,17 @@ class TlsIo final : public StreamIo {
   std::unique_ptr<Tls13Handoff> handoff_;
   std::unique_ptr<Tls13RecordIo> records_;
   bool write_pending_ = false;  // an SSL_write returned "retry": OpenSSL holds sealed bytes
-  // Kept from the SSL at the hand-off.
-  struct Kept {
-    const char* version = nullptr;
-    const SSL_CIPHER* cipher = nullptr;
+
+  // What the connection tells about itself, taken from the SSL once its handshake is done (none
+  // of it changes afterwards, and it outlives the SSL when the connection is handed off).
+  struct Established {
+    TlsConnView view;  // its certificates are the references below
     X509Ptr peer;
     X509Ptr local;
-    long verify = X509_V_OK;
     bool resumed = false;
   };
-  std::unique_ptr<Kept> kept_;
+  void keep_established();
+  std::optional<Established> established_;
 };
 
 }  // namespace sipsd

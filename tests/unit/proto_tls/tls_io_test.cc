@@ -422,18 +422,16 @@ class TlsHandoffTest : public TlsIoBase {
       ASSERT_EQ(client_read_all(c), rep);
     }
   }
-  // The client's next records go to a memory BIO, for the test to alter before they are sent.
-  BIO* capture_client_writes(SSL* c) {
+  // The record the client seals for `data`, caught before it reaches the socket (its later
+  // records are caught too), for the test to alter or repeat.
+  std::string sealed_by_client(SSL* c, std::string_view data) {
     BIO* mem = BIO_new(BIO_s_mem());
     SSL_set0_wbio(c, mem);
-    return mem;
-  }
-  std::string take(BIO* mem) {
-    char* data = nullptr;
-    long n = BIO_get_mem_data(mem, &data);
-    std::string out(data, static_cast<size_t>(n));
-    (void)BIO_reset(mem);
-    return out;
+    size_t w = 0;
+    EXPECT_EQ(SSL_write_ex(c, data.data(), data.size(), &w), 1);
+    char* bytes = nullptr;
+    long n = BIO_get_mem_data(mem, &bytes);
+    return std::string(bytes, static_cast<size_t>(n));
   }
   void send_raw(const std::string& bytes) {
     ASSERT_EQ(write(fds_.client.get(), bytes.data(), bytes.size()),
@@ -547,10 +545,7 @@ TEST_F(TlsHandoffTest, AnAlteredOrReplayedRecordIsFatalAndTheClientIsTold) {
     std::unique_ptr<TlsIo> io;
     SslPtr c;
     ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
-    BIO* mem = capture_client_writes(c.get());
-    size_t w = 0;
-    ASSERT_EQ(SSL_write_ex(c.get(), "INVITE", 6, &w), 1);
-    std::string record = take(mem);
+    std::string record = sealed_by_client(c.get(), "INVITE");
     ASSERT_EQ(record.size(), 5u + 6 + 1 + 16);
     record[8] ^= 0x01;  // one bit of the ciphertext
     send_raw(record);
@@ -563,10 +558,7 @@ TEST_F(TlsHandoffTest, AnAlteredOrReplayedRecordIsFatalAndTheClientIsTold) {
   std::unique_ptr<TlsIo> io;
   SslPtr c;
   ASSERT_NO_FATAL_FAILURE(connect(&io, &c));
-  BIO* mem = capture_client_writes(c.get());
-  size_t w = 0;
-  ASSERT_EQ(SSL_write_ex(c.get(), "REGISTER", 8, &w), 1);
-  const std::string record = take(mem);
+  const std::string record = sealed_by_client(c.get(), "REGISTER");
   send_raw(record);
   char buf[64];
   IoResult r = io->read(buf, sizeof buf);
