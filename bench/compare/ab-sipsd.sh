@@ -119,9 +119,7 @@ RSA_PORT=28182
 log() { printf '[ab-sipsd %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf 'ab-sipsd: %s\n' "$*" >&2; exit 1; }
 
-for p in $TCP_PORT $TLS_PORT $RSA_PORT; do
-  if ss -Hltn "sport = :$p" | grep -q .; then die "port $p is in use on this machine (ss -ltnp 'sport = :$p')"; fi
-done
+require_free_tcp_ports $TCP_PORT $TLS_PORT $RSA_PORT || exit 1
 
 # ---------------------------------------------------------------------------------------------
 # Temp dir, cleanup
@@ -188,11 +186,7 @@ start_server() {  # A|B
   SPID=$!
   for _ in $(seq 1 100); do
     kill -0 "$SPID" 2>/dev/null || { tail -20 "$logf" >&2; die "$1 exited at start (log above)"; }
-    if timeout 10 "$BENCH" throughput --target "tls:127.0.0.1:$TLS_PORT" --ca "$CA" --conns 1 \
-      --duration 0.2 --warmup 0 --timeout 2 --quiet >"$TMP/ready.out" 2>&1 &&
-      grep -q '2xx' "$TMP/ready.out"; then
-      return 0
-    fi
+    answers_options "$BENCH" "tls:127.0.0.1:$TLS_PORT" "$CA" && return 0
     sleep 0.2
   done
   tail -20 "$logf" >&2
@@ -200,14 +194,8 @@ start_server() {  # A|B
 }
 
 scenario_args() {  # SCENARIO
-  local tls="tls:127.0.0.1:$TLS_PORT" t=(--duration "$DURATION" --warmup "$WARMUP" --timeout 5)
-  case "$1" in
-    hs_ecdsa) echo handshake --target "$tls" --ca "$CA" --conns 4 "${t[@]}" ;;
-    hs_resume) echo handshake --target "$tls" --ca "$CA" --conns 4 --resume "${t[@]}" ;;
-    hs_rsa) echo handshake --target "tls:127.0.0.1:$RSA_PORT" --ca "$CA" --conns 4 "${t[@]}" ;;
-    tls32) echo throughput --target "$tls" --ca "$CA" --conns 4 --inflight 32 "${t[@]}" ;;
-    tls1) echo throughput --target "$tls" --ca "$CA" --conns 4 --inflight 1 "${t[@]}" ;;
-  esac
+  load_args "$1" "tls:127.0.0.1:$TLS_PORT" "tls:127.0.0.1:$RSA_PORT" "tcp:127.0.0.1:$TCP_PORT" \
+    "$CA" "$DURATION" "$WARMUP"
 }
 
 run_one() {  # SCENARIO A|B ROUND

@@ -248,9 +248,7 @@ fi
 MAX_CONNS=$((IDLE_CONNS > STORM_CONNS ? IDLE_CONNS + 10000 : STORM_CONNS + 10000))
 
 for s in "${SERVERS[@]}"; do
-  for p in ${TCP_PORT[$s]} ${TLS_PORT[$s]} ${RSA_PORT[$s]}; do
-    if ss -Hltn "sport = :$p" | grep -q .; then die "port $p is in use on this machine (ss -ltnp 'sport = :$p')"; fi
-  done
+  require_free_tcp_ports ${TCP_PORT[$s]} ${TLS_PORT[$s]} ${RSA_PORT[$s]} || exit 1
   p=${UDP_PORT[$s]}
   if ss -Hlun "sport = :$p" | grep -q .; then die "UDP port $p is in use on this machine (ss -lunp 'sport = :$p')"; fi
 done
@@ -483,11 +481,11 @@ ready_check() {  # NAME PROFILE: one OPTIONS (and its 200) per listener, each bo
   # The relay cfgs have no RSA listener; their UDP one is proven by call_udp itself.
   [[ "${2:-std}" != relay && "${2:-std}" != reg && "${2:-std}" != auth ]] && targets+=("tls:127.0.0.1:${RSA_PORT[$name]}")
   for t in "${targets[@]}"; do
-    local ca=()
-    [[ $t == tls:* ]] && ca=(--ca "$CA")
-    timeout 10 "$BENCH" throughput --target "$t" "${ca[@]}" --conns 1 --duration 0.2 --warmup 0 \
-      --timeout 2 --quiet >"$TMP/ready.out" 2>&1 || return 1
-    grep -q '2xx' "$TMP/ready.out" || return 1
+    if [[ $t == tls:* ]]; then
+      answers_options "$BENCH" "$t" "$CA" || return 1
+    else
+      answers_options "$BENCH" "$t" || return 1
+    fi
   done
 }
 
@@ -670,15 +668,11 @@ call_args() {  # SCENARIO SERVER
   esac
 }
 scenario_args() {  # SCENARIO SERVER
-  local s="$1" n="$2" tls="tls:127.0.0.1:${TLS_PORT[$2]}" rsa="tls:127.0.0.1:${RSA_PORT[$2]}"
+  local s="$1" n="$2" tls="tls:127.0.0.1:${TLS_PORT[$2]}"
   local t=(--duration "$DURATION" --warmup "$WARMUP" --timeout 5)
+  load_args "$s" "$tls" "tls:127.0.0.1:${RSA_PORT[$2]}" "tcp:127.0.0.1:${TCP_PORT[$n]}" "$CA" \
+    "$DURATION" "$WARMUP" && return 0
   case "$s" in
-    tls32) echo throughput --target "$tls" --ca "$CA" --conns 4 --inflight 32 "${t[@]}" ;;
-    tls1) echo throughput --target "$tls" --ca "$CA" --conns 4 --inflight 1 "${t[@]}" ;;
-    tcp32) echo throughput --target "tcp:127.0.0.1:${TCP_PORT[$n]}" --conns 4 --inflight 32 "${t[@]}" ;;
-    hs_ecdsa) echo handshake --target "$tls" --ca "$CA" --conns 4 "${t[@]}" ;;
-    hs_rsa) echo handshake --target "$rsa" --ca "$CA" --conns 4 "${t[@]}" ;;
-    hs_resume) echo handshake --target "$tls" --ca "$CA" --conns 4 --resume "${t[@]}" ;;
     idle)
       [[ $HAVE_IDLE -eq 1 ]] || return 0
       echo idle --target "$tls" --ca "$CA" --connections "$IDLE_CONNS" --conns 64 \

@@ -42,3 +42,43 @@ stop_process_group() {
   kill -KILL -- "-$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
 }
+
+# require_free_tcp_ports PORT...: false (with the port named on stderr) when one is listened on.
+require_free_tcp_ports() {
+  local p
+  for p in "$@"; do
+    if ss -Hltn "sport = :$p" | grep -q .; then
+      echo "port $p is in use on this machine (ss -ltnp 'sport = :$p')" >&2
+      return 1
+    fi
+  done
+}
+
+# answers_options SIPSBENCH TARGET [CA]: one OPTIONS to TARGET (tls:/tcp:ip:port) got a 2xx,
+# within 10 s.
+answers_options() {
+  local bench="$1" target="$2" ca=() out
+  [[ -n "${3:-}" ]] && ca=(--ca "$3")
+  out="$(timeout 10 "$bench" throughput --target "$target" "${ca[@]}" --conns 1 --duration 0.2 \
+    --warmup 0 --timeout 2 --quiet 2>&1)" || return 1
+  grep -q '2xx' <<<"$out"
+}
+
+# load_args SCENARIO TLS_TARGET RSA_TARGET TCP_TARGET CA DURATION WARMUP: the sipsbench
+# arguments of the per-request and per-connection loads bench-compare and ab-sipsd share;
+# false for another scenario.
+#   tls32 / tls1 / tcp32   throughput, 4 connections x 32 (or 1) in flight
+#   hs_ecdsa / hs_rsa      handshake, 4 at a time: connect, full handshake, one OPTIONS, close
+#   hs_resume              the same with session resumption
+load_args() {
+  local tls="$2" rsa="$3" tcp="$4" cafile="$5" t=(--duration "$6" --warmup "$7" --timeout 5)
+  case "$1" in
+    tls32) echo throughput --target "$tls" --ca "$cafile" --conns 4 --inflight 32 "${t[@]}" ;;
+    tls1) echo throughput --target "$tls" --ca "$cafile" --conns 4 --inflight 1 "${t[@]}" ;;
+    tcp32) echo throughput --target "$tcp" --conns 4 --inflight 32 "${t[@]}" ;;
+    hs_ecdsa) echo handshake --target "$tls" --ca "$cafile" --conns 4 "${t[@]}" ;;
+    hs_rsa) echo handshake --target "$rsa" --ca "$cafile" --conns 4 "${t[@]}" ;;
+    hs_resume) echo handshake --target "$tls" --ca "$cafile" --conns 4 --resume "${t[@]}" ;;
+    *) return 1 ;;
+  esac
+}

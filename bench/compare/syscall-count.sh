@@ -20,6 +20,8 @@ SECS="${3:-4}"
 LOADS=",${4:-tls32,tls1,hs,resume},"
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO="$(cd "$HERE/../.." && pwd)"
+# shellcheck source=bench-lib.sh
+source "$HERE/bench-lib.sh"
 TMP="$(mktemp -d /tmp/syscall-count.XXXXXX)"
 SPID=""
 cleanup() {
@@ -28,18 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-(
-  cd "$TMP"
-  openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null
-  openssl req -x509 -new -key ca.key -sha256 -days 2 -subj "/CN=syscall-count CA" -out ca.pem
-  for k in ecdsa rsa; do
-    openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out $k.key 2>/dev/null
-    printf 'subjectAltName=IP:127.0.0.1\n' >ext.cnf
-    openssl req -new -key $k.key -subj "/CN=127.0.0.1" -out $k.csr
-    openssl x509 -req -in $k.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-      -extfile ext.cnf -out $k.pem 2>/dev/null
-  done
-) >/dev/null
+make_throwaway_pki "$TMP" "syscall-count CA" 2
 python3 "$HERE/make_sipsd_cfg.py" "$REPO/etc/sipsd.cfg" "$TMP/sipsd.cfg" --workers 2 \
   --tcp 27090 --tls 27091 --tls-rsa 27092 --max-conns 4096 --ecdsa "$TMP/ecdsa.pem" \
   "$TMP/ecdsa.key" --rsa "$TMP/rsa.pem" "$TMP/rsa.key" --fifo "$TMP/fifo"
@@ -47,8 +38,7 @@ python3 "$HERE/make_sipsd_cfg.py" "$REPO/etc/sipsd.cfg" "$TMP/sipsd.cfg" --worke
 SPID=$!
 TARGET=tls:127.0.0.1:27091
 for _ in $(seq 50); do
-  timeout 5 "$BENCH" throughput --target $TARGET --ca "$TMP/ca.pem" --conns 1 --duration 0.2 \
-    --warmup 0 --quiet >/dev/null 2>&1 && break
+  answers_options "$BENCH" "$TARGET" "$TMP/ca.pem" && break
   sleep 0.2
 done
 PIDS=("$SPID" $(cat /proc/"$SPID"/task/*/children))
