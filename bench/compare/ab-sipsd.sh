@@ -138,20 +138,13 @@ cleanup() {
   trap - EXIT INT TERM
   if [[ -n "$BENCH_PID" ]]; then kill -TERM "$BENCH_PID" 2>/dev/null || true; fi
   stop_server
-  if [[ -d "$OUT/raw" ]]; then cp -f "$TMP"/*.log "$TMP"/*.cfg "$OUT/raw/" 2>/dev/null || true; fi
-  if [[ $KEEP -eq 1 ]]; then
-    echo "ab-sipsd: temp dir kept: $TMP"
-  else
-    rm -rf "$TMP"
-  fi
+  keep_logs_and_tmp ab-sipsd "$TMP" "$OUT" "$KEEP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'echo "ab-sipsd: interrupted" >&2; exit 130' INT TERM
 
-mkdir -p "$OUT"
-rm -rf "$OUT/raw"
-mkdir -p "$OUT/raw"
+fresh_out_dir "$OUT"
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 # ---------------------------------------------------------------------------------------------

@@ -223,20 +223,13 @@ cleanup() {
   trap - EXIT INT TERM
   if [[ -n "$BENCH_PID" ]]; then kill -TERM "$BENCH_PID" 2>/dev/null || true; fi
   for s in "${SERVERS[@]}"; do stop_server "$s"; done
-  if [[ -d "$OUT/raw" ]]; then cp -f "$TMP"/*.log "$TMP"/*.cfg "$OUT/raw/" 2>/dev/null || true; fi
-  if [[ $KEEP -eq 1 ]]; then
-    echo "bench-compare: temp dir kept: $TMP"
-  else
-    rm -rf "$TMP"
-  fi
+  keep_logs_and_tmp bench-compare "$TMP" "$OUT" "$KEEP"
   exit "$rc"
 }
 trap cleanup EXIT
 trap 'echo "bench-compare: interrupted" >&2; exit 130' INT TERM
 
-mkdir -p "$OUT"
-rm -rf "$OUT/raw"
-mkdir -p "$OUT/raw"
+fresh_out_dir "$OUT"
 
 # Descriptors: 10k idle connections need 10k on the client and about as many in the server.
 ulimit -n 200000 2>/dev/null || ulimit -n "$(ulimit -Hn)"

@@ -82,3 +82,22 @@ load_args() {
     *) return 1 ;;
   esac
 }
+
+# fresh_out_dir OUT: OUT/ exists and OUT/raw/ is empty (each run's JSON, output, logs, cfgs).
+fresh_out_dir() {
+  mkdir -p "$1"
+  rm -rf "$1/raw"
+  mkdir -p "$1/raw"
+}
+
+# keep_logs_and_tmp NAME TMP OUT KEEP: at exit, the servers' logs and cfgs from TMP go to
+# OUT/raw/; TMP is removed unless KEEP is 1 (then NAME says where it is).
+keep_logs_and_tmp() {
+  local name="$1" tmp="$2" out="$3" keep="$4"
+  if [[ -d "$out/raw" ]]; then cp -f "$tmp"/*.log "$tmp"/*.cfg "$out/raw/" 2>/dev/null || true; fi
+  if [[ $keep -eq 1 ]]; then
+    echo "$name: temp dir kept: $tmp"
+  else
+    rm -rf "$tmp"
+  fi
+}
